@@ -1,0 +1,2 @@
+// The upstream sources rely on these being in scope.
+global using System.Reflection;
