@@ -1,4 +1,4 @@
-using Microsoft.ML.OnnxRuntime;
+
 
 namespace InferServe.Tests;
 
@@ -7,6 +7,6 @@ public class OnnxRuntimeLoadsTests
     [Fact]
     public void NativeLibraryReportsCpuProvider()
     {
-        Assert.Contains("CPUExecutionProvider", OrtEnv.Instance().GetAvailableProviders());
+        Assert.Contains("CPUExecutionProvider", InferServe.Backend.OrtBackend.AvailableProviders());
     }
 }

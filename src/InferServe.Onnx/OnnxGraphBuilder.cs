@@ -1,0 +1,104 @@
+using Google.Protobuf;
+using InferServe.Onnx.Proto;
+
+namespace InferServe.Onnx;
+
+/// <summary>A small fluent writer of ONNX graphs: inputs, outputs, initializers and nodes.</summary>
+public sealed class OnnxGraphBuilder(string name)
+{
+    public const int OnnxOpset = 21;
+    public const int MicrosoftOpset = 1;
+    public const string MicrosoftDomain = "com.microsoft";
+    private readonly GraphProto _graph = new() { Name = name };
+    private int _nodeCounter;
+
+    public OnnxGraphBuilder Input(string inputName, TensorProto.Types.DataType type, params object[] dims)
+    {
+        _graph.Input.Add(ValueInfo(inputName, type, dims));
+        return this;
+    }
+
+    public OnnxGraphBuilder Output(string outputName, TensorProto.Types.DataType type, params object[] dims)
+    {
+        _graph.Output.Add(ValueInfo(outputName, type, dims));
+        return this;
+    }
+
+    public string Initializer(string tensorName, ReadOnlySpan<float> data, params long[] dims)
+    {
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(data);
+        return Initializer(tensorName, TensorProto.Types.DataType.Float, bytes, dims);
+    }
+
+    public string Initializer(string tensorName, TensorProto.Types.DataType type, ReadOnlySpan<byte> raw, params long[] dims)
+    {
+        var t = new TensorProto { Name = tensorName, DataType = (int)type, RawData = ByteString.CopyFrom(raw) };
+        t.Dims.AddRange(dims);
+        _graph.Initializer.Add(t);
+        return tensorName;
+    }
+
+    public string Int64Initializer(string tensorName, params long[] values)
+    {
+        var t = new TensorProto { Name = tensorName, DataType = (int)TensorProto.Types.DataType.Int64 };
+        t.Dims.Add(values.Length);
+        t.Int64Data.AddRange(values);
+        _graph.Initializer.Add(t);
+        return tensorName;
+    }
+
+    /// <summary>Adds a node; returns its first output name. Attributes are (name, value) pairs of long, float, string or long[].</summary>
+    public string Node(string opType, string[] inputs, string[] outputs, string domain = "", params (string Name, object Value)[] attributes)
+    {
+        var node = new NodeProto { OpType = opType, Name = $"{opType}_{_nodeCounter++}", Domain = domain };
+        node.Input.AddRange(inputs);
+        node.Output.AddRange(outputs);
+        foreach (var (attrName, value) in attributes) node.Attribute.Add(Attribute(attrName, value));
+        _graph.Node.Add(node);
+        return outputs[0];
+    }
+
+    public ModelProto Build(string producer = "InferServe")
+    {
+        var model = new ModelProto { IrVersion = 10, ProducerName = producer, Graph = _graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = OnnxOpset });
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = MicrosoftOpset });
+        return model;
+    }
+
+    private static AttributeProto Attribute(string name, object value) => value switch
+    {
+        int i => new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = i },
+        long l => new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = l },
+        float f => new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = f },
+        string s => new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(s) },
+        long[] ls => WithInts(new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints }, ls),
+        _ => throw new ArgumentException($"Unsupported attribute type {value.GetType()} for '{name}'."),
+    };
+
+    private static AttributeProto WithInts(AttributeProto a, long[] values)
+    {
+        a.Ints.AddRange(values);
+        return a;
+    }
+
+    private static ValueInfoProto ValueInfo(string name, TensorProto.Types.DataType type, object[] dims)
+    {
+        var shape = new TensorShapeProto();
+        foreach (var d in dims)
+        {
+            shape.Dim.Add(d switch
+            {
+                string s => new TensorShapeProto.Types.Dimension { DimParam = s },
+                int i => new TensorShapeProto.Types.Dimension { DimValue = i },
+                long l => new TensorShapeProto.Types.Dimension { DimValue = l },
+                _ => throw new ArgumentException($"Bad dimension {d}."),
+            });
+        }
+        return new ValueInfoProto
+        {
+            Name = name,
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } },
+        };
+    }
+}
