@@ -6,15 +6,19 @@ namespace InferServe.Models;
 /// <summary>Writes tensors to a .safetensors file in F32, F16 or BF16.</summary>
 public static class SafetensorsWriter
 {
-    public static void Write(string path, IReadOnlyList<WeightTensor> tensors, string dtype = "F32")
+    public static void Write(string path, IReadOnlyList<WeightTensor> tensors, string dtype = "F32") =>
+        Write(path, tensors.Select(t => (t.Name, t.Shape)).ToList(), i => tensors[i].Data, dtype);
+
+    /// <summary>Streams tensors produced one at a time, so huge checkpoints never sit in memory whole.</summary>
+    public static void Write(string path, IReadOnlyList<(string Name, int[] Shape)> layout, Func<int, float[]> produce, string dtype = "F32")
     {
         int elemSize = dtype switch { "F32" => 4, "F16" or "BF16" => 2, _ => throw new ArgumentException($"Unsupported dtype {dtype}.") };
         var header = new Dictionary<string, object>();
         long offset = 0;
-        foreach (var t in tensors)
+        foreach (var (name, shape) in layout)
         {
-            long bytes = (long)t.Data.Length * elemSize;
-            header[t.Name] = new { dtype, shape = t.Shape, data_offsets = new[] { offset, offset + bytes } };
+            long bytes = shape.Aggregate(1L, (a, b) => a * b) * elemSize;
+            header[name] = new { dtype, shape, data_offsets = new[] { offset, offset + bytes } };
             offset += bytes;
         }
         var json = JsonSerializer.SerializeToUtf8Bytes(header);
@@ -26,8 +30,9 @@ public static class SafetensorsWriter
         using var stream = File.Create(path);
         stream.Write(BitConverter.GetBytes((long)headerBytes.Length));
         stream.Write(headerBytes);
-        foreach (var t in tensors)
+        for (int index = 0; index < layout.Count; index++)
         {
+            var t = new WeightTensor(layout[index].Name, layout[index].Shape, produce(index));
             switch (dtype)
             {
                 case "F32":

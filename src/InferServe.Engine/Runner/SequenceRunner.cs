@@ -55,5 +55,24 @@ public sealed class SequenceRunner : IDisposable
         return result;
     }
 
+    /// <summary>Prefills the whole prompt as one step and returns logits for every position.</summary>
+    public float[] PrefillAllLogits(ReadOnlySpan<int> tokens)
+    {
+        if (tokens.Length > _model.Runner.Options.MaxBatchTokens || tokens.Length > _model.Runner.Options.MaxSeqs)
+            throw new ArgumentOutOfRangeException(nameof(tokens), "Prompt does not fit one step with logits for every row.");
+        if (!_model.Kv.TryReserve(_table, Length + tokens.Length)) throw new InvalidOperationException("KV cache is full.");
+        _batch.Clear();
+        int seq = _batch.AddSequence(_table.Blocks, Length + tokens.Length);
+        var rows = new int[tokens.Length];
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            _batch.AddToken(seq, Length + i);
+            rows[i] = i;
+        }
+        var logits = _model.Runner.Forward(tokens, _batch, _model.Attention, rows).ToArray();
+        Length += tokens.Length;
+        return logits;
+    }
+
     public void Dispose() => _model.Kv.Free(_table);
 }

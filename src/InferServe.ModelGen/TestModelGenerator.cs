@@ -1,0 +1,118 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using InferServe.Models;
+
+namespace InferServe.ModelGen;
+
+/// <summary>
+/// Writes deterministic random-weight models as real Hugging Face directories (config.json,
+/// model.safetensors, tokenizer.json, tokenizer_config.json, generation_config.json), so tests on a
+/// fresh machine exercise the same import path as real checkpoints.
+/// </summary>
+public static class TestModelGenerator
+{
+    /// <summary>Writes the model unless <paramref name="directory"/> already holds the same spec; returns the directory.</summary>
+    public static string Ensure(ModelSpec spec, string directory)
+    {
+        var stamp = Path.Combine(directory, ".inferserve-spec");
+        var specText = JsonSerializer.Serialize(spec);
+        if (File.Exists(stamp) && File.ReadAllText(stamp) == specText) return directory;
+        Directory.CreateDirectory(directory);
+        var vocab = SyntheticByteLevelVocab.Build(spec.Vocab);
+        WriteWeights(spec, Path.Combine(directory, "model.safetensors"));
+        File.WriteAllText(Path.Combine(directory, "config.json"), Config(spec, vocab).ToJsonString(Indented));
+        File.WriteAllText(Path.Combine(directory, "generation_config.json"), new JsonObject
+        {
+            ["bos_token_id"] = vocab.BosId,
+            ["eos_token_id"] = new JsonArray(vocab.EosId, vocab.ImEndId),
+        }.ToJsonString(Indented));
+        File.WriteAllText(Path.Combine(directory, "tokenizer.json"), vocab.TokenizerJson().ToJsonString(Indented));
+        File.WriteAllText(Path.Combine(directory, "tokenizer_config.json"), vocab.TokenizerConfig().ToJsonString(Indented));
+        File.WriteAllText(stamp, specText);
+        return directory;
+    }
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    private static JsonObject Config(ModelSpec s, SyntheticByteLevelVocab vocab) => new()
+    {
+        ["architectures"] = new JsonArray(s.Architecture),
+        ["model_type"] = s.Architecture == "Qwen2ForCausalLM" ? "qwen2" : "llama",
+        ["hidden_size"] = s.Hidden,
+        ["intermediate_size"] = s.Intermediate,
+        ["num_hidden_layers"] = s.Layers,
+        ["num_attention_heads"] = s.Heads,
+        ["num_key_value_heads"] = s.KvHeads,
+        ["vocab_size"] = s.Vocab,
+        ["max_position_embeddings"] = s.MaxPositions,
+        ["rms_norm_eps"] = 1e-5,
+        ["rope_theta"] = s.RopeTheta,
+        ["tie_word_embeddings"] = s.TieEmbeddings,
+        ["bos_token_id"] = vocab.BosId,
+        ["eos_token_id"] = vocab.EosId,
+        ["hidden_act"] = "silu",
+        ["torch_dtype"] = s.DType switch { "F16" => "float16", "BF16" => "bfloat16", _ => "float32" },
+    };
+
+    private static void WriteWeights(ModelSpec s, string path)
+    {
+        int h = s.Hidden, f = s.Intermediate, q = s.Heads * (s.Hidden / s.Heads), kv = s.KvHeads * (s.Hidden / s.Heads);
+        var layout = new List<(string Name, int[] Shape, float Scale, bool Norm)>
+        {
+            (WeightNames.Embedding, [s.Vocab, h], 1f, false),
+        };
+        for (int l = 0; l < s.Layers; l++)
+        {
+            layout.Add((WeightNames.AttnNorm(l), [h], 0, true));
+            layout.Add((WeightNames.Q(l), [q, h], Fan(h), false));
+            layout.Add((WeightNames.K(l), [kv, h], Fan(h), false));
+            layout.Add((WeightNames.V(l), [kv, h], Fan(h), false));
+            if (s.QkvBias)
+            {
+                layout.Add((WeightNames.QBias(l), [q], 0.1f, false));
+                layout.Add((WeightNames.KBias(l), [kv], 0.1f, false));
+                layout.Add((WeightNames.VBias(l), [kv], 0.1f, false));
+            }
+            layout.Add((WeightNames.O(l), [h, q], Fan(q), false));
+            layout.Add((WeightNames.FfnNorm(l), [h], 0, true));
+            layout.Add((WeightNames.Gate(l), [f, h], Fan(h), false));
+            layout.Add((WeightNames.Up(l), [f, h], Fan(h), false));
+            layout.Add((WeightNames.Down(l), [h, f], Fan(f), false));
+        }
+        layout.Add((WeightNames.FinalNorm, [h], 0, true));
+        if (!s.TieEmbeddings) layout.Add((WeightNames.LmHead, [s.Vocab, h], Fan(h), false));
+
+        SafetensorsWriter.Write(path, layout.Select(t => (t.Name, t.Shape)).ToList(), i =>
+        {
+            var (name, shape, scale, norm) = layout[i];
+            var data = new float[shape.Aggregate(1L, (a, b) => a * b)];
+            // Each tensor has its own stream, so adding a tensor never changes the others.
+            ulong state = s.Seed ^ (ulong)StableHash(name);
+            for (int j = 0; j < data.Length; j++)
+            {
+                float u = (float)(2 * NextUnit(ref state) - 1);
+                data[j] = norm ? 1f + 0.1f * u : scale * u;
+            }
+            return data;
+        }, s.DType);
+    }
+
+    /// <summary>Uniform init bound that keeps activations O(1) through the layers.</summary>
+    private static float Fan(int fanIn) => MathF.Sqrt(3f / fanIn);
+
+    private static long StableHash(string text)
+    {
+        ulong hash = 14695981039346656037UL;
+        foreach (char c in text) hash = (hash ^ c) * 1099511628211UL;
+        return (long)hash;
+    }
+
+    private static double NextUnit(ref ulong state)
+    {
+        ulong z = state += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        return (z >> 11) * (1.0 / (1UL << 53));
+    }
+}
