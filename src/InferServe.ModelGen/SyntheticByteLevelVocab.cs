@@ -30,43 +30,29 @@ internal sealed class SyntheticByteLevelVocab
         var known = new HashSet<string>(v._tokens);
         int target = vocabSize - Specials.Length;
 
-        // Round 1: letter pairs of common English text (and their space-prefixed forms); later rounds join earlier merges.
-        const string seedText = " the and of to in is was that he it for on with as his at by be this had not are but from or have an they which one you were her all she there would their we him been has when who will more no if out so said what up its about into than them can only other new some could time these two may then do first any my now such like our over man me even most made after also did many before must through back years where much your way well down should because each just those people";
-        int frontier = 0;
-        while (v._tokens.Count < target)
+        // First the prefixes of common English words (with and without a leading space), so real text
+        // tokenizes into multi-byte tokens; then breadth-first extensions by one letter until full.
+        const string seedText = "the and of to in is was that he it for on with as his at by be this had not are but from or have an they which one you were her all she there would their we him been has when who will more no if out so said what up its about into than them can only other new some could time these two may then do first any my now such like our over man me even most made after also did many before must through back years where much your way well down should because each just those people";
+        void TryAdd(string left, string right)
         {
-            int before = v._tokens.Count;
-            var words = seedText.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            foreach (var w in words)
+            var joined = left + right;
+            if (v._tokens.Count >= target || known.Contains(joined) || !known.Contains(left) || !known.Contains(right)) return;
+            v._merges.Add((left, right));
+            v._tokens.Add(joined);
+            known.Add(joined);
+        }
+        foreach (var w in seedText.Split(' '))
+            foreach (var word in new[] { w, " " + w })
             {
-                foreach (var word in new[] { w, " " + w })
-                {
-                    var mapped = string.Concat(Encoding.UTF8.GetBytes(word).Select(b => byteChars[b]));
-                    for (int len = 2; len <= mapped.Length && v._tokens.Count < target; len++)
-                    {
-                        var left = mapped[..(len - 1)];
-                        var right = mapped[(len - 1)..len];
-                        var joined = left + right;
-                        if (known.Contains(joined) || !known.Contains(left)) continue;
-                        v._merges.Add((left, right));
-                        v._tokens.Add(joined);
-                        known.Add(joined);
-                    }
-                }
+                var mapped = string.Concat(Encoding.UTF8.GetBytes(word).Select(b => byteChars[b]));
+                for (int len = 2; len <= mapped.Length; len++) TryAdd(mapped[..(len - 1)], mapped[(len - 1)..len]);
             }
-            // Past the seed words, keep growing by joining earlier tokens pairwise.
-            for (int i = frontier; v._tokens.Count < target && i < v._tokens.Count - 1; i++)
-            {
-                var a = v._tokens[i];
-                var b = v._tokens[256 + (i * 7919) % Math.Max(1, v._tokens.Count - 256)];
-                var joined = a + b;
-                if (known.Contains(joined) || joined.Length > 16) continue;
-                v._merges.Add((a, b));
-                v._tokens.Add(joined);
-                known.Add(joined);
-            }
-            frontier = before;
-            if (v._tokens.Count == before) throw new InvalidOperationException("Vocabulary generation stalled.");
+        var letters = " abcdefghijklmnopqrstuvwxyz".Select(ch => byteChars[(byte)ch].ToString()).ToArray();
+        for (int i = 0; v._tokens.Count < target; i++)
+        {
+            if (i >= v._tokens.Count) throw new InvalidOperationException("Vocabulary generation stalled.");
+            if (v._tokens[i].Length >= 12) continue;
+            foreach (var letter in letters) TryAdd(v._tokens[i], letter);
         }
         return v;
     }

@@ -37,4 +37,20 @@ public class Stories260KGoldenTests
         }
         Assert.Equal(FirstGreedyIds, ids);
     }
+
+    [Theory]
+    [InlineData(WeightPrecision.Int8)]
+    [InlineData(WeightPrecision.Int4)]
+    public void QuantizedWeightsRunAndStayCloseToFp32(WeightPrecision precision)
+    {
+        using var fp32 = Load();
+        using var quant = Load(precision);
+        using var a = new SequenceRunner(fp32);
+        using var b = new SequenceRunner(quant);
+        var la = a.Append([1]).ToArray();
+        var lb = b.Append([1]).ToArray();
+        Assert.Equal(Sampler.ArgMax(la), Sampler.ArgMax(lb));
+        float worst = la.Zip(lb, (x, y) => Math.Abs(x - y)).Max();
+        Assert.True(worst < (precision == WeightPrecision.Int8 ? 0.5f : 2.5f), $"max logit difference {worst}");
+    }
 }

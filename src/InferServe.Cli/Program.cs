@@ -1,0 +1,65 @@
+using InferServe.Backend;
+using InferServe.Cli;
+using InferServe.Models;
+
+const string Usage = """
+    inferserve — an LLM inference server (ONNX Runtime + paged KV cache)
+
+    Commands:
+      generate    Stream a completion for one prompt to stdout
+      bench       Measure prefill and decode throughput
+      make-model  Write a random-weight model with real shapes (tiny, smollm2-135m, llama-3.2-1b)
+      providers   List the execution providers of the loaded ONNX Runtime
+
+    Run `inferserve <command> --help` for the options of a command (see README.md).
+    """;
+
+if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+{
+    Console.WriteLine(Usage);
+    return 0;
+}
+
+try
+{
+    var cmd = new CommandLine(args.Skip(1));
+    return args[0] switch
+    {
+        "bench" => BenchCommand.Run(cmd),
+        "make-model" => MakeModelCommand.Run(cmd),
+        "providers" => ProvidersCommand.Run(),
+        _ => throw new UsageException($"Unknown command '{args[0]}'.\n\n{Usage}"),
+    };
+}
+catch (UsageException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 2;
+}
+catch (Exception e) when (e is ModelLoadException or BackendException or ArgumentException or InvalidOperationException or IOException)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 1;
+}
+
+static class ProvidersCommand
+{
+    public static int Run()
+    {
+        foreach (var p in OrtBackend.AvailableProviders()) Console.WriteLine(p);
+        return 0;
+    }
+}
+
+static class MakeModelCommand
+{
+    public static int Run(CommandLine cmd)
+    {
+        var spec = InferServe.ModelGen.ModelSpec.ByName(cmd.Get("shape") ?? throw new UsageException("--shape is required."));
+        var output = cmd.Get("output") ?? Path.Combine("models", "generated", spec.Name);
+        cmd.RejectUnknown();
+        InferServe.ModelGen.TestModelGenerator.Ensure(spec, output);
+        Console.WriteLine(Path.GetFullPath(output));
+        return 0;
+    }
+}
