@@ -16,8 +16,6 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
     private readonly float _scale;
     private readonly int _qkvWidth;
 
-    [ThreadStatic] private static float[]? _scores;
-
     /// <summary>Work (in key·head products) below which a step runs on the calling thread.</summary>
     private const long ParallelThreshold = 1 << 16;
 
@@ -57,34 +55,72 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
         }
     }
 
-    /// <summary>One token × one KV head: all query heads of its group against the sequence's keys.</summary>
+    private sealed class Scratch(int blockSize, int headDim)
+    {
+        public float[] Scores = new float[256];
+        public readonly float[] Rows = new float[blockSize * headDim];
+        public readonly float[] Scale = new float[blockSize];
+        public readonly float[] Offset = new float[blockSize];
+        public readonly float[] QSum = new float[64];
+        public readonly float[] OffsetAcc = new float[64];
+    }
+
+    [ThreadStatic] private static Scratch? _scratch;
+
+    /// <summary>
+    /// One token × one KV head: every query head of the group against the sequence's keys. Each block is
+    /// decoded once into a block-sized scratch and reused by all query heads of the group (GQA).
+    /// </summary>
     private void AttendGroup(int layer, AttentionBatch batch, int item, IntPtr qkvBase, IntPtr outBase)
     {
         int kvHeads = _config.NumKvHeads, d = _config.HeadDim, group = _config.GroupSize, bs = _storage.Spec.BlockSize;
         int t = item / kvHeads, g = item % kvHeads;
         int ctx = batch.TokenPosition[t] + 1;
         var table = batch.BlockTables[batch.TokenSeq[t]];
-        var scores = _scores is { } s && s.Length >= ctx ? s : (_scores = new float[Math.Max(ctx, 256) * 2]);
+        var s = _scratch is { } sc && sc.Rows.Length == bs * d ? sc : (_scratch = new Scratch(bs, d));
+        if (s.Scores.Length < group * ctx) s.Scores = new float[Math.Max(group * ctx, s.Scores.Length * 2)];
+        var qBase = (float*)qkvBase + (long)t * _qkvWidth + g * group * d;
+        var oBase = (float*)outBase + (long)t * _config.QDim + g * group * d;
 
-        for (int qh = g * group; qh < (g + 1) * group; qh++)
+        for (int qh = 0; qh < group; qh++) s.QSum[qh] = TensorPrimitives.Sum(new ReadOnlySpan<float>(qBase + qh * d, d));
+        int blocks = (ctx + bs - 1) / bs;
+        for (int b = 0; b < blocks; b++)
         {
-            var q = new ReadOnlySpan<float>((float*)qkvBase + (long)t * _qkvWidth + qh * d, d);
-            var o = new Span<float>((float*)outBase + (long)t * _config.QDim + qh * d, d);
-            var sc = scores.AsSpan(0, ctx);
-            for (int b = 0, j = 0; j < ctx; b++)
+            int j0 = b * bs, n = Math.Min(bs, ctx - j0);
+            _storage.DequantizeBlock(false, layer, table[b], g, n, s.Rows, s.Scale, s.Offset);
+            for (int qh = 0; qh < group; qh++)
             {
-                var keys = _storage.KeyBlock(layer, table[b], g);
-                int n = Math.Min(bs, ctx - j);
-                for (int k = 0; k < n; k++, j++) sc[j] = TensorPrimitives.Dot(q, keys.Slice(k * d, d)) * _scale;
-            }
-            TensorPrimitives.SoftMax(sc, sc);
-            o.Clear();
-            for (int b = 0, j = 0; j < ctx; b++)
-            {
-                var values = _storage.ValueBlock(layer, table[b], g);
-                int n = Math.Min(bs, ctx - j);
-                for (int k = 0; k < n; k++, j++) TensorPrimitives.MultiplyAdd(values.Slice(k * d, d), sc[j], o, o);
+                var q = new ReadOnlySpan<float>(qBase + qh * d, d);
+                var scores = s.Scores.AsSpan(qh * ctx + j0, n);
+                for (int r = 0; r < n; r++)
+                    scores[r] = (s.Scale[r] * TensorPrimitives.Dot(q, s.Rows.AsSpan(r * d, d)) + s.Offset[r] * s.QSum[qh]) * _scale;
             }
         }
+        for (int qh = 0; qh < group; qh++)
+        {
+            var row = s.Scores.AsSpan(qh * ctx, ctx);
+            TensorPrimitives.SoftMax(row, row);
+            new Span<float>(oBase + qh * d, d).Clear();
+            s.OffsetAcc[qh] = 0;
+        }
+        for (int b = 0; b < blocks; b++)
+        {
+            int j0 = b * bs, n = Math.Min(bs, ctx - j0);
+            _storage.DequantizeBlock(true, layer, table[b], g, n, s.Rows, s.Scale, s.Offset);
+            for (int qh = 0; qh < group; qh++)
+            {
+                var o = new Span<float>(oBase + qh * d, d);
+                var probs = s.Scores.AsSpan(qh * ctx + j0, n);
+                float offsetAcc = 0;
+                for (int r = 0; r < n; r++)
+                {
+                    TensorPrimitives.MultiplyAdd(s.Rows.AsSpan(r * d, d), probs[r] * s.Scale[r], o, o);
+                    offsetAcc += probs[r] * s.Offset[r];
+                }
+                s.OffsetAcc[qh] += offsetAcc;
+            }
+        }
+        for (int qh = 0; qh < group; qh++)
+            if (s.OffsetAcc[qh] != 0) TensorPrimitives.Add(new ReadOnlySpan<float>(oBase + qh * d, d), s.OffsetAcc[qh], new Span<float>(oBase + qh * d, d));
     }
 }

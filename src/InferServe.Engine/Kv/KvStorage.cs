@@ -3,46 +3,79 @@ using System.Runtime.InteropServices;
 namespace InferServe.Engine.Kv;
 
 /// <summary>
-/// The physical KV cache: per layer, K and V regions laid out [block, kvHead, slot, headDim] so one
-/// head's keys within a block are contiguous for the attention kernel.
+/// The physical KV cache for one dtype. Per layer, K and V regions are laid out
+/// [block, kvHead, slot, ...] so one head's keys within a block are contiguous. Attention reads
+/// blocks through <see cref="DequantizeBlock"/> one block-head at a time into a small scratch (never a
+/// full-precision copy of the cache) plus per-row affine parameters.
 /// </summary>
-public sealed unsafe class KvStorage : IDisposable
+public abstract unsafe class KvStorage : IDisposable
 {
-    private readonly float*[] _k;
-    private readonly float*[] _v;
+    private readonly byte*[] _k;
+    private readonly byte*[] _v;
 
     public KvCacheSpec Spec { get; }
     public int NumBlocks { get; }
+    /// <summary>Bytes of one token's values for one head (K or V), excluding affine parameters.</summary>
+    protected abstract int RowBytes { get; }
+    /// <summary>Bytes of a row's affine parameters (scale and offset), or 0 when unquantized.</summary>
+    protected virtual int ParamBytes => 0;
+    public long TotalBytes { get; }
 
-    public KvStorage(KvCacheSpec spec, int numBlocks)
+    protected KvStorage(KvCacheSpec spec, int numBlocks)
     {
-        if (spec.DType != KvDType.Fp32) throw new NotSupportedException($"KV dtype {spec.DType} is not supported by this storage yet.");
         Spec = spec;
         NumBlocks = numBlocks;
-        _k = new float*[spec.NumLayers];
-        _v = new float*[spec.NumLayers];
-        nuint bytes = (nuint)((long)numBlocks * spec.BlockSize * spec.KvDim * sizeof(float));
+        _k = new byte*[spec.NumLayers];
+        _v = new byte*[spec.NumLayers];
+        nuint bytes = (nuint)((long)numBlocks * spec.NumKvHeads * spec.BlockSize * (RowBytes + ParamBytes));
+        TotalBytes = (long)bytes * 2 * spec.NumLayers;
         for (int l = 0; l < spec.NumLayers; l++)
         {
-            _k[l] = (float*)NativeMemory.AlignedAlloc(bytes, 64);
-            _v[l] = (float*)NativeMemory.AlignedAlloc(bytes, 64);
+            _k[l] = (byte*)NativeMemory.AlignedAlloc(bytes, 64);
+            _v[l] = (byte*)NativeMemory.AlignedAlloc(bytes, 64);
         }
     }
 
-    private long Offset(int block, int head, int slot) => (((long)block * Spec.NumKvHeads + head) * Spec.BlockSize + slot) * Spec.HeadDim;
+    public static KvStorage Create(KvCacheSpec spec, int numBlocks) => spec.DType switch
+    {
+        KvDType.Fp32 => new Fp32KvStorage(spec, numBlocks),
+        KvDType.Fp16 => new Fp16KvStorage(spec, numBlocks),
+        KvDType.Int8 => new Int8KvStorage(spec, numBlocks),
+        KvDType.Int4 => new Int4KvStorage(spec, numBlocks),
+        _ => throw new ArgumentOutOfRangeException(nameof(spec)),
+    };
 
-    /// <summary>Keys of one head in one block: [BlockSize, HeadDim].</summary>
-    public ReadOnlySpan<float> KeyBlock(int layer, int block, int head) => new(_k[layer] + Offset(block, head, 0), Spec.BlockSize * Spec.HeadDim);
-    public ReadOnlySpan<float> ValueBlock(int layer, int block, int head) => new(_v[layer] + Offset(block, head, 0), Spec.BlockSize * Spec.HeadDim);
+    /// <summary>Rows of one block-head: [BlockSize * RowBytes] values then [BlockSize * ParamBytes] parameters.</summary>
+    protected byte* BlockHead(bool value, int layer, int block, int head) =>
+        (value ? _v : _k)[layer] + ((long)block * Spec.NumKvHeads + head) * Spec.BlockSize * (RowBytes + ParamBytes);
 
-    /// <summary>Stores one token's K and V (all heads, [KvDim] each) at a block slot.</summary>
+    /// <summary>Stores one token's K and V ([KvDim] each, all heads) at a block slot, quantizing as needed.</summary>
     public void Write(int layer, int block, int slot, ReadOnlySpan<float> k, ReadOnlySpan<float> v)
     {
         int d = Spec.HeadDim;
         for (int h = 0; h < Spec.NumKvHeads; h++)
         {
-            k.Slice(h * d, d).CopyTo(new Span<float>(_k[layer] + Offset(block, h, slot), d));
-            v.Slice(h * d, d).CopyTo(new Span<float>(_v[layer] + Offset(block, h, slot), d));
+            EncodeRow(BlockHead(false, layer, block, h), slot, k.Slice(h * d, d));
+            EncodeRow(BlockHead(true, layer, block, h), slot, v.Slice(h * d, d));
+        }
+    }
+
+    protected abstract void EncodeRow(byte* blockHead, int slot, ReadOnlySpan<float> values);
+
+    /// <summary>
+    /// Decodes the first <paramref name="rows"/> rows of a block-head: row r's value i is
+    /// <c>scale[r] * dst[r*d + i] + offset[r]</c>. Unquantized dtypes report scale 1 and offset 0.
+    /// </summary>
+    public abstract void DequantizeBlock(bool value, int layer, int block, int head, int rows, Span<float> dst, Span<float> scale, Span<float> offset);
+
+    /// <summary>Copy-on-write support: duplicates a block's contents in every layer.</summary>
+    public void CopyBlock(int source, int destination)
+    {
+        long bytes = (long)Spec.NumKvHeads * Spec.BlockSize * (RowBytes + ParamBytes);
+        for (int l = 0; l < Spec.NumLayers; l++)
+        {
+            Buffer.MemoryCopy(BlockHead(false, l, source, 0), BlockHead(false, l, destination, 0), bytes, bytes);
+            Buffer.MemoryCopy(BlockHead(true, l, source, 0), BlockHead(true, l, destination, 0), bytes, bytes);
         }
     }
 
@@ -53,5 +86,6 @@ public sealed unsafe class KvStorage : IDisposable
             NativeMemory.AlignedFree(_k[l]);
             NativeMemory.AlignedFree(_v[l]);
         }
+        GC.SuppressFinalize(this);
     }
 }

@@ -30,7 +30,7 @@ public sealed class ModelInstance : IDisposable
         if (blocks < 1)
             throw new ArgumentException($"KV cache budget of {kv.MemoryBytes} bytes holds no block; one block needs {spec.BytesPerBlock} bytes.");
         Runner = new ModelRunner(checkpoint, runner, log);
-        Storage = new KvStorage(spec, blocks);
+        Storage = KvStorage.Create(spec, blocks);
         Kv = new KvCacheManager(spec, blocks);
         MaxContext = c.MaxPositionEmbeddings;
         Attention = new CpuPagedAttention(c, Storage, new RotaryEmbedding(c));
