@@ -210,7 +210,9 @@ internal sealed class Lexer
             if (c is '\'' or '"')
             {
                 int start = _pos++;
-                string str = ConsumeWhile(ch => ch != c);
+                string str;
+                try { str = ConsumeWhile(ch => ch != c); }
+                catch (ChatTemplateException) { throw _source.SyntaxError("Unterminated string literal", Orig(start)); }
                 Push(str, TokenType.StringLiteral, start);
                 ++_pos;
                 continue;
