@@ -31,7 +31,7 @@ public sealed class ModelInstance : IDisposable
             throw new ArgumentException($"KV cache budget of {kv.MemoryBytes} bytes holds no block; one block needs {spec.BytesPerBlock} bytes.");
         Runner = new ModelRunner(checkpoint, runner, log);
         Storage = KvStorage.Create(spec, blocks);
-        Kv = new KvCacheManager(spec, blocks);
+        Kv = new KvCacheManager(spec, blocks, Storage);
         MaxContext = c.MaxPositionEmbeddings;
         Attention = new CpuPagedAttention(c, Storage, new RotaryEmbedding(c));
         log?.Invoke($"KV cache: {blocks} blocks x {kv.BlockSize} tokens = {blocks * kv.BlockSize} tokens ({kv.DType}, {spec.BytesPerTokenPerLayer * c.NumLayers} bytes/token)");

@@ -11,7 +11,7 @@ public sealed class SequenceRunner : IDisposable
 {
     private readonly ModelInstance _model;
     private readonly AttentionBatch _batch;
-    private readonly BlockTable _table = new();
+    private readonly SequenceKv _kv = new(default);
     private readonly int[] _lastRow = new int[1];
 
     public int Length { get; private set; }
@@ -28,7 +28,7 @@ public sealed class SequenceRunner : IDisposable
         if (tokens.IsEmpty) throw new ArgumentException("Nothing to append.", nameof(tokens));
         if (Length + tokens.Length > _model.MaxContext)
             throw new InvalidOperationException($"Sequence would exceed the model context of {_model.MaxContext} tokens.");
-        if (!_model.Kv.TryReserve(_table, Length + tokens.Length))
+        if (!_model.Kv.TryReserve(_kv, Length, Length + tokens.Length))
             throw new InvalidOperationException("KV cache is full.");
         int chunk = _model.Runner.Options.MaxBatchTokens;
         ReadOnlySpan<float> logits = default;
@@ -36,7 +36,7 @@ public sealed class SequenceRunner : IDisposable
         {
             var part = tokens.Slice(start, Math.Min(chunk, tokens.Length - start));
             _batch.Clear();
-            int seq = _batch.AddSequence(_table.Blocks, Length + part.Length);
+            int seq = _batch.AddSequence(_kv.Table.Blocks, Length + part.Length);
             for (int i = 0; i < part.Length; i++) _batch.AddToken(seq, Length + i);
             _lastRow[0] = part.Length - 1;
             bool last = start + part.Length == tokens.Length;
@@ -60,9 +60,9 @@ public sealed class SequenceRunner : IDisposable
     {
         if (tokens.Length > _model.Runner.Options.MaxBatchTokens || tokens.Length > _model.Runner.Options.MaxSeqs)
             throw new ArgumentOutOfRangeException(nameof(tokens), "Prompt does not fit one step with logits for every row.");
-        if (!_model.Kv.TryReserve(_table, Length + tokens.Length)) throw new InvalidOperationException("KV cache is full.");
+        if (!_model.Kv.TryReserve(_kv, Length, Length + tokens.Length)) throw new InvalidOperationException("KV cache is full.");
         _batch.Clear();
-        int seq = _batch.AddSequence(_table.Blocks, Length + tokens.Length);
+        int seq = _batch.AddSequence(_kv.Table.Blocks, Length + tokens.Length);
         var rows = new int[tokens.Length];
         for (int i = 0; i < tokens.Length; i++)
         {
@@ -74,5 +74,5 @@ public sealed class SequenceRunner : IDisposable
         return logits;
     }
 
-    public void Dispose() => _model.Kv.Free(_table);
+    public void Dispose() => _model.Kv.Free(_kv);
 }

@@ -1,0 +1,10 @@
+namespace InferServe.Engine.Kv;
+
+/// <summary>One sequence's view of the KV cache: its block table and the hashes of its full blocks.</summary>
+public sealed class SequenceKv(BlockHash salt)
+{
+    public BlockTable Table { get; } = new();
+    public BlockHash Salt { get; } = salt;
+    /// <summary>Hashes of this sequence's leading full blocks, in order (computed once each).</summary>
+    public List<BlockHash> FullBlockHashes { get; } = [];
+}
