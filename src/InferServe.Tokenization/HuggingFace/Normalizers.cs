@@ -9,9 +9,10 @@ internal interface INormalizer
     string Normalize(string text);
 }
 
+/// <summary>NFC/NFD/NFKC/NFKD via our own tables: string.Normalize is a no-op under InvariantGlobalization.</summary>
 internal sealed class UnicodeNormalizer(NormalizationForm form) : INormalizer
 {
-    public string Normalize(string text) => text.IsNormalized(form) ? text : text.Normalize(form);
+    public string Normalize(string text) => Unicode.UnicodeNormalization.Normalize(text, form);
 }
 
 internal sealed class LowercaseNormalizer : INormalizer
