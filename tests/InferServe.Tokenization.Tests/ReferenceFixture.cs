@@ -39,7 +39,14 @@ public sealed class ReferenceFixture
                 texts = Corpus.Texts,
             };
             string script = Path.Combine(root, "tests", "InferServe.Tokenization.Tests", "reference", "reference-tokenize.js");
+            // Node and our loader each take a second or two: run them side by side.
+            var loading = Task.Run(() => Models.AsParallel().Select(m => (m, TokenizerLoader.Load(ModelDir(m)))).ToList());
             var node = Run(NodePath(), [script, refDir], root, JsonSerializer.Serialize(request));
+            foreach (var (m, tokenizer) in loading.Result)
+            {
+                _tokenizers[m] = tokenizer;
+            }
+
             if (node.ExitCode != 0)
             {
                 _unavailable = $"reference script failed ({node.ExitCode}): {node.Stderr}";
@@ -56,14 +63,6 @@ public sealed class ReferenceFixture
                     r.GetProperty("decodedWithSpecial").GetString()!)).ToArray();
             }
 
-            Parallel.ForEach(Models, m =>
-            {
-                var tokenizer = TokenizerLoader.Load(ModelDir(m));
-                lock (_tokenizers)
-                {
-                    _tokenizers[m] = tokenizer;
-                }
-            });
         }
         catch (System.ComponentModel.Win32Exception e)
         {
