@@ -1,0 +1,611 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using InferServe.Tokenization.Llama2c;
+
+namespace InferServe.Tokenization.HuggingFace;
+
+/// <summary>Builds an <see cref="HfTokenizer"/> from tokenizer.json plus optional tokenizer_config.json / generation_config.json.</summary>
+internal static class HfTokenizerLoader
+{
+    // Used only when there is no tokenizer_config.json to name the EOS token.
+    private static readonly string[] WellKnownEosTokens = ["</s>", "<|end_of_text|>", "<|eot_id|>", "<|endoftext|>", "<|im_end|>"];
+
+    public static HfTokenizer Load(string tokenizerJsonPath)
+    {
+        string directory = Path.GetDirectoryName(Path.GetFullPath(tokenizerJsonPath))!;
+        using var json = ReadJson(tokenizerJsonPath);
+        string configPath = Path.Combine(directory, "tokenizer_config.json");
+        using var config = File.Exists(configPath) ? ReadJson(configPath) : null;
+        string generationPath = Path.Combine(directory, "generation_config.json");
+        using var generation = File.Exists(generationPath) ? ReadJson(generationPath) : null;
+
+        try
+        {
+            return Build(json.RootElement, config?.RootElement, generation?.RootElement);
+        }
+        catch (InvalidTokenizerFileException e)
+        {
+            throw new TokenizerLoadException(e.File switch
+            {
+                FileKind.Config => configPath,
+                FileKind.Generation => generationPath,
+                _ => tokenizerJsonPath,
+            }, e.Message);
+        }
+    }
+
+    private static JsonDocument ReadJson(string path)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            return JsonDocument.Parse(stream, new JsonDocumentOptions { AllowTrailingCommas = true, MaxDepth = 256 });
+        }
+        catch (JsonException e)
+        {
+            throw new TokenizerLoadException(path, $"malformed JSON: {e.Message}", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new TokenizerLoadException(path, "cannot read file", e);
+        }
+    }
+
+    private static HfTokenizer Build(JsonElement root, JsonElement? config, JsonElement? generation)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw Invalid("the root must be a JSON object");
+        }
+
+        var model = Required(root, "model", "model");
+        string type = Optional(model, "type")?.GetString() ?? (model.TryGetProperty("merges", out _) ? "BPE" : "(missing)");
+        if (type != "BPE")
+        {
+            throw Invalid($"model.type '{type}' is not supported (only BPE)");
+        }
+
+        // Vocabulary, then added tokens on top (they may extend past the model vocabulary).
+        var vocab = ReadVocab(Required(model, "vocab", "model.vocab"));
+        var added = ReadAddedTokens(root);
+        var tokenToId = new Dictionary<string, int>(vocab, StringComparer.Ordinal);
+        foreach (var token in added)
+        {
+            tokenToId[token.Content] = token.Id;
+        }
+
+        int size = Math.Max(vocab.Count == 0 ? 0 : vocab.Values.Max() + 1, added.Count == 0 ? 0 : added.Max(t => t.Id) + 1);
+        var idToToken = new string?[size];
+        foreach (var (token, id) in vocab)
+        {
+            idToToken[id] = token;
+        }
+
+        foreach (var token in added)
+        {
+            idToToken[token.Id] = token.Content;
+        }
+
+        string? prefix = Optional(model, "continuing_subword_prefix")?.GetString();
+        var merges = ReadMerges(Required(model, "merges", "model.merges"), vocab, string.IsNullOrEmpty(prefix) ? 0 : prefix.Length);
+        string? unkToken = Optional(model, "unk_token")?.GetString();
+        int? unkId = unkToken is not null && vocab.TryGetValue(unkToken, out int unk) ? unk : null;
+        var bpe = new BpeModel(
+            vocab,
+            merges,
+            unkId,
+            Optional(model, "fuse_unk")?.GetBoolean() ?? false,
+            Optional(model, "byte_fallback")?.GetBoolean() ?? false,
+            Optional(model, "ignore_merges")?.GetBoolean() ?? false,
+            prefix,
+            Optional(model, "end_of_word_suffix")?.GetString());
+
+        var normalizer = ParseNormalizer(Optional(root, "normalizer"), "normalizer");
+        var preTokenizer = ParsePreTokenizer(Optional(root, "pre_tokenizer"), "pre_tokenizer");
+        var (templatePrefix, templateSuffix) = ParsePostProcessor(Optional(root, "post_processor"), "post_processor", tokenToId);
+
+        // tokenizer_config.json names BOS/EOS and may switch adding them on or off.
+        int? ConfigTokenId(string key)
+        {
+            string? content = config is JsonElement c ? TokenContent(Optional(c, key), key) : null;
+            return content is not null && tokenToId.TryGetValue(content, out int id) ? id : null;
+        }
+
+        bool hasConfig = config is not null;
+        int? bos = hasConfig ? ConfigTokenId("bos_token") : (templatePrefix.Count > 0 ? templatePrefix[0] : null);
+        var eos = new List<int>();
+        if (ConfigTokenId("eos_token") is int configEos)
+        {
+            eos.Add(configEos);
+        }
+        else if (!hasConfig)
+        {
+            eos.AddRange(WellKnownEosTokens.Where(tokenToId.ContainsKey).Select(t => tokenToId[t]).Take(1));
+        }
+
+        if (generation is JsonElement g && Optional(g, "eos_token_id") is JsonElement genEos)
+        {
+            foreach (var e in genEos.ValueKind == JsonValueKind.Array ? genEos.EnumerateArray().ToArray() : [genEos])
+            {
+                if (!e.TryGetInt32(out int id))
+                {
+                    throw new InvalidTokenizerFileException(FileKind.Generation, "eos_token_id must be an integer or an array of integers");
+                }
+
+                if (!eos.Contains(id))
+                {
+                    eos.Add(id);
+                }
+            }
+        }
+
+        if (config is JsonElement cfg)
+        {
+            ApplyAddFlag(cfg, "add_bos_token", bos, templatePrefix, atStart: true);
+            ApplyAddFlag(cfg, "add_eos_token", eos.Count > 0 ? eos[0] : null, templateSuffix, atStart: false);
+        }
+
+        var special = new bool[size];
+        foreach (var token in added.Where(t => t.Special))
+        {
+            special[token.Id] = true;
+        }
+
+        if (config is JsonElement cfg2)
+        {
+            foreach (string key in new[] { "bos_token", "eos_token", "unk_token", "pad_token" })
+            {
+                if (ConfigTokenId(key) is int id)
+                {
+                    special[id] = true;
+                }
+            }
+
+            if (Optional(cfg2, "additional_special_tokens") is { ValueKind: JsonValueKind.Array } extra)
+            {
+                foreach (var item in extra.EnumerateArray())
+                {
+                    if (TokenContent(item, "additional_special_tokens") is string content && tokenToId.TryGetValue(content, out int id))
+                    {
+                        special[id] = true;
+                    }
+                }
+            }
+        }
+
+        var decoder = BuildDecoder(Optional(root, "decoder"), idToToken, added, special, bos);
+        return new HfTokenizer(
+            new AddedTokenSplitter(added),
+            normalizer,
+            preTokenizer,
+            bpe,
+            [.. templatePrefix],
+            [.. templateSuffix],
+            decoder,
+            special,
+            idToToken,
+            tokenToId,
+            bos,
+            [.. eos]);
+    }
+
+    private static void ApplyAddFlag(JsonElement config, string key, int? tokenId, List<int> ids, bool atStart)
+    {
+        if (Optional(config, key) is not { ValueKind: JsonValueKind.True or JsonValueKind.False } flag || tokenId is not int id)
+        {
+            return;
+        }
+
+        int index = atStart ? 0 : ids.Count - 1;
+        bool present = ids.Count > 0 && ids[index] == id;
+        if (flag.GetBoolean() && !present)
+        {
+            ids.Insert(atStart ? 0 : ids.Count, id);
+        }
+        else if (!flag.GetBoolean() && present)
+        {
+            ids.RemoveAt(index);
+        }
+    }
+
+    private static Dictionary<string, int> ReadVocab(JsonElement vocab)
+    {
+        if (vocab.ValueKind != JsonValueKind.Object)
+        {
+            throw Invalid("model.vocab must be an object of token -> id");
+        }
+
+        var result = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var entry in vocab.EnumerateObject())
+        {
+            if (!entry.Value.TryGetInt32(out int id) || id < 0)
+            {
+                throw Invalid($"model.vocab['{entry.Name}'] must be a non-negative integer id");
+            }
+
+            result[entry.Name] = id;
+        }
+
+        return result;
+    }
+
+    private static List<AddedToken> ReadAddedTokens(JsonElement root)
+    {
+        var result = new List<AddedToken>();
+        if (Optional(root, "added_tokens") is not { ValueKind: JsonValueKind.Array } array)
+        {
+            return result;
+        }
+
+        int index = 0;
+        foreach (var item in array.EnumerateArray())
+        {
+            string field = $"added_tokens[{index++}]";
+            int id = Required(item, "id", field + ".id").TryGetInt32(out int v) && v >= 0 ? v : throw Invalid($"{field}.id must be a non-negative integer");
+            string content = Required(item, "content", field + ".content").GetString() ?? throw Invalid($"{field}.content must be a string");
+            result.Add(new AddedToken(
+                id,
+                content,
+                Optional(item, "special")?.GetBoolean() ?? false,
+                Optional(item, "lstrip")?.GetBoolean() ?? false,
+                Optional(item, "rstrip")?.GetBoolean() ?? false));
+        }
+
+        return result;
+    }
+
+    /// <summary>Merges come as "a b" strings (older files) or ["a", "b"] pairs (tokenizers >= 0.20).</summary>
+    private static Dictionary<long, (int Rank, int MergedId)> ReadMerges(JsonElement merges, Dictionary<string, int> vocab, int prefixLength)
+    {
+        if (merges.ValueKind != JsonValueKind.Array)
+        {
+            throw Invalid("model.merges must be an array");
+        }
+
+        var result = new Dictionary<long, (int, int)>(merges.GetArrayLength());
+        int rank = 0;
+        foreach (var item in merges.EnumerateArray())
+        {
+            string a, b;
+            if (item.ValueKind == JsonValueKind.String)
+            {
+                string s = item.GetString()!;
+                int space = s.IndexOf(' ', StringComparison.Ordinal);
+                if (space < 0)
+                {
+                    throw Invalid($"model.merges[{rank}] '{s}' is not of the form \"a b\"");
+                }
+
+                (a, b) = (s[..space], s[(space + 1)..]);
+            }
+            else if (item.ValueKind == JsonValueKind.Array && item.GetArrayLength() == 2)
+            {
+                (a, b) = (item[0].GetString() ?? "", item[1].GetString() ?? "");
+            }
+            else
+            {
+                throw Invalid($"model.merges[{rank}] must be a string \"a b\" or a pair [a, b]");
+            }
+
+            string merged = a + b[Math.Min(prefixLength, b.Length)..];
+            if (!vocab.TryGetValue(a, out int left) || !vocab.TryGetValue(b, out int right) || !vocab.TryGetValue(merged, out int mergedId))
+            {
+                throw Invalid($"model.merges[{rank}] ('{a}', '{b}') uses a token missing from model.vocab");
+            }
+
+            result[BpeModel.PairKey(left, right)] = (rank, mergedId); // a repeated pair keeps its last rank, as in tokenizers
+            rank++;
+        }
+
+        return result;
+    }
+
+    private static INormalizer? ParseNormalizer(JsonElement? element, string field)
+    {
+        if (element is not { ValueKind: JsonValueKind.Object } e)
+        {
+            return null;
+        }
+
+        string type = TypeOf(e, field);
+        return type switch
+        {
+            "NFC" => new UnicodeNormalizer(NormalizationForm.FormC),
+            "NFD" => new UnicodeNormalizer(NormalizationForm.FormD),
+            "NFKC" => new UnicodeNormalizer(NormalizationForm.FormKC),
+            "NFKD" => new UnicodeNormalizer(NormalizationForm.FormKD),
+            "Lowercase" => new LowercaseNormalizer(),
+            "Prepend" => new PrependNormalizer(RequiredString(e, "prepend", field)),
+            "Strip" => new StripNormalizer(Optional(e, "left")?.GetBoolean() ?? true, Optional(e, "right")?.GetBoolean() ?? true),
+            "Replace" => ParseReplace(e, field, (literal, regex, content) => new ReplaceNormalizer(literal, regex, content)),
+            "Sequence" => new SequenceNormalizer(
+                [.. Required(e, "normalizers", field + ".normalizers").EnumerateArray().Select((n, i) => ParseNormalizer(n, $"{field}.normalizers[{i}]")!)]),
+            _ => throw Invalid($"{field}.type '{type}' is not supported"),
+        };
+    }
+
+    private static IPreTokenizer? ParsePreTokenizer(JsonElement? element, string field)
+    {
+        if (element is not { ValueKind: JsonValueKind.Object } e)
+        {
+            return null;
+        }
+
+        string type = TypeOf(e, field);
+        switch (type)
+        {
+            case "ByteLevel":
+                return new ByteLevelPreTokenizer(Optional(e, "add_prefix_space")?.GetBoolean() ?? true, Optional(e, "use_regex")?.GetBoolean() ?? true);
+            case "Split":
+            {
+                var regex = ParsePattern(Required(e, "pattern", field + ".pattern"), field + ".pattern");
+                string behavior = RequiredString(e, "behavior", field);
+                return new SplitPreTokenizer(
+                    new CodePointRegex(regex),
+                    Enum.TryParse<SplitBehavior>(behavior, ignoreCase: true, out var b) ? b : throw Invalid($"{field}.behavior '{behavior}' is not supported"),
+                    Optional(e, "invert")?.GetBoolean() ?? false);
+            }
+
+            case "Metaspace":
+                return new MetaspacePreTokenizer(ReplacementChar(e, field), ParsePrependScheme(e, field), Optional(e, "split")?.GetBoolean() ?? true);
+            case "Digits":
+                return new SplitPreTokenizer(
+                    new CodePointRegex(new Regex(@"\p{N}", RegexOptions.CultureInvariant)),
+                    Optional(e, "individual_digits")?.GetBoolean() == true ? SplitBehavior.Isolated : SplitBehavior.Contiguous,
+                    invert: false);
+            case "Sequence":
+                return new SequencePreTokenizer(
+                    [.. Required(e, "pretokenizers", field + ".pretokenizers").EnumerateArray().Select((p, i) => ParsePreTokenizer(p, $"{field}.pretokenizers[{i}]")!)]);
+            default:
+                throw Invalid($"{field}.type '{type}' is not supported");
+        }
+    }
+
+    private static (List<int> Prefix, List<int> Suffix) ParsePostProcessor(JsonElement? element, string field, Dictionary<string, int> tokenToId)
+    {
+        var prefix = new List<int>();
+        var suffix = new List<int>();
+        if (element is not { ValueKind: JsonValueKind.Object } e)
+        {
+            return (prefix, suffix);
+        }
+
+        string type = TypeOf(e, field);
+        switch (type)
+        {
+            case "ByteLevel":
+                break;
+            case "TemplateProcessing":
+            {
+                var specials = Optional(e, "special_tokens");
+                bool seenSequence = false;
+                foreach (var item in Required(e, "single", field + ".single").EnumerateArray())
+                {
+                    if (item.TryGetProperty("Sequence", out _))
+                    {
+                        seenSequence = true;
+                        continue;
+                    }
+
+                    string name = Required(Required(item, "SpecialToken", field + ".single[].SpecialToken"), "id", field + ".single[].SpecialToken.id").GetString()!;
+                    var ids = specials is JsonElement s && s.TryGetProperty(name, out var spec) && spec.TryGetProperty("ids", out var idArray)
+                        ? idArray.EnumerateArray().Select(x => x.GetInt32()).ToList()
+                        : tokenToId.TryGetValue(name, out int id) ? [id] : throw Invalid($"{field}: special token '{name}' is unknown");
+                    (seenSequence ? suffix : prefix).AddRange(ids);
+                }
+
+                break;
+            }
+
+            case "BertProcessing" or "RobertaProcessing":
+                prefix.Add(Required(e, "cls", field + ".cls")[1].GetInt32());
+                suffix.Add(Required(e, "sep", field + ".sep")[1].GetInt32());
+                break;
+            case "Sequence":
+                int index = 0;
+                foreach (var p in Required(e, "processors", field + ".processors").EnumerateArray())
+                {
+                    var (pre, post) = ParsePostProcessor(p, $"{field}.processors[{index++}]", tokenToId);
+                    prefix.AddRange(pre);
+                    suffix.InsertRange(0, post);
+                }
+
+                break;
+            default:
+                throw Invalid($"{field}.type '{type}' is not supported");
+        }
+
+        return (prefix, suffix);
+    }
+
+    /// <summary>
+    /// Every supported decoder maps each token to a fixed string independently, plus stripping leading
+    /// spaces of the whole text, so decoding is precomputed into per-id bytes.
+    /// </summary>
+    private static TokenDecoder BuildDecoder(JsonElement? element, string?[] idToToken, List<AddedToken> added, bool[] special, int? bos)
+    {
+        bool byteLevel = false, byteFallback = false;
+        int stripStart = 0;
+        var replaces = new List<Func<string, string>>();
+
+        void Visit(JsonElement e, string field)
+        {
+            string type = TypeOf(e, field);
+            switch (type)
+            {
+                case "ByteLevel":
+                    byteLevel = true;
+                    break;
+                case "ByteFallback":
+                    byteFallback = true;
+                    break;
+                case "Fuse":
+                    break;
+                case "Replace":
+                    replaces.Add(ParseReplace<Func<string, string>>(e, field, (literal, regex, content) =>
+                        literal is not null ? s => s.Replace(literal, content, StringComparison.Ordinal) : s => regex!.Replace(s, content)));
+                    break;
+                case "Strip":
+                    if (RequiredString(e, "content", field) != " " || (Optional(e, "stop")?.GetInt32() ?? 0) != 0)
+                    {
+                        throw Invalid($"{field}: only Strip of leading spaces (content ' ', stop 0) is supported");
+                    }
+
+                    stripStart += Optional(e, "start")?.GetInt32() ?? 0;
+                    break;
+                case "Metaspace":
+                    string replacement = ReplacementChar(e, field).ToString();
+                    replaces.Add(s => s.Replace(replacement, " ", StringComparison.Ordinal));
+                    stripStart += ParsePrependScheme(e, field) == PrependScheme.Never ? 0 : 1;
+                    break;
+                case "Sequence":
+                    int i = 0;
+                    foreach (var d in Required(e, "decoders", field + ".decoders").EnumerateArray())
+                    {
+                        Visit(d, $"{field}.decoders[{i++}]");
+                    }
+
+                    break;
+                default:
+                    throw Invalid($"{field}.type '{type}' is not supported");
+            }
+        }
+
+        if (element is { ValueKind: JsonValueKind.Object } root)
+        {
+            Visit(root, "decoder");
+        }
+
+        var isAdded = new bool[idToToken.Length];
+        foreach (var token in added)
+        {
+            isAdded[token.Id] = true;
+        }
+
+        var pieces = new byte[idToToken.Length][];
+        for (int id = 0; id < pieces.Length; id++)
+        {
+            string? token = idToToken[id];
+            if (token is null)
+            {
+                pieces[id] = [];
+                continue;
+            }
+
+            if (byteFallback && Llama2cTokenizer.TryParseByteToken(Encoding.UTF8.GetBytes(token), out byte b))
+            {
+                pieces[id] = [b];
+                continue;
+            }
+
+            foreach (var replace in replaces)
+            {
+                token = replace(token);
+            }
+
+            pieces[id] = byteLevel && !isAdded[id] ? ByteLevelBytes(token) : Encoding.UTF8.GetBytes(token);
+        }
+
+        return new TokenDecoder(pieces, special, bos, stripStart > 0 ? LeadingSpaceRule.StripStartOfText : LeadingSpaceRule.None, stripStart);
+    }
+
+    /// <summary>Byte-level chars back to bytes; a token with any other char is taken as plain text (as tokenizers does).</summary>
+    private static byte[] ByteLevelBytes(string token)
+    {
+        var bytes = new byte[token.Length];
+        for (int i = 0; i < token.Length; i++)
+        {
+            if (!ByteLevelAlphabet.TryGetByte(token[i], out bytes[i]))
+            {
+                return Encoding.UTF8.GetBytes(token);
+            }
+        }
+
+        return bytes;
+    }
+
+    private static T ParseReplace<T>(JsonElement e, string field, Func<string?, Regex?, string, T> create)
+    {
+        var pattern = Required(e, "pattern", field + ".pattern");
+        string content = RequiredString(e, "content", field);
+        return pattern.TryGetProperty("String", out var literal)
+            ? create(literal.GetString() ?? "", null, content)
+            : create(null, ParsePattern(pattern, field + ".pattern"), content);
+    }
+
+    private static Regex ParsePattern(JsonElement pattern, string field)
+    {
+        if (pattern.TryGetProperty("String", out var literal))
+        {
+            return new Regex(Regex.Escape(literal.GetString() ?? ""), RegexOptions.CultureInvariant);
+        }
+
+        if (!pattern.TryGetProperty("Regex", out var regex) || regex.GetString() is not string source)
+        {
+            throw Invalid($"{field} must have a String or Regex member");
+        }
+
+        try
+        {
+            return new Regex(PatternTranslator.ToDotNet(source), RegexOptions.Compiled | RegexOptions.CultureInvariant);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException)
+        {
+            throw Invalid($"{field}.Regex cannot be translated to a .NET regex: {ex.Message}");
+        }
+    }
+
+    private static char ReplacementChar(JsonElement e, string field)
+    {
+        string replacement = RequiredString(e, "replacement", field);
+        return replacement.Length == 1 ? replacement[0] : throw Invalid($"{field}.replacement must be a single char");
+    }
+
+    /// <summary>Newer files say prepend_scheme; older ones only add_prefix_space.</summary>
+    private static PrependScheme ParsePrependScheme(JsonElement e, string field) => Optional(e, "prepend_scheme")?.GetString() switch
+    {
+        "always" => PrependScheme.Always,
+        "first" => PrependScheme.First,
+        "never" => PrependScheme.Never,
+        null => Optional(e, "add_prefix_space")?.GetBoolean() == false ? PrependScheme.Never : PrependScheme.Always,
+        var other => throw Invalid($"{field}.prepend_scheme '{other}' is not supported"),
+    };
+
+    /// <summary>tokenizer_config.json writes a token as "text" or as {"content": "text", ...}.</summary>
+    private static string? TokenContent(JsonElement? value, string field) => value switch
+    {
+        null or { ValueKind: JsonValueKind.Null } => null,
+        { ValueKind: JsonValueKind.String } s => s.GetString(),
+        { ValueKind: JsonValueKind.Object } o when o.TryGetProperty("content", out var c) => c.GetString(),
+        _ => throw new InvalidTokenizerFileException(FileKind.Config, $"{field} must be a string or an object with 'content'"),
+    };
+
+    private static string TypeOf(JsonElement e, string field) => RequiredString(e, "type", field);
+
+    private static string RequiredString(JsonElement e, string name, string field) =>
+        Required(e, name, $"{field}.{name}").GetString() ?? throw Invalid($"{field}.{name} must be a string");
+
+    private static JsonElement Required(JsonElement e, string name, string field) =>
+        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null
+            ? v
+            : throw Invalid($"field '{field}' is missing");
+
+    private static JsonElement? Optional(JsonElement e, string name) =>
+        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
+
+    private static InvalidTokenizerFileException Invalid(string message) => new(FileKind.TokenizerJson, message);
+
+    private enum FileKind
+    {
+        TokenizerJson,
+        Config,
+        Generation,
+    }
+
+    /// <summary>Thrown while building; rethrown as <see cref="TokenizerLoadException"/> with the file path.</summary>
+    private sealed class InvalidTokenizerFileException(FileKind file, string message) : Exception(message)
+    {
+        public FileKind File { get; } = file;
+    }
+}
