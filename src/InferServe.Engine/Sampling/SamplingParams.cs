@@ -8,7 +8,14 @@ public sealed record SamplingParams
     /// <summary>0 or negative disables top-k.</summary>
     public int TopK { get; init; }
     public float MinP { get; init; }
+    /// <summary>Multiplicative penalty on tokens seen in prompt or output (1 disables).</summary>
+    public float RepetitionPenalty { get; init; } = 1f;
+    /// <summary>Subtracted once from the logit of every token already generated.</summary>
+    public float PresencePenalty { get; init; }
+    /// <summary>Subtracted per occurrence from the logit of generated tokens.</summary>
+    public float FrequencyPenalty { get; init; }
     public ulong? Seed { get; init; }
 
     public bool IsGreedy => Temperature <= 0 || TopK == 1;
+    public bool HasPenalties => RepetitionPenalty != 1f || PresencePenalty != 0f || FrequencyPenalty != 0f;
 }

@@ -1,0 +1,52 @@
+using InferServe.Engine.Sampling;
+
+namespace InferServe.Engine;
+
+/// <summary>One generation request as the engine sees it: token ids in, choices of token events out.</summary>
+public sealed record GenerationRequest
+{
+    public string RequestId { get; init; } = Guid.NewGuid().ToString("N");
+    public required IReadOnlyList<int> PromptTokens { get; init; }
+    public SamplingParams Sampling { get; init; } = new();
+    public int MaxTokens { get; init; } = 16;
+    /// <summary>Number of choices; they share the prompt's KV blocks.</summary>
+    public int N { get; init; } = 1;
+    public IReadOnlyList<string> StopStrings { get; init; } = [];
+    public IReadOnlyList<int> StopTokenIds { get; init; } = [];
+    public bool IgnoreEos { get; init; }
+    /// <summary>Top alternatives to report per token; null reports no logprobs.</summary>
+    public int? Logprobs { get; init; }
+    /// <summary>Lower runs first (vLLM convention); ties go to the earlier arrival.</summary>
+    public int Priority { get; init; }
+    /// <summary>Separates prefix-cache entries between tenants that must not share KV.</summary>
+    public string? CacheSalt { get; init; }
+}
+
+public enum FinishReason { Stop, Length, Abort, Error }
+
+public sealed record TokenAlternative(int TokenId, float Logprob);
+
+public sealed record TokenLogprob(int TokenId, float Logprob, IReadOnlyList<TokenAlternative> Top);
+
+public sealed record GenerationUsage(int PromptTokens, int CompletionTokens, int CachedTokens);
+
+/// <summary>Tokens appended to one choice since the last event, their text, and a finish reason on the last one.</summary>
+public sealed record GenerationEvent(
+    int Index,
+    string TextDelta,
+    IReadOnlyList<int> TokenIds,
+    IReadOnlyList<TokenLogprob>? Logprobs,
+    FinishReason? Finish,
+    GenerationUsage Usage)
+{
+    public bool IsFinal => Finish is not null;
+}
+
+/// <summary>The waiting queue is full; the caller should retry later (HTTP 429).</summary>
+public sealed class EngineOverloadedException(string message) : Exception(message);
+
+/// <summary>The request can never run as given (HTTP 400).</summary>
+public sealed class InvalidRequestException(string message, string? param = null) : Exception(message)
+{
+    public string? Param { get; } = param;
+}
