@@ -105,3 +105,31 @@ public static class GrpcEndpointRouteBuilderExtensions
             .Add(builder => ((RouteEndpointBuilder)builder).Order = int.MaxValue);
     }
 }
+
+/// <summary>Registration overloads taking a shared <see cref="GrpcMethod{TRequest,TResponse}"/> definition.</summary>
+public static class GrpcMethodEndpointRouteBuilderExtensions
+{
+    public static IEndpointConventionBuilder MapGrpcUnary<TRequest, TResponse>(
+        this IEndpointRouteBuilder endpoints, GrpcMethod<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse> handler)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new() =>
+        endpoints.MapGrpcUnary(method.Service, method.Name, handler);
+
+    public static IEndpointConventionBuilder MapGrpcServerStreaming<TRequest, TResponse>(
+        this IEndpointRouteBuilder endpoints, GrpcMethod<TRequest, TResponse> method, ServerStreamingServerMethod<TRequest, TResponse> handler)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new() =>
+        endpoints.MapGrpcServerStreaming(method.Service, method.Name, handler);
+
+    public static IEndpointConventionBuilder MapGrpcClientStreaming<TRequest, TResponse>(
+        this IEndpointRouteBuilder endpoints, GrpcMethod<TRequest, TResponse> method, ClientStreamingServerMethod<TRequest, TResponse> handler)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new() =>
+        endpoints.MapGrpcClientStreaming(method.Service, method.Name, handler);
+
+    public static IEndpointConventionBuilder MapGrpcDuplex<TRequest, TResponse>(
+        this IEndpointRouteBuilder endpoints, GrpcMethod<TRequest, TResponse> method, DuplexStreamingServerMethod<TRequest, TResponse> handler)
+        where TRequest : class, IMessage<TRequest>, new()
+        where TResponse : class, IMessage<TResponse>, new() =>
+        endpoints.MapGrpcDuplex(method.Service, method.Name, handler);
+}
