@@ -54,7 +54,7 @@ public static class GrpcTimeout
     public static string Format(TimeSpan timeout)
     {
         var ticks = Math.Max(timeout.Ticks, 0);
-        if (ticks * 100 <= MaxValue)
+        if (ticks <= MaxValue / 100)
         {
             return Invariant(Math.Max(ticks * 100, 1), 'n');
         }
