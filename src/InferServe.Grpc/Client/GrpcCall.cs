@@ -328,11 +328,14 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
     {
         try
         {
-            _callCts.Cancel(); // aborts SendAsync / the response body: RST_STREAM(CANCEL)
+            _callCts.Cancel(); // aborts a pending SendAsync and in-flight reads
         }
         catch (ObjectDisposedException)
         {
         }
+
+        // Once headers have arrived, only disposing the unfinished response resets the stream (RST_STREAM CANCEL).
+        Volatile.Read(ref _response)?.Dispose();
     }
 
     private static Status? ReadStatus(HttpHeaders headers)

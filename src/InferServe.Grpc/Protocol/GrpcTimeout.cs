@@ -68,14 +68,21 @@ public static class GrpcTimeout
         ];
         foreach (var (perUnit, unit) in units)
         {
-            var amount = (ticks + perUnit - 1) / perUnit;
+            var amount = CeilDiv(ticks, perUnit);
             if (amount <= MaxValue)
             {
                 return Invariant(amount, unit);
             }
         }
 
-        return Invariant(Math.Min((ticks + TimeSpan.TicksPerHour - 1) / TimeSpan.TicksPerHour, MaxValue), 'H');
+        return Invariant(Math.Min(CeilDiv(ticks, TimeSpan.TicksPerHour), MaxValue), 'H');
+    }
+
+    private static long CeilDiv(long value, long divisor)
+    {
+        // No (value + divisor - 1): that overflows near long.MaxValue.
+        var quotient = Math.DivRem(value, divisor, out var remainder);
+        return remainder == 0 ? quotient : quotient + 1;
     }
 
     private static string Invariant(long amount, char unit) =>
