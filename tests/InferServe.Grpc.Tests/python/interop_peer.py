@@ -12,7 +12,6 @@ import base64
 import json
 import os
 import sys
-import threading
 import time
 from concurrent import futures
 
@@ -43,41 +42,56 @@ def emit(line):
 
 # ---------------------------------------------------------------- server
 
-def wait_or_cancelled(context, delay_ms, method):
-    """Sleeps delay_ms; returns False (and reports) if the RPC ended meanwhile."""
+def track_cancellation(context, method):
+    """Reports "CANCELLED <method>" if the RPC terminates before the handler finishes.
+
+    grpc stops driving a handler (e.g. no longer resumes a streaming generator) once the RPC is
+    cancelled, so the termination callback is the only reliable place to observe it."""
+    state = {"finished": False}
+
+    def on_termination():
+        if not state["finished"]:
+            emit("CANCELLED " + method)
+
+    context.add_callback(on_termination)
+    return state
+
+
+def wait(context, delay_ms):
+    """Sleeps delay_ms; returns False as soon as the RPC is no longer active."""
     end = time.monotonic() + delay_ms / 1000.0
     while time.monotonic() < end:
         if not context.is_active():
-            emit("CANCELLED " + method)
             return False
         time.sleep(0.01)
-    if not context.is_active():
-        emit("CANCELLED " + method)
-        return False
-    return True
+    return context.is_active()
 
 
-def fail_if_asked(request, context):
+def fail_if_asked(request, context, state):
     if request.status_code:
+        state["finished"] = True
         code = next(c for c in grpc.StatusCode if c.value[0] == request.status_code)
         context.abort(code, request.text)
 
 
 def unary(request, context):
-    fail_if_asked(request, context)
-    if not wait_or_cancelled(context, request.delay_ms, "Unary"):
+    state = track_cancellation(context, "Unary")
+    fail_if_asked(request, context, state)
+    if not wait(context, request.delay_ms):
         return EchoReply()
     md = dict(context.invocation_metadata())
-    text = request.text + md.get("x-suffix", "")
-    return EchoReply(text=text, payload=request.payload)
+    state["finished"] = True
+    return EchoReply(text=request.text + md.get("x-suffix", ""), payload=request.payload)
 
 
 def server_stream(request, context):
+    state = track_cancellation(context, "ServerStream")
     for i in range(request.count):
-        if not wait_or_cancelled(context, request.delay_ms, "ServerStream"):
+        if not wait(context, request.delay_ms):
             return
         yield EchoReply(text=request.text, index=i)
-    fail_if_asked(request, context)
+    fail_if_asked(request, context, state)
+    state["finished"] = True
 
 
 def client_stream(request_iterator, context):
