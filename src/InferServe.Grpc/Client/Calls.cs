@@ -27,19 +27,19 @@ public sealed class ClientStreamingCall<TRequest, TResponse> : IDisposable
     where TResponse : class, IMessage<TResponse>, new()
 {
     private readonly GrpcCall<TRequest, TResponse> _call;
-    private Task<TResponse>? _response;
+    private readonly Lazy<Task<TResponse>> _response;
 
     internal ClientStreamingCall(GrpcCall<TRequest, TResponse> call, int? maxSendMessageSize)
     {
         _call = call;
+        _response = new(call.ReadSingleResponseAsync);
         RequestStream = new ClientStreamWriter<TRequest, TResponse>(call, maxSendMessageSize);
     }
 
     public IClientStreamWriter<TRequest> RequestStream { get; }
 
     /// <summary>The single response; started on first access.</summary>
-    public Task<TResponse> ResponseAsync =>
-        _response ?? Interlocked.CompareExchange(ref _response, _call.ReadSingleResponseAsync(), null) ?? _response;
+    public Task<TResponse> ResponseAsync => _response.Value;
 
     public Status GetStatus() => _call.GetStatus();
 
