@@ -1,0 +1,45 @@
+using System.Runtime.CompilerServices;
+using InferServe.Engine.Core;
+
+namespace InferServe.Engine;
+
+/// <summary>A submitted request: read its events, or abort it. Disposing an unfinished handle aborts.</summary>
+public sealed class GenerationHandle : IAsyncDisposable
+{
+    private readonly LlmEngine _engine;
+    private readonly RequestState _state;
+    private int _abortRequested;
+
+    internal GenerationHandle(LlmEngine engine, RequestState state)
+    {
+        _engine = engine;
+        _state = state;
+    }
+
+    internal CancellationTokenRegistration Registration { get; set; }
+
+    public string RequestId => _state.Spec.RequestId;
+
+    public async IAsyncEnumerable<GenerationEvent> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var reader = _state.Events.Reader;
+        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            while (reader.TryRead(out var e))
+                yield return e;
+    }
+
+    public bool Completed => _state.Events.Reader.Completion.IsCompleted;
+
+    public void Abort()
+    {
+        if (Interlocked.Exchange(ref _abortRequested, 1) == 0 && !Completed)
+            _engine.Post(() => _engine.AbortNow(_state));
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Registration.Dispose();
+        Abort();
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,21 @@
+using System.Threading.Channels;
+
+namespace InferServe.Engine.Core;
+
+/// <summary>A submitted request inside the engine: its choices, event channel and timings.</summary>
+internal sealed class RequestState(GenerationRequest spec, long arrivalTicks)
+{
+    public GenerationRequest Spec { get; } = spec;
+    public Channel<GenerationEvent> Events { get; } = Channel.CreateUnbounded<GenerationEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    public List<Sequence> Sequences { get; } = [];
+    public long ArrivalTicks { get; } = arrivalTicks;
+    public long FirstTokenTicks { get; set; }
+    public long LastTokenTicks { get; set; }
+    public int CachedTokens { get; set; }
+    public int Unfinished { get; set; }
+    public bool Forked { get; set; }
+    public bool Aborted { get; set; }
+    public int CompletionTokens { get; set; }
+
+    public GenerationUsage Usage => new(Spec.PromptTokens.Count, CompletionTokens, CachedTokens);
+}

@@ -1,0 +1,350 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using InferServe.Engine.Attention;
+using InferServe.Engine.Core;
+using InferServe.Engine.Kv;
+using InferServe.Engine.Runner;
+using InferServe.Engine.Sampling;
+using InferServe.Engine.Scheduling;
+using InferServe.Models;
+using InferServe.Tokenization;
+
+namespace InferServe.Engine;
+
+/// <summary>
+/// The inference engine: thread-safe submission, one loop thread that owns the scheduler, KV cache
+/// and runner, and an async stream of token events per request. Cancelling a request's token (or
+/// disposing its handle) aborts it and frees its KV blocks within one step.
+/// </summary>
+public sealed class LlmEngine : IAsyncDisposable
+{
+    private readonly ModelInstance _model;
+    private readonly EngineOptions _options;
+    private readonly IEngineObserver _observer;
+    private readonly Scheduler _scheduler;
+    private readonly Sampler _sampler = new();
+    private readonly ConcurrentQueue<Action> _inbox = new();
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly Thread _thread;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly HashSet<int> _eos;
+    private readonly AttentionBatch _batch;
+    private readonly int[] _tokens;
+    private readonly List<int> _rows = [];
+    private readonly List<Sequence> _sampling = [];
+    private readonly HashSet<RequestState> _live = [];
+    private volatile EngineStats _stats;
+    private int _queued;
+    private long _steps, _promptTokens, _generationTokens;
+
+    public ModelConfig Config => _model.Config;
+    public ITokenizer Tokenizer { get; }
+    public int MaxContext => _model.MaxContext;
+    public EngineStats Stats => _stats;
+    public KvCacheSpec KvSpec => _model.Kv.Spec;
+
+    public LlmEngine(ModelInstance model, ITokenizer tokenizer, EngineOptions options, IEngineObserver? observer = null, bool stopAtBos = false)
+    {
+        _model = model;
+        Tokenizer = tokenizer;
+        _options = options;
+        _observer = observer ?? new NullObserver();
+        var s = options.Scheduler;
+        if (s.MaxBatchedTokens > model.Runner.Options.MaxBatchTokens || s.MaxSeqs > model.Runner.Options.MaxSeqs)
+            throw new ArgumentException("Scheduler limits exceed the runner's buffers.");
+        _scheduler = new Scheduler(s, model.Kv);
+        _scheduler.Preempted += _ => _observer.Preempted();
+        _eos = [.. model.Config.EosTokenIds, .. tokenizer.EosTokenIds];
+        if (stopAtBos && model.Config.BosTokenId is int bos) _eos.Add(bos);
+        _batch = new AttentionBatch(s.MaxBatchedTokens, s.MaxSeqs);
+        _tokens = new int[s.MaxBatchedTokens];
+        _stats = Snapshot();
+        _thread = new Thread(Loop) { IsBackground = true, Name = "inferserve-engine" };
+        _thread.Start();
+    }
+
+    /// <summary>
+    /// Validates and queues a request. Throws <see cref="InvalidRequestException"/> for requests that
+    /// can never run and <see cref="EngineOverloadedException"/> when the waiting queue is full.
+    /// </summary>
+    public GenerationHandle Submit(GenerationRequest request, CancellationToken cancellationToken = default)
+    {
+        Validate(request);
+        if (Interlocked.Increment(ref _queued) > _options.MaxQueue)
+        {
+            Interlocked.Decrement(ref _queued);
+            throw new EngineOverloadedException($"The waiting queue is full ({_options.MaxQueue} requests); retry later.");
+        }
+        var state = new RequestState(request, Stopwatch.GetTimestamp());
+        var handle = new GenerationHandle(this, state);
+        Post(() => Admit(state));
+        if (cancellationToken.CanBeCanceled) handle.Registration = cancellationToken.Register(handle.Abort);
+        return handle;
+    }
+
+    /// <summary>Convenience: submit and stream events until every choice has finished.</summary>
+    public async IAsyncEnumerable<GenerationEvent> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var handle = Submit(request, cancellationToken);
+        await foreach (var e in handle.ReadAllAsync(cancellationToken)) yield return e;
+    }
+
+    private void Validate(GenerationRequest r)
+    {
+        int n = r.PromptTokens.Count;
+        if (n == 0) throw new InvalidRequestException("The prompt must contain at least one token.", "prompt");
+        foreach (var t in r.PromptTokens)
+            if ((uint)t >= (uint)Config.VocabSize)
+                throw new InvalidRequestException($"Token id {t} is outside the vocabulary (size {Config.VocabSize}).", "prompt");
+        if (r.MaxTokens < 1) throw new InvalidRequestException("max_tokens must be at least 1.", "max_tokens");
+        if (n + r.MaxTokens > MaxContext)
+            throw new InvalidRequestException($"This model's maximum context length is {MaxContext} tokens. However, you requested {n + r.MaxTokens} tokens ({n} in the prompt, {r.MaxTokens} for the completion).", "max_tokens");
+        int blocks = _model.Kv.BlocksFor(n + r.MaxTokens);
+        if (blocks > _model.Kv.Pool.NumBlocks)
+            throw new InvalidRequestException($"The request needs {blocks} KV blocks but the cache holds {_model.Kv.Pool.NumBlocks}; lower max_tokens or raise --kv-cache-memory.", "max_tokens");
+        if (r.N < 1 || r.N > _options.Scheduler.MaxSeqs) throw new InvalidRequestException($"n must be between 1 and {_options.Scheduler.MaxSeqs}.", "n");
+        if (r.Logprobs is < 0 or > 20) throw new InvalidRequestException("logprobs must be between 0 and 20.", "logprobs");
+        var p = r.Sampling;
+        if (!(p.Temperature >= 0)) throw new InvalidRequestException("temperature must be non-negative.", "temperature");
+        if (!(p.TopP > 0 && p.TopP <= 1)) throw new InvalidRequestException("top_p must be in (0, 1].", "top_p");
+        if (!(p.MinP >= 0 && p.MinP <= 1)) throw new InvalidRequestException("min_p must be in [0, 1].", "min_p");
+        if (p.TopK < -1) throw new InvalidRequestException("top_k must be -1 (disabled) or positive.", "top_k");
+        if (!(p.RepetitionPenalty > 0)) throw new InvalidRequestException("repetition_penalty must be positive.", "repetition_penalty");
+        if (!(p.PresencePenalty >= -2 && p.PresencePenalty <= 2)) throw new InvalidRequestException("presence_penalty must be in [-2, 2].", "presence_penalty");
+        if (!(p.FrequencyPenalty >= -2 && p.FrequencyPenalty <= 2)) throw new InvalidRequestException("frequency_penalty must be in [-2, 2].", "frequency_penalty");
+        foreach (var s in r.StopStrings)
+            if (string.IsNullOrEmpty(s)) throw new InvalidRequestException("Stop strings must not be empty.", "stop");
+    }
+
+    internal void Post(Action command)
+    {
+        _inbox.Enqueue(command);
+        _wake.Release();
+    }
+
+    private void Admit(RequestState state)
+    {
+        var spec = state.Spec;
+        var salt = BlockHash.Salt(_options.CacheSaltBase + "\u0001" + spec.CacheSalt);
+        ulong seed = spec.Sampling.Seed ?? (ulong)Random.Shared.NextInt64();
+        var seq = new Sequence(state, 0, spec.PromptTokens.ToArray(), spec.PromptTokens.Count, new SequenceKv(salt), seed,
+            new OutputState(Tokenizer.CreateIncrementalDecoder(), spec.StopStrings));
+        state.Sequences.Add(seq);
+        state.Unfinished = 1;
+        _live.Add(state);
+        if (state.Aborted)
+        {
+            AbortNow(state);
+            return;
+        }
+        _scheduler.Enqueue(seq);
+        _observer.RequestQueued();
+    }
+
+    internal void AbortNow(RequestState state)
+    {
+        state.Aborted = true;
+        foreach (var seq in state.Sequences.ToArray())
+            if (!seq.IsFinished)
+            {
+                Emit(seq, "", [], null, FinishReason.Abort);
+                Finish(seq, FinishReason.Abort);
+            }
+    }
+
+    private void Loop()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            while (_inbox.TryDequeue(out var command)) command();
+            if (_scheduler.RunningCount == 0 && _scheduler.WaitingCount == 0)
+            {
+                _stats = Snapshot();
+                try { _wake.Wait(_stop.Token); }
+                catch (OperationCanceledException) { break; }
+                continue;
+            }
+            Step();
+            _stats = Snapshot();
+        }
+        while (_inbox.TryDequeue(out var command)) command();
+        foreach (var state in _live.ToArray()) AbortNow(state);
+    }
+
+    private void Step()
+    {
+        var plan = _scheduler.Schedule();
+        if (plan.Count == 0)
+        {
+            // Nothing fits even with an empty cache: fail the head of the queue instead of spinning.
+            if (_scheduler.RunningCount == 0) FailStuckWaiting();
+            return;
+        }
+        _batch.Clear();
+        _rows.Clear();
+        _sampling.Clear();
+        int T = 0, prompt = 0;
+        foreach (var chunk in plan)
+        {
+            var seq = chunk.Sequence;
+            int si = _batch.AddSequence(seq.Kv.Table.Blocks, chunk.Start + chunk.Count);
+            var tokens = seq.Tokens;
+            for (int i = 0; i < chunk.Count; i++)
+            {
+                _tokens[T++] = tokens[chunk.Start + i];
+                _batch.AddToken(si, chunk.Start + i);
+            }
+            if (chunk.Start < seq.PromptLength) prompt += Math.Min(chunk.Count, seq.PromptLength - chunk.Start);
+            if (chunk.Samples)
+            {
+                _rows.Add(T - 1);
+                _sampling.Add(seq);
+            }
+        }
+
+        ReadOnlySpan<float> logits;
+        try
+        {
+            logits = _model.Runner.Forward(_tokens.AsSpan(0, T), _batch, _model.Attention, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_rows));
+        }
+        catch (Exception e)
+        {
+            // A failed step must not take the server down: fail what was in it, keep serving the rest.
+            Trace.TraceError($"Engine step failed: {e}");
+            foreach (var chunk in plan)
+                if (!chunk.Sequence.IsFinished)
+                {
+                    Emit(chunk.Sequence, "", [], null, FinishReason.Error);
+                    Finish(chunk.Sequence, FinishReason.Error);
+                }
+            return;
+        }
+        _steps++;
+        _promptTokens += prompt;
+        foreach (var chunk in plan)
+        {
+            var seq = chunk.Sequence;
+            seq.NumComputed = chunk.Start + chunk.Count;
+            _model.Kv.CacheFullBlocks(seq.Kv, seq.Tokens, seq.NumComputed);
+        }
+        int v = Config.VocabSize;
+        for (int r = 0; r < _sampling.Count; r++)
+        {
+            var seq = _sampling[r];
+            var row = logits.Slice(r * v, v);
+            var request = seq.Request;
+            if (request.Spec.N > 1 && !request.Forked)
+            {
+                request.Forked = true;
+                for (int i = 1; i < request.Spec.N; i++)
+                {
+                    ulong rng = seq.Rng + (ulong)i * 0xD1B54A32D192ED03UL;
+                    var child = seq.Fork(i, _model.Kv.Fork(seq.Kv), rng, new OutputState(Tokenizer.CreateIncrementalDecoder(), request.Spec.StopStrings));
+                    request.Sequences.Add(child);
+                    request.Unfinished++;
+                    _scheduler.AddRunning(child);
+                    SampleAndEmit(child, row);
+                }
+            }
+            SampleAndEmit(seq, row);
+        }
+        _observer.TokensComputed(prompt, _sampling.Count);
+    }
+
+    private void SampleAndEmit(Sequence seq, ReadOnlySpan<float> logits)
+    {
+        var spec = seq.Request.Spec;
+        int token = _sampler.Sample(logits, spec.Sampling, ref seq.Rng, seq);
+        var logprob = spec.Logprobs is int k ? _sampler.Logprobs(logits, token, k) : null;
+        seq.Append(token);
+        seq.Request.CompletionTokens++;
+        _generationTokens++;
+
+        long now = Stopwatch.GetTimestamp();
+        var request = seq.Request;
+        if (request.FirstTokenTicks == 0)
+        {
+            request.FirstTokenTicks = now;
+            _observer.FirstToken(Stopwatch.GetElapsedTime(request.ArrivalTicks, now), Stopwatch.GetElapsedTime(request.ArrivalTicks, seq.AdmittedTicks));
+            Interlocked.Decrement(ref _queued);
+        }
+        else _observer.InterTokenLatency(Stopwatch.GetElapsedTime(request.LastTokenTicks, now));
+        request.LastTokenTicks = now;
+
+        FinishReason? finish = null;
+        string text;
+        if ((!spec.IgnoreEos && _eos.Contains(token)) || spec.StopTokenIds.Contains(token))
+        {
+            finish = FinishReason.Stop;
+            text = seq.Output.Drain();
+        }
+        else
+        {
+            (text, bool stopped) = seq.Output.Push(seq.Output.Decoder.Push(token));
+            if (stopped) finish = FinishReason.Stop;
+        }
+        if (finish is null && (seq.Generated >= spec.MaxTokens || seq.Count >= MaxContext))
+        {
+            finish = FinishReason.Length;
+            text += seq.Output.Drain();
+        }
+        Emit(seq, text, [token], logprob is null ? null : [logprob], finish);
+        if (finish is { } reason) Finish(seq, reason);
+    }
+
+    private static void Emit(Sequence seq, string text, int[] tokens, TokenLogprob[]? logprobs, FinishReason? finish) =>
+        seq.Request.Events.Writer.TryWrite(new GenerationEvent(seq.Index, text, tokens, logprobs, finish, seq.Request.Usage));
+
+    private void Finish(Sequence seq, FinishReason reason)
+    {
+        if (seq.IsFinished) return;
+        bool wasQueued = seq.Request.FirstTokenTicks == 0;
+        _scheduler.Remove(seq);
+        seq.Status = SequenceStatus.Finished;
+        _model.Kv.Free(seq.Kv);
+        var request = seq.Request;
+        if (--request.Unfinished > 0) return;
+        if (wasQueued) Interlocked.Decrement(ref _queued);
+        _live.Remove(request);
+        request.Events.Writer.TryComplete();
+        _observer.RequestFinished(request.Spec.RequestId, reason, Stopwatch.GetElapsedTime(request.ArrivalTicks), request.Spec.PromptTokens.Count, request.CompletionTokens, request.CachedTokens);
+    }
+
+    private void FailStuckWaiting()
+    {
+        foreach (var state in _live.ToArray())
+            foreach (var seq in state.Sequences)
+                if (seq.Status == SequenceStatus.Waiting)
+                {
+                    Emit(seq, "", [], null, FinishReason.Error);
+                    Finish(seq, FinishReason.Error);
+                    return;
+                }
+    }
+
+    private EngineStats Snapshot()
+    {
+        var pool = _model.Kv.Pool;
+        return new EngineStats(_scheduler.RunningCount, _scheduler.WaitingCount + _inbox.Count, pool.NumBlocks, pool.FreeCount, _model.Kv.Spec.BlockSize,
+            _model.Kv.PrefixQueryTokens, _model.Kv.PrefixHitTokens, _scheduler.Preemptions, _steps, _promptTokens, _generationTokens);
+    }
+
+    /// <summary>Runs <paramref name="query"/> on the engine thread between steps (tests and diagnostics).</summary>
+    public Task<T> InspectAsync<T>(Func<KvCacheManager, T> query)
+    {
+        var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Post(() => tcs.SetResult(query(_model.Kv)));
+        return tcs.Task;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        _wake.Release();
+        await Task.Run(() => _thread.Join());
+        _stop.Dispose();
+    }
+
+    private sealed class NullObserver : IEngineObserver;
+}

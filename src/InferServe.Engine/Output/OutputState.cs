@@ -1,0 +1,52 @@
+using System.Text;
+using InferServe.Tokenization;
+
+namespace InferServe.Engine.Core;
+
+/// <summary>
+/// Per-choice detokenization and stop-string matching. Text that might be the start of a stop
+/// string is withheld until it is known not to be one; a match truncates the output before it.
+/// </summary>
+internal sealed class OutputState(IncrementalDecoder decoder, IReadOnlyList<string> stops)
+{
+    private readonly StringBuilder _held = new();
+
+    public IncrementalDecoder Decoder { get; } = decoder;
+
+    /// <summary>Adds decoded text; returns what can be emitted now and whether a stop string matched.</summary>
+    public (string Emit, bool Stopped) Push(string text)
+    {
+        if (stops.Count == 0) return (text, false);
+        _held.Append(text);
+        var held = _held.ToString();
+        int match = -1;
+        foreach (var stop in stops)
+        {
+            int i = held.IndexOf(stop, StringComparison.Ordinal);
+            if (i >= 0 && (match < 0 || i < match)) match = i;
+        }
+        if (match >= 0)
+        {
+            _held.Clear();
+            return (held[..match], true);
+        }
+        int keep = 0;
+        foreach (var stop in stops)
+            for (int k = Math.Min(stop.Length - 1, held.Length); k > keep; k--)
+                if (held.AsSpan(held.Length - k).SequenceEqual(stop.AsSpan(0, k)))
+                {
+                    keep = k;
+                    break;
+                }
+        _held.Remove(0, held.Length - keep);
+        return (held[..^keep], false);
+    }
+
+    /// <summary>Everything still withheld (the sequence ended for another reason).</summary>
+    public string Drain()
+    {
+        var rest = _held.ToString() + Decoder.Flush();
+        _held.Clear();
+        return rest;
+    }
+}
