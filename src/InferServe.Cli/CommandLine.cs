@@ -59,9 +59,7 @@ public sealed class CommandLine
     public float GetFloat(string name, float fallback, float min = float.MinValue, float max = float.MaxValue) =>
         Parse(name, fallback, s => float.Parse(s, CultureInfo.InvariantCulture), v => v >= min && v <= max && float.IsFinite(v), $"a number in [{min}, {max}]");
 
-    public long GetBytes(string name, long fallback) => Parse(name, fallback, ByteSize.Parse, v => v > 0, "a positive size such as 512MiB or 2GiB");
-
-    public bool Flag(string name)
+        public bool Flag(string name)
     {
         _seen.Add(name);
         return _flags.Contains(name) || (_values.TryGetValue(name, out var v) && bool.TryParse(v[^1], out var b) && b);
@@ -93,24 +91,3 @@ public sealed class CommandLine
 }
 
 public sealed class UsageException(string message) : Exception(message);
-
-public static class ByteSize
-{
-    public static long Parse(string text)
-    {
-        text = text.Trim();
-        int i = 0;
-        while (i < text.Length && (char.IsDigit(text[i]) || text[i] == '.')) i++;
-        double number = double.Parse(text[..i], CultureInfo.InvariantCulture);
-        long unit = text[i..].Trim().ToUpperInvariant() switch
-        {
-            "" or "B" => 1,
-            "K" or "KB" or "KIB" => 1L << 10,
-            "M" or "MB" or "MIB" => 1L << 20,
-            "G" or "GB" or "GIB" => 1L << 30,
-            "T" or "TB" or "TIB" => 1L << 40,
-            var u => throw new FormatException($"Unknown size unit '{u}'."),
-        };
-        return checked((long)(number * unit));
-    }
-}

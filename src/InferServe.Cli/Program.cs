@@ -8,6 +8,7 @@ const string Usage = """
     Commands:
       generate    Stream a completion for one prompt to stdout
       bench       Measure prefill and decode throughput
+      quality     Compare quantized weights / KV cache against fp32 (top-1 agreement, KL divergence)
       make-model  Write a random-weight model with real shapes (tiny, smollm2-135m, llama-3.2-1b)
       providers   List the execution providers of the loaded ONNX Runtime
 
@@ -25,7 +26,9 @@ try
     var cmd = new CommandLine(args.Skip(1));
     return args[0] switch
     {
+        "generate" => await GenerateCommand.RunAsync(cmd),
         "bench" => BenchCommand.Run(cmd),
+        "quality" => QualityCommand.Run(cmd),
         "make-model" => MakeModelCommand.Run(cmd),
         "providers" => ProvidersCommand.Run(),
         _ => throw new UsageException($"Unknown command '{args[0]}'.\n\n{Usage}"),
@@ -36,7 +39,8 @@ catch (UsageException e)
     Console.Error.WriteLine($"error: {e.Message}");
     return 2;
 }
-catch (Exception e) when (e is ModelLoadException or BackendException or ArgumentException or InvalidOperationException or IOException)
+catch (Exception e) when (e is ModelLoadException or BackendException or ArgumentException or InvalidOperationException or IOException
+                           or InferServe.Tokenization.TokenizerLoadException or InferServe.Engine.InvalidRequestException)
 {
     Console.Error.WriteLine($"error: {e.Message}");
     return 1;

@@ -128,8 +128,7 @@ public sealed class LlmEngine : IAsyncDisposable
         var spec = state.Spec;
         var salt = BlockHash.Salt(_options.CacheSaltBase + "\u0001" + spec.CacheSalt);
         ulong seed = spec.Sampling.Seed ?? (ulong)Random.Shared.NextInt64();
-        var seq = new Sequence(state, 0, spec.PromptTokens.ToArray(), spec.PromptTokens.Count, new SequenceKv(salt), seed,
-            new OutputState(Tokenizer.CreateIncrementalDecoder(), spec.StopStrings));
+        var seq = new Sequence(state, 0, spec.PromptTokens.ToArray(), spec.PromptTokens.Count, new SequenceKv(salt), seed, NewOutput(spec));
         state.Sequences.Add(seq);
         state.Unfinished = 1;
         _live.Add(state);
@@ -140,6 +139,13 @@ public sealed class LlmEngine : IAsyncDisposable
         }
         _scheduler.Enqueue(seq);
         _observer.RequestQueued();
+    }
+
+    private OutputState NewOutput(GenerationRequest spec)
+    {
+        var decoder = Tokenizer.CreateIncrementalDecoder();
+        decoder.Prime(spec.PromptTokens as int[] ?? [.. spec.PromptTokens]);
+        return new OutputState(decoder, spec.StopStrings);
     }
 
     internal void AbortNow(RequestState state)
@@ -240,7 +246,7 @@ public sealed class LlmEngine : IAsyncDisposable
                 for (int i = 1; i < request.Spec.N; i++)
                 {
                     ulong rng = seq.Rng + (ulong)i * 0xD1B54A32D192ED03UL;
-                    var child = seq.Fork(i, _model.Kv.Fork(seq.Kv), rng, new OutputState(Tokenizer.CreateIncrementalDecoder(), request.Spec.StopStrings));
+                    var child = seq.Fork(i, _model.Kv.Fork(seq.Kv), rng, NewOutput(request.Spec));
                     request.Sequences.Add(child);
                     request.Unfinished++;
                     _scheduler.AddRunning(child);

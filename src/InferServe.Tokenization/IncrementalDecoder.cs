@@ -31,6 +31,15 @@ public sealed class IncrementalDecoder
         return bytes.IsEmpty ? string.Empty : Convert(bytes, flush: false);
     }
 
+    /// <summary>
+    /// Advances past context (the prompt) without emitting it, so the first generated token is decoded
+    /// as a continuation: its leading space is kept where a fresh decode would strip it.
+    /// </summary>
+    public void Prime(ReadOnlySpan<int> context)
+    {
+        foreach (var id in context) _tokens.NextPiece(id, _skipSpecialTokens, ref _state);
+    }
+
     /// <summary>Ends the sequence: bytes of an unfinished character come out as U+FFFD, as in a full decode.</summary>
     public string Flush() => Convert(default, flush: true);
 

@@ -10,6 +10,7 @@ public sealed record KvCacheOptions
     public int BlockSize { get; init; } = 16;
     /// <summary>Memory budget for KV blocks, in bytes.</summary>
     public long MemoryBytes { get; init; } = 256L << 20;
+    public bool PrefixCaching { get; init; } = true;
 }
 
 /// <summary>A runnable model: runner, paged KV cache and the attention kernel over it.</summary>
@@ -31,7 +32,7 @@ public sealed class ModelInstance : IDisposable
             throw new ArgumentException($"KV cache budget of {kv.MemoryBytes} bytes holds no block; one block needs {spec.BytesPerBlock} bytes.");
         Runner = new ModelRunner(checkpoint, runner, log);
         Storage = KvStorage.Create(spec, blocks);
-        Kv = new KvCacheManager(spec, blocks, Storage);
+        Kv = new KvCacheManager(spec, blocks, Storage, kv.PrefixCaching);
         MaxContext = c.MaxPositionEmbeddings;
         Attention = new CpuPagedAttention(c, Storage, new RotaryEmbedding(c));
         log?.Invoke($"KV cache: {blocks} blocks x {kv.BlockSize} tokens = {blocks * kv.BlockSize} tokens ({kv.DType}, {spec.BytesPerTokenPerLayer * c.NumLayers} bytes/token)");

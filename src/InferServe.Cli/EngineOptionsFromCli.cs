@@ -1,0 +1,26 @@
+using InferServe.Engine.Hosting;
+
+namespace InferServe.Cli;
+
+/// <summary>Maps the shared engine options of `generate`, `serve` and `bench` onto <see cref="EngineSettings"/>.</summary>
+public static class EngineOptionsFromCli
+{
+    public static EngineSettings Read(CommandLine cmd, EngineSettings? defaults = null)
+    {
+        var s = defaults ?? new EngineSettings();
+        s.Model = ModelSource.ResolvePath(cmd) ?? s.Model;
+        s.Tokenizer = cmd.Get("tokenizer") ?? s.Tokenizer;
+        s.Device = cmd.Get("device") ?? s.Device;
+        s.Threads = cmd.GetInt("threads", s.Threads, 0, 1024);
+        s.Weights = cmd.Get("weights") ?? s.Weights;
+        s.KvDtype = cmd.Get("kv-dtype") ?? s.KvDtype;
+        s.KvCacheMemory = cmd.Get("kv-cache-memory") ?? s.KvCacheMemory;
+        s.BlockSize = cmd.GetInt("block-size", s.BlockSize, 1, 1024);
+        s.MaxSeqs = cmd.GetInt("max-seqs", s.MaxSeqs, 1, 4096);
+        s.MaxBatchedTokens = cmd.GetInt("max-batched-tokens", s.MaxBatchedTokens, 1, 1 << 20);
+        s.MaxQueue = cmd.GetInt("max-queue", s.MaxQueue, 1, 1 << 24);
+        if (cmd.Flag("no-prefix-caching")) s.PrefixCaching = false;
+        s.CacheDir = cmd.Get("cache-dir") ?? s.CacheDir;
+        return s;
+    }
+}
