@@ -64,13 +64,13 @@ public class ExpositionFormatTests
     }
 
     [Fact]
-    public void LabelValues_AreWrittenAsUtf8()
+    public async Task LabelValues_AreWrittenAsUtf8()
     {
         var registry = new MetricRegistry();
         registry.CreateGauge("g", "h", "model_name").WithLabels("modèle-日本").Set(2);
 
         using var stream = new MemoryStream();
-        registry.WriteToAsync(stream, TestContext.Current.CancellationToken).GetAwaiter().GetResult();
+        await registry.WriteToAsync(stream, TestContext.Current.CancellationToken);
         Assert.Contains("g{model_name=\"modèle-日本\"} 2\n", Encoding.UTF8.GetString(stream.ToArray()));
     }
 
