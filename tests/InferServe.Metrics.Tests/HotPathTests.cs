@@ -104,6 +104,21 @@ public class HotPathTests
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
+    [Fact]
+    public void ScrapingIntoAReusedBuffer_DoesNotAllocate()
+    {
+        var (registry, _) = EngineMetricsSample.Create();
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(64 * 1024);
+
+        registry.WriteTo(buffer); // warm up (JIT, buffer growth)
+        buffer.ResetWrittenCount();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        registry.WriteTo(buffer);
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.True(buffer.WrittenCount > 10_000);
+    }
+
     private static void RunConcurrently(Action<int> body)
     {
         using var start = new Barrier(Threads);
