@@ -1,0 +1,48 @@
+namespace InferServe.Engine.Hosting;
+
+/// <summary>
+/// Owns the engine of a serving process and loads it in the background, so HTTP and gRPC endpoints
+/// can come up first (liveness) and report readiness once the model is loaded.
+/// </summary>
+public sealed class EngineHost : IAsyncDisposable
+{
+    private readonly TaskCompletionSource<LoadedEngine> _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public EngineSettings Settings { get; }
+    /// <summary>The name clients use for the model (OpenAI "model" field).</summary>
+    public string ServedModelName { get; }
+
+    public EngineHost(EngineSettings settings, string servedModelName)
+    {
+        Settings = settings;
+        ServedModelName = servedModelName;
+    }
+
+    /// <summary>Loads the model (graph build or cache hit, KV allocation) on a background thread.</summary>
+    public Task StartLoading(IEngineObserver? observer = null, Action<string>? log = null) =>
+        Task.Run(() =>
+        {
+            try
+            {
+                _loaded.TrySetResult(EngineFactory.Create(Settings, observer, log));
+            }
+            catch (Exception e)
+            {
+                _loaded.TrySetException(e);
+            }
+        });
+
+    /// <summary>Uses an engine that is already loaded (tests, embedding).</summary>
+    public void SetLoaded(LoadedEngine engine) => _loaded.TrySetResult(engine);
+
+    public bool IsReady => _loaded.Task.IsCompletedSuccessfully;
+    public Exception? LoadError => _loaded.Task.Exception?.InnerException;
+    /// <summary>The engine, or null while loading (callers answer 503 / UNAVAILABLE).</summary>
+    public LoadedEngine? Current => IsReady ? _loaded.Task.Result : null;
+    public Task<LoadedEngine> WhenLoaded => _loaded.Task;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (IsReady) await _loaded.Task.Result.DisposeAsync();
+    }
+}
