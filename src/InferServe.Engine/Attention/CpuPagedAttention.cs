@@ -63,6 +63,8 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
         public readonly float[] Offset = new float[blockSize];
         public readonly float[] QSum = new float[64];
         public readonly float[] OffsetAcc = new float[64];
+        // Pinned (POH), so a raw pointer into it stays valid.
+        public float[] RotatedQ = GC.AllocateArray<float>(64 * 64, pinned: true);
     }
 
     [ThreadStatic] private static Scratch? _scratch;
@@ -81,6 +83,15 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
         if (s.Scores.Length < group * ctx) s.Scores = new float[Math.Max(group * ctx, s.Scores.Length * 2)];
         var qBase = (float*)qkvBase + (long)t * _qkvWidth + g * group * d;
         var oBase = (float*)outBase + (long)t * _config.QDim + g * group * d;
+        bool rotated = _storage.Rotated;
+        if (rotated)
+        {
+            // Keys are stored rotated; rotating the queries the same way leaves q·k unchanged.
+            if (s.RotatedQ.Length < group * d) s.RotatedQ = GC.AllocateArray<float>(group * d, pinned: true);
+            new ReadOnlySpan<float>(qBase, group * d).CopyTo(s.RotatedQ);
+            for (int qh = 0; qh < group; qh++) Hadamard.Transform(s.RotatedQ.AsSpan(qh * d, d));
+            qBase = (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref s.RotatedQ[0]);
+        }
 
         for (int qh = 0; qh < group; qh++) s.QSum[qh] = TensorPrimitives.Sum(new ReadOnlySpan<float>(qBase + qh * d, d));
         int blocks = (ctx + bs - 1) / bs;
@@ -121,6 +132,10 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
             }
         }
         for (int qh = 0; qh < group; qh++)
-            if (s.OffsetAcc[qh] != 0) TensorPrimitives.Add(new ReadOnlySpan<float>(oBase + qh * d, d), s.OffsetAcc[qh], new Span<float>(oBase + qh * d, d));
+        {
+            var o = new Span<float>(oBase + qh * d, d);
+            if (s.OffsetAcc[qh] != 0) TensorPrimitives.Add(o, s.OffsetAcc[qh], o);
+            if (rotated) Hadamard.Transform(o); // values were stored rotated: rotate the mix back
+        }
     }
 }

@@ -49,15 +49,31 @@ public abstract unsafe class KvStorage : IDisposable
     protected byte* BlockHead(bool value, int layer, int block, int head) =>
         (value ? _v : _k)[layer] + ((long)block * Spec.NumKvHeads + head) * Spec.BlockSize * (RowBytes + ParamBytes);
 
+    /// <summary>
+    /// Quantized dtypes store head vectors rotated by a normalized Hadamard transform: it spreads
+    /// outlier channels over all channels, so per-row min/max quantization loses far less. Attention
+    /// rotates queries the same way (dot products are unchanged) and rotates outputs back.
+    /// </summary>
+    public bool Rotated => Spec.DType is KvDType.Int8 or KvDType.Int4 && Hadamard.Supports(Spec.HeadDim);
+
     /// <summary>Stores one token's K and V ([KvDim] each, all heads) at a block slot, quantizing as needed.</summary>
     public void Write(int layer, int block, int slot, ReadOnlySpan<float> k, ReadOnlySpan<float> v)
     {
         int d = Spec.HeadDim;
+        Span<float> rotated = Rotated ? stackalloc float[d] : default;
         for (int h = 0; h < Spec.NumKvHeads; h++)
         {
-            EncodeRow(BlockHead(false, layer, block, h), slot, k.Slice(h * d, d));
-            EncodeRow(BlockHead(true, layer, block, h), slot, v.Slice(h * d, d));
+            EncodeRow(BlockHead(false, layer, block, h), slot, Prepare(k.Slice(h * d, d), rotated));
+            EncodeRow(BlockHead(true, layer, block, h), slot, Prepare(v.Slice(h * d, d), rotated));
         }
+    }
+
+    private ReadOnlySpan<float> Prepare(ReadOnlySpan<float> row, Span<float> scratch)
+    {
+        if (scratch.IsEmpty) return row;
+        row.CopyTo(scratch);
+        Hadamard.Transform(scratch);
+        return scratch;
     }
 
     protected abstract void EncodeRow(byte* blockHead, int slot, ReadOnlySpan<float> values);
