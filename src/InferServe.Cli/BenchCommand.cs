@@ -1,76 +1,115 @@
 using System.Diagnostics;
 using System.Text.Json;
-using InferServe.Backend;
-using InferServe.Engine.Runner;
+using InferServe.Engine;
+using InferServe.Engine.Hosting;
 using InferServe.Engine.Sampling;
-using InferServe.Onnx;
 
 namespace InferServe.Cli;
 
 /// <summary>
-/// `inferserve bench`: prefill and single-stream decode throughput for each weight precision,
-/// measured side by side in one process so the ratios are comparable.
+/// `inferserve bench`: offline throughput and latency straight against the engine. For every weight
+/// precision × KV dtype × concurrency, N requests with fixed prompt and output lengths run in a closed
+/// loop (C in flight). All combinations run in one process, so their ratios are comparable.
 /// </summary>
 public static class BenchCommand
 {
-    public sealed record Result(string Weights, int PromptTokens, int GenTokens, double PrefillTokPerSec, double DecodeTokPerSec, double DecodeMsPerToken, double LoadSeconds);
+    public sealed record Result(
+        string Weights, string KvDtype, int Concurrency, int Requests, int PromptTokens, int GenTokens, double DurationS,
+        double OutputTokPerS, double TotalTokPerS, double DecodeTokPerS, double PrefillTokPerS,
+        double TtftP50Ms, double TtftP90Ms, double TtftP99Ms, double TpotP50Ms, double TpotP90Ms, double TpotP99Ms);
 
-    public static int Run(CommandLine cmd)
+    public static async Task<int> RunAsync(CommandLine cmd)
     {
-        var weights = cmd.Get("weights", "int4").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(GraphOptions.ParsePrecision).ToList();
-        int promptTokens = cmd.GetInt("prompt-tokens", 128, 1, 8192);
-        int genTokens = cmd.GetInt("gen-tokens", 128, 1, 8192);
-        int repeats = cmd.GetInt("repeats", 3, 1, 100);
-        int threads = cmd.GetInt("threads", 0, 0, 1024);
-        int blockSize = cmd.GetInt("block-size", 32, 16, 256);
-        int accuracy = cmd.GetInt("accuracy-level", 4, 0, 4);
-        var device = cmd.Get("device", "cpu");
+        var weights = List(cmd.Get("weights", "int4"));
+        var kvTypes = List(cmd.Get("kv-dtype", "fp32"));
+        var concurrencies = List(cmd.Get("concurrency", "1")).Select(int.Parse).ToList();
+        int promptTokens = cmd.GetInt("prompt-tokens", 128, 1, 1 << 16);
+        int genTokens = cmd.GetInt("gen-tokens", 128, 1, 1 << 16);
+        int requestsPerLevel = cmd.GetInt("requests", 0, 0, 1 << 20);
         var jsonPath = cmd.Get("json");
-        using var ckpt = ModelSource.Open(cmd, defaultShape: "smollm2-135m");
+        cmd.Get("kv-cache-memory"); // sized below from the workload unless given
+        var settings = EngineOptionsFromCli.Read(cmd);
+        settings.Model ??= ModelSource.ResolvePath(cmd, defaultShape: "smollm2-135m");
+        bool explicitKv = cmd.Get("kv-cache-memory") is not null;
         cmd.RejectUnknown();
+        if (concurrencies.Any(c => c < 1)) throw new UsageException("--concurrency values must be positive.");
 
-        var c = ckpt.Config;
-        Console.Error.WriteLine($"Model: {c.Architecture} hidden={c.HiddenSize} layers={c.NumLayers} heads={c.NumHeads}/{c.NumKvHeads} vocab={c.VocabSize}; device={device}; prompt={promptTokens} gen={genTokens}; best of {repeats}");
+        int maxC = concurrencies.Max();
         var results = new List<Result>();
-        foreach (var precision in weights)
-        {
-            var sw = Stopwatch.StartNew();
-            var options = new RunnerOptions
+        foreach (var w in weights)
+            foreach (var kv in kvTypes)
             {
-                Graphs = new GraphOptions { Precision = precision, BlockSize = blockSize, AccuracyLevel = accuracy },
-                Backend = new BackendOptions { Device = device, Threads = threads },
-                MaxBatchTokens = Math.Min(promptTokens, 512),
-                MaxSeqs = 1,
-                CacheDir = ModelSource.CacheRoot(cmd),
-            };
-            using var model = new ModelInstance(ckpt, options, new KvCacheOptions { MemoryBytes = KvBytes(c, promptTokens + genTokens) }, m => Console.Error.WriteLine(m));
-            double load = sw.Elapsed.TotalSeconds;
-            var prompt = Enumerable.Range(0, promptTokens).Select(i => (i * 7919 + 13) % c.VocabSize).ToArray();
-            double bestPrefill = 0, bestDecode = 0;
-            for (int r = 0; r <= repeats; r++) // run 0 warms up
-            {
-                using var seq = new SequenceRunner(model);
-                sw.Restart();
-                int next = Sampler.ArgMax(seq.Append(prompt));
-                double prefill = promptTokens / sw.Elapsed.TotalSeconds;
-                sw.Restart();
-                for (int i = 0; i < genTokens; i++) next = Sampler.ArgMax(seq.Append([next]));
-                double decode = genTokens / sw.Elapsed.TotalSeconds;
-                if (r == 0) continue;
-                bestPrefill = Math.Max(bestPrefill, prefill);
-                bestDecode = Math.Max(bestDecode, decode);
+                settings.Weights = w;
+                settings.KvDtype = kv;
+                settings.MaxSeqs = Math.Max(settings.MaxSeqs, maxC);
+                if (!explicitKv) settings.KvCacheMemory = $"{(long)maxC * (promptTokens + genTokens + 32) * 30 * 2 * 1024 * 4 / (1 << 20) + 64}MiB";
+                await using var loaded = EngineFactory.Create(settings, log: m => Console.Error.WriteLine(m));
+                var engine = loaded.Engine;
+                int vocab = engine.Config.VocabSize;
+                await RunLevel(engine, 1, 1, promptTokens, Math.Min(genTokens, 8), vocab, seedBase: 999_000); // warm-up
+                foreach (var c in concurrencies)
+                {
+                    int n = requestsPerLevel > 0 ? requestsPerLevel : Math.Max(2 * c, 4);
+                    var r = await RunLevel(engine, c, n, promptTokens, genTokens, vocab, seedBase: c * 10_000);
+                    results.Add(r with { Weights = w, KvDtype = kv });
+                    Console.Error.WriteLine($"  weights={w} kv={kv} C={c}: {r.OutputTokPerS:F1} output tok/s, decode {r.DecodeTokPerS:F1} tok/s, TTFT p50 {r.TtftP50Ms:F0} ms, TPOT p50 {r.TpotP50Ms:F1} ms");
+                }
             }
-            results.Add(new Result(precision.ToString().ToLowerInvariant(), promptTokens, genTokens, Math.Round(bestPrefill, 1), Math.Round(bestDecode, 1), Math.Round(1000 / bestDecode, 2), Math.Round(load, 1)));
-        }
 
-        Console.WriteLine($"{"weights",-8} {"prefill tok/s",14} {"decode tok/s",13} {"ms/token",9} {"load s",7}");
+        Console.WriteLine($"{"weights",-7} {"kv",-5} {"C",4} {"N",4} {"output tok/s",13} {"decode tok/s",13} {"prefill tok/s",14} {"TTFT p50/p99 ms",17} {"TPOT p50/p99 ms",17}");
         foreach (var r in results)
-            Console.WriteLine($"{r.Weights,-8} {r.PrefillTokPerSec,14:F1} {r.DecodeTokPerSec,13:F1} {r.DecodeMsPerToken,9:F2} {r.LoadSeconds,7:F1}");
-        var json = JsonSerializer.Serialize(new { model = c.Architecture, hidden = c.HiddenSize, layers = c.NumLayers, device, threads, results }, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower });
+            Console.WriteLine($"{r.Weights,-7} {r.KvDtype,-5} {r.Concurrency,4} {r.Requests,4} {r.OutputTokPerS,13:F1} {r.DecodeTokPerS,13:F1} {r.PrefillTokPerS,14:F1} {$"{r.TtftP50Ms:F0}/{r.TtftP99Ms:F0}",17} {$"{r.TpotP50Ms:F1}/{r.TpotP99Ms:F1}",17}");
+        var json = JsonSerializer.Serialize(new { model = settings.Model, prompt_tokens = promptTokens, gen_tokens = genTokens, threads = settings.Threads, results },
+            new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower });
         Console.WriteLine(json);
-        if (jsonPath is not null) File.WriteAllText(jsonPath, json);
+        if (jsonPath is not null) await File.WriteAllTextAsync(jsonPath, json);
         return 0;
     }
 
-    private static long KvBytes(InferServe.Models.ModelConfig c, int tokens) => (long)(tokens + 64) * c.NumLayers * 2 * c.KvDim * 4;
+    private static List<string> List(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+
+    private static async Task<Result> RunLevel(LlmEngine engine, int concurrency, int requests, int promptTokens, int genTokens, int vocab, int seedBase)
+    {
+        var ttft = new double[requests];
+        var tpot = new double[requests];
+        var gate = new SemaphoreSlim(concurrency);
+        var clock = Stopwatch.StartNew();
+        var tasks = Enumerable.Range(0, requests).Select(async i =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                var rng = new Random(seedBase + i);
+                var prompt = Enumerable.Range(0, promptTokens).Select(_ => rng.Next(0, vocab)).ToArray();
+                var request = new GenerationRequest { PromptTokens = prompt, MaxTokens = genTokens, IgnoreEos = true, Sampling = new SamplingParams { Temperature = 0 } };
+                long start = Stopwatch.GetTimestamp(), first = 0;
+                int count = 0;
+                await foreach (var e in engine.GenerateAsync(request))
+                {
+                    count += e.TokenIds.Count;
+                    if (first == 0 && count > 0) first = Stopwatch.GetTimestamp();
+                }
+                long end = Stopwatch.GetTimestamp();
+                ttft[i] = Stopwatch.GetElapsedTime(start, first).TotalMilliseconds;
+                tpot[i] = count > 1 ? Stopwatch.GetElapsedTime(first, end).TotalMilliseconds / (count - 1) : 0;
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }).ToArray();
+        await Task.WhenAll(tasks);
+        double duration = clock.Elapsed.TotalSeconds;
+        double output = (double)requests * genTokens / duration;
+        return new Result("", "", concurrency, requests, promptTokens, genTokens, Math.Round(duration, 2),
+            Math.Round(output, 1), Math.Round((double)requests * (promptTokens + genTokens) / duration, 1),
+            Math.Round(concurrency * 1000 / tpot.Average(), 1), Math.Round(promptTokens * 1000 / ttft.Min(), 1),
+            P(ttft, 50), P(ttft, 90), P(ttft, 99), P(tpot, 50), P(tpot, 90), P(tpot, 99));
+    }
+
+    private static double P(double[] values, double pct)
+    {
+        var sorted = values.OrderBy(v => v).ToArray();
+        return Math.Round(sorted[Math.Clamp((int)Math.Ceiling(pct / 100 * sorted.Length) - 1, 0, sorted.Length - 1)], 2);
+    }
 }

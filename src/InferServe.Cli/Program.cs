@@ -27,7 +27,7 @@ try
     return args[0] switch
     {
         "generate" => await GenerateCommand.RunAsync(cmd),
-        "bench" => BenchCommand.Run(cmd),
+        "bench" => await BenchCommand.RunAsync(cmd),
         "quality" => QualityCommand.Run(cmd),
         "make-model" => MakeModelCommand.Run(cmd),
         "providers" => ProvidersCommand.Run(),

@@ -1,12 +1,15 @@
+using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using InferServe.Engine.Kv;
 using InferServe.Models;
 
 namespace InferServe.Engine.Attention;
 
 /// <summary>
-/// Causal GQA attention over paged fp32 KV blocks, SIMD through TensorPrimitives, parallel over
-/// (token, kv-head) work items when a step is large enough to pay for the fork.
+/// Causal GQA attention over paged KV blocks of any dtype (dequantized block by block inside the
+/// kernel), SIMD through System.Numerics vectors, parallel over (token, kv-head) work items when a
+/// step is large enough to pay for the fork.
 /// </summary>
 public sealed unsafe class CpuPagedAttention : IAttentionBackend
 {
@@ -19,8 +22,14 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
     /// <summary>Work (in key·head products) below which a step runs on the calling thread.</summary>
     private const long ParallelThreshold = 1 << 16;
 
+    private int _layer;
+    private AttentionBatch? _batch;
+    private IntPtr _q, _o;
+    private readonly Action<int> _attendItem;
+
     public CpuPagedAttention(ModelConfig config, KvStorage storage, RotaryEmbedding rope)
     {
+        _attendItem = i => AttendGroup(_layer, _batch!, i, _q, _o);
         _config = config;
         _storage = storage;
         _rope = rope;
@@ -51,16 +60,22 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
             if (work * _config.NumHeads < ParallelThreshold || items == 1)
                 for (int i = 0; i < items; i++) AttendGroup(layer, batch, i, q, o);
             else
-                Parallel.For(0, items, i => AttendGroup(layer, batch, i, q, o));
+            {
+                // Cached delegate over per-call fields: no closure allocation per layer.
+                (_layer, _batch, _q, _o) = (layer, batch, q, o);
+                Parallel.For(0, items, _attendItem);
+            }
         }
     }
 
     private sealed class Scratch(int blockSize, int headDim)
     {
         public float[] Scores = new float[256];
-        public readonly float[] Rows = new float[blockSize * headDim];
+        public readonly float[] Block = new float[blockSize * headDim];
+        public readonly float[] Dots = new float[blockSize];
         public readonly float[] Scale = new float[blockSize];
         public readonly float[] Offset = new float[blockSize];
+        public readonly float[] Weights = new float[blockSize];
         public readonly float[] QSum = new float[64];
         public readonly float[] OffsetAcc = new float[64];
         // Pinned (POH), so a raw pointer into it stays valid.
@@ -79,7 +94,7 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
         int t = item / kvHeads, g = item % kvHeads;
         int ctx = batch.TokenPosition[t] + 1;
         var table = batch.BlockTables[batch.TokenSeq[t]];
-        var s = _scratch is { } sc && sc.Rows.Length == bs * d ? sc : (_scratch = new Scratch(bs, d));
+        var s = _scratch is { } sc && sc.Block.Length == bs * d ? sc : (_scratch = new Scratch(bs, d));
         if (s.Scores.Length < group * ctx) s.Scores = new float[Math.Max(group * ctx, s.Scores.Length * 2)];
         var qBase = (float*)qkvBase + (long)t * _qkvWidth + g * group * d;
         var oBase = (float*)outBase + (long)t * _config.QDim + g * group * d;
@@ -90,21 +105,24 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
             if (s.RotatedQ.Length < group * d) s.RotatedQ = GC.AllocateArray<float>(group * d, pinned: true);
             new ReadOnlySpan<float>(qBase, group * d).CopyTo(s.RotatedQ);
             for (int qh = 0; qh < group; qh++) Hadamard.Transform(s.RotatedQ.AsSpan(qh * d, d));
-            qBase = (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref s.RotatedQ[0]);
+            qBase = (float*)Unsafe.AsPointer(ref s.RotatedQ[0]);
         }
 
         for (int qh = 0; qh < group; qh++) s.QSum[qh] = TensorPrimitives.Sum(new ReadOnlySpan<float>(qBase + qh * d, d));
         int blocks = (ctx + bs - 1) / bs;
-        for (int b = 0; b < blocks; b++)
+        fixed (float* keys = s.Block, dots = s.Dots)
         {
-            int j0 = b * bs, n = Math.Min(bs, ctx - j0);
-            _storage.DequantizeBlock(false, layer, table[b], g, n, s.Rows, s.Scale, s.Offset);
-            for (int qh = 0; qh < group; qh++)
+            for (int b = 0; b < blocks; b++)
             {
-                var q = new ReadOnlySpan<float>(qBase + qh * d, d);
-                var scores = s.Scores.AsSpan(qh * ctx + j0, n);
-                for (int r = 0; r < n; r++)
-                    scores[r] = (s.Scale[r] * TensorPrimitives.Dot(q, s.Rows.AsSpan(r * d, d)) + s.Offset[r] * s.QSum[qh]) * _scale;
+                int j0 = b * bs, n = Math.Min(bs, ctx - j0);
+                _storage.DequantizeKeys(layer, table[b], g, s.Block, s.Scale, s.Offset);
+                for (int qh = 0; qh < group; qh++)
+                {
+                    ScoreBlock(qBase + qh * d, keys, d, bs, dots);
+                    var scores = s.Scores.AsSpan(qh * ctx + j0, n);
+                    float qSum = s.QSum[qh];
+                    for (int r = 0; r < n; r++) scores[r] = (s.Scale[r] * dots[r] + s.Offset[r] * qSum) * _scale;
+                }
             }
         }
         for (int qh = 0; qh < group; qh++)
@@ -114,21 +132,24 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
             new Span<float>(oBase + qh * d, d).Clear();
             s.OffsetAcc[qh] = 0;
         }
-        for (int b = 0; b < blocks; b++)
+        fixed (float* values = s.Block, weights = s.Weights)
         {
-            int j0 = b * bs, n = Math.Min(bs, ctx - j0);
-            _storage.DequantizeBlock(true, layer, table[b], g, n, s.Rows, s.Scale, s.Offset);
-            for (int qh = 0; qh < group; qh++)
+            for (int b = 0; b < blocks; b++)
             {
-                var o = new Span<float>(oBase + qh * d, d);
-                var probs = s.Scores.AsSpan(qh * ctx + j0, n);
-                float offsetAcc = 0;
-                for (int r = 0; r < n; r++)
+                int j0 = b * bs, n = Math.Min(bs, ctx - j0);
+                _storage.DequantizeValues(layer, table[b], g, n, s.Block, s.Scale, s.Offset);
+                for (int qh = 0; qh < group; qh++)
                 {
-                    TensorPrimitives.MultiplyAdd(s.Rows.AsSpan(r * d, d), probs[r] * s.Scale[r], o, o);
-                    offsetAcc += probs[r] * s.Offset[r];
+                    var probs = s.Scores.AsSpan(qh * ctx + j0, n);
+                    float offsetAcc = 0;
+                    for (int r = 0; r < n; r++)
+                    {
+                        weights[r] = probs[r] * s.Scale[r];
+                        offsetAcc += probs[r] * s.Offset[r];
+                    }
+                    AccumulateValues(weights, values, n, d, oBase + qh * d);
+                    s.OffsetAcc[qh] += offsetAcc;
                 }
-                s.OffsetAcc[qh] += offsetAcc;
             }
         }
         for (int qh = 0; qh < group; qh++)
@@ -137,5 +158,44 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
             if (s.OffsetAcc[qh] != 0) TensorPrimitives.Add(o, s.OffsetAcc[qh], o);
             if (rotated) Hadamard.Transform(o); // values were stored rotated: rotate the mix back
         }
+    }
+
+    /// <summary>dots[j] = Σᵢ q[i]·keys[i·bs + j]: channel-major keys turn the block's dot products into vector FMAs.</summary>
+    private static void ScoreBlock(float* q, float* keys, int d, int bs, float* dots)
+    {
+        int w = Vector<float>.Count;
+        if (Vector.IsHardwareAccelerated && bs % w == 0)
+        {
+            for (int c = 0; c < bs; c += w)
+            {
+                var acc = Vector<float>.Zero;
+                for (int i = 0; i < d; i++)
+                    acc = Vector.FusedMultiplyAdd(new Vector<float>(q[i]), Unsafe.ReadUnaligned<Vector<float>>(keys + i * bs + c), acc);
+                Unsafe.WriteUnaligned(dots + c, acc);
+            }
+            return;
+        }
+        for (int j = 0; j < bs; j++) dots[j] = 0;
+        for (int i = 0; i < d; i++)
+            for (int j = 0; j < bs; j++) dots[j] += q[i] * keys[i * bs + j];
+    }
+
+    /// <summary>o[i] += Σⱼ weights[j]·values[j·d + i], with the output chunk held in a register across keys.</summary>
+    private static void AccumulateValues(float* weights, float* values, int n, int d, float* o)
+    {
+        int w = Vector<float>.Count;
+        if (Vector.IsHardwareAccelerated && d % w == 0)
+        {
+            for (int c = 0; c < d; c += w)
+            {
+                var acc = Unsafe.ReadUnaligned<Vector<float>>(o + c);
+                for (int j = 0; j < n; j++)
+                    acc = Vector.FusedMultiplyAdd(new Vector<float>(weights[j]), Unsafe.ReadUnaligned<Vector<float>>(values + j * d + c), acc);
+                Unsafe.WriteUnaligned(o + c, acc);
+            }
+            return;
+        }
+        for (int j = 0; j < n; j++)
+            for (int i = 0; i < d; i++) o[i] += weights[j] * values[j * d + i];
     }
 }

@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using System.Runtime.InteropServices;
 
 namespace InferServe.Engine.Kv;
 
@@ -7,12 +6,25 @@ internal sealed unsafe class Fp32KvStorage(KvCacheSpec spec, int numBlocks) : Kv
 {
     protected override int RowBytes => Spec.HeadDim * 4;
 
-    protected override void EncodeRow(byte* blockHead, int slot, ReadOnlySpan<float> values) =>
+    protected override void EncodeKey(byte* blockHead, int slot, ReadOnlySpan<float> values)
+    {
+        var dst = (float*)blockHead;
+        for (int i = 0; i < values.Length; i++) dst[i * Spec.BlockSize + slot] = values[i];
+    }
+
+    protected override void EncodeValue(byte* blockHead, int slot, ReadOnlySpan<float> values) =>
         values.CopyTo(new Span<float>(blockHead + slot * RowBytes, Spec.HeadDim));
 
-    public override void DequantizeBlock(bool value, int layer, int block, int head, int rows, Span<float> dst, Span<float> scale, Span<float> offset)
+    public override void DequantizeKeys(int layer, int block, int head, Span<float> dst, Span<float> scale, Span<float> offset)
     {
-        new ReadOnlySpan<float>(BlockHead(value, layer, block, head), rows * Spec.HeadDim).CopyTo(dst);
+        new ReadOnlySpan<float>(BlockHead(false, layer, block, head), Spec.BlockSize * Spec.HeadDim).CopyTo(dst);
+        scale[..Spec.BlockSize].Fill(1);
+        offset[..Spec.BlockSize].Clear();
+    }
+
+    public override void DequantizeValues(int layer, int block, int head, int rows, Span<float> dst, Span<float> scale, Span<float> offset)
+    {
+        new ReadOnlySpan<float>(BlockHead(true, layer, block, head), rows * Spec.HeadDim).CopyTo(dst);
         scale[..rows].Fill(1);
         offset[..rows].Clear();
     }
@@ -22,12 +34,26 @@ internal sealed unsafe class Fp16KvStorage(KvCacheSpec spec, int numBlocks) : Kv
 {
     protected override int RowBytes => Spec.HeadDim * 2;
 
-    protected override void EncodeRow(byte* blockHead, int slot, ReadOnlySpan<float> values) =>
+    protected override void EncodeKey(byte* blockHead, int slot, ReadOnlySpan<float> values)
+    {
+        var dst = (Half*)blockHead;
+        for (int i = 0; i < values.Length; i++) dst[i * Spec.BlockSize + slot] = (Half)values[i];
+    }
+
+    protected override void EncodeValue(byte* blockHead, int slot, ReadOnlySpan<float> values) =>
         TensorPrimitives.ConvertToHalf(values, new Span<Half>(blockHead + slot * RowBytes, Spec.HeadDim));
 
-    public override void DequantizeBlock(bool value, int layer, int block, int head, int rows, Span<float> dst, Span<float> scale, Span<float> offset)
+    public override void DequantizeKeys(int layer, int block, int head, Span<float> dst, Span<float> scale, Span<float> offset)
     {
-        TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(BlockHead(value, layer, block, head), rows * Spec.HeadDim), dst[..(rows * Spec.HeadDim)]);
+        int n = Spec.BlockSize * Spec.HeadDim;
+        TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(BlockHead(false, layer, block, head), n), dst[..n]);
+        scale[..Spec.BlockSize].Fill(1);
+        offset[..Spec.BlockSize].Clear();
+    }
+
+    public override void DequantizeValues(int layer, int block, int head, int rows, Span<float> dst, Span<float> scale, Span<float> offset)
+    {
+        TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(BlockHead(true, layer, block, head), rows * Spec.HeadDim), dst[..(rows * Spec.HeadDim)]);
         scale[..rows].Fill(1);
         offset[..rows].Clear();
     }
@@ -39,9 +65,12 @@ internal abstract unsafe class AffineKvStorage(KvCacheSpec spec, int numBlocks) 
     protected abstract int Levels { get; }
     protected override int ParamBytes => 4;
 
-    protected Half* Params(byte* blockHead) => (Half*)(blockHead + Spec.BlockSize * RowBytes);
+    private Half* Params(byte* blockHead) => (Half*)(blockHead + Spec.BlockSize * RowBytes);
 
-    protected override void EncodeRow(byte* blockHead, int slot, ReadOnlySpan<float> values)
+    protected override void EncodeKey(byte* blockHead, int slot, ReadOnlySpan<float> values) => Encode(blockHead, slot, values, key: true);
+    protected override void EncodeValue(byte* blockHead, int slot, ReadOnlySpan<float> values) => Encode(blockHead, slot, values, key: false);
+
+    private void Encode(byte* blockHead, int slot, ReadOnlySpan<float> values, bool key)
     {
         float min = TensorPrimitives.Min(values), max = TensorPrimitives.Max(values);
         // Round the parameters to fp16 first, so encoding uses exactly what decoding will see.
@@ -52,12 +81,14 @@ internal abstract unsafe class AffineKvStorage(KvCacheSpec spec, int numBlocks) 
         var p = Params(blockHead);
         p[2 * slot] = hScale;
         p[2 * slot + 1] = hMin;
-        Pack(blockHead + slot * RowBytes, values, offset, inv);
+        Span<byte> q = stackalloc byte[values.Length];
+        for (int i = 0; i < values.Length; i++) q[i] = (byte)Math.Clamp((int)MathF.Round((values[i] - offset) * inv), 0, Levels);
+        if (key) PackKey(blockHead, slot, q);
+        else PackValue(blockHead + slot * RowBytes, q);
     }
 
-    protected byte Quantize(float x, float offset, float inv) => (byte)Math.Clamp((int)MathF.Round((x - offset) * inv), 0, Levels);
-
-    protected abstract void Pack(byte* row, ReadOnlySpan<float> values, float offset, float inv);
+    protected abstract void PackKey(byte* blockHead, int slot, ReadOnlySpan<byte> q);
+    protected abstract void PackValue(byte* row, ReadOnlySpan<byte> q);
 
     protected void ReadParams(byte* blockHead, int rows, Span<float> scale, Span<float> offset)
     {
@@ -75,20 +106,33 @@ internal sealed unsafe class Int8KvStorage(KvCacheSpec spec, int numBlocks) : Af
     protected override int Levels => 255;
     protected override int RowBytes => Spec.HeadDim;
 
-    protected override void Pack(byte* row, ReadOnlySpan<float> values, float offset, float inv)
+    protected override void PackKey(byte* blockHead, int slot, ReadOnlySpan<byte> q)
     {
-        for (int i = 0; i < values.Length; i++) row[i] = Quantize(values[i], offset, inv);
+        for (int i = 0; i < q.Length; i++) blockHead[i * Spec.BlockSize + slot] = q[i];
     }
 
-    public override void DequantizeBlock(bool value, int layer, int block, int head, int rows, Span<float> dst, Span<float> scale, Span<float> offset)
+    protected override void PackValue(byte* row, ReadOnlySpan<byte> q) => q.CopyTo(new Span<byte>(row, q.Length));
+
+    public override void DequantizeKeys(int layer, int block, int head, Span<float> dst, Span<float> scale, Span<float> offset)
     {
-        var bh = BlockHead(value, layer, block, head);
+        var bh = BlockHead(false, layer, block, head);
+        int n = Spec.BlockSize * Spec.HeadDim;
+        TensorPrimitives.ConvertTruncating<byte, float>(new ReadOnlySpan<byte>(bh, n), dst[..n]);
+        ReadParams(bh, Spec.BlockSize, scale, offset);
+    }
+
+    public override void DequantizeValues(int layer, int block, int head, int rows, Span<float> dst, Span<float> scale, Span<float> offset)
+    {
+        var bh = BlockHead(true, layer, block, head);
         TensorPrimitives.ConvertTruncating<byte, float>(new ReadOnlySpan<byte>(bh, rows * Spec.HeadDim), dst[..(rows * Spec.HeadDim)]);
         ReadParams(bh, rows, scale, offset);
     }
 }
 
-/// <summary>Two values per byte: byte j holds element j (low nibble) and element j + d/2 (high nibble), so unpacking stays contiguous.</summary>
+/// <summary>
+/// Two values per byte, packed so unpacking stays contiguous: for keys, channel i's byte j holds
+/// tokens j (low nibble) and j + blockSize/2 (high); for values, token row byte i holds channels i and i + d/2.
+/// </summary>
 internal sealed unsafe class Int4KvStorage(KvCacheSpec spec, int numBlocks) : AffineKvStorage(spec, numBlocks)
 {
     [ThreadStatic] private static byte[]? _unpacked;
@@ -96,27 +140,48 @@ internal sealed unsafe class Int4KvStorage(KvCacheSpec spec, int numBlocks) : Af
     protected override int Levels => 15;
     protected override int RowBytes => Spec.HeadDim / 2;
 
-    protected override void Pack(byte* row, ReadOnlySpan<float> values, float offset, float inv)
+    protected override void PackKey(byte* blockHead, int slot, ReadOnlySpan<byte> q)
     {
-        int half = values.Length / 2;
-        for (int j = 0; j < half; j++) row[j] = (byte)(Quantize(values[j], offset, inv) | (Quantize(values[j + half], offset, inv) << 4));
+        int half = Spec.BlockSize / 2, shift = slot < half ? 0 : 4, mask = slot < half ? 0xF0 : 0x0F, j = slot % half;
+        for (int i = 0; i < q.Length; i++)
+        {
+            byte* b = blockHead + i * half + j;
+            *b = (byte)((*b & mask) | (q[i] << shift));
+        }
     }
 
-    public override void DequantizeBlock(bool value, int layer, int block, int head, int rows, Span<float> dst, Span<float> scale, Span<float> offset)
+    protected override void PackValue(byte* row, ReadOnlySpan<byte> q)
     {
-        var bh = BlockHead(value, layer, block, head);
-        int d = Spec.HeadDim, half = d / 2;
-        var unpacked = _unpacked is { } u && u.Length >= rows * d ? u : (_unpacked = new byte[Spec.BlockSize * d]);
-        var packed = new ReadOnlySpan<byte>(bh, rows * half);
+        int half = q.Length / 2;
+        for (int j = 0; j < half; j++) row[j] = (byte)(q[j] | (q[j + half] << 4));
+    }
+
+    public override void DequantizeKeys(int layer, int block, int head, Span<float> dst, Span<float> scale, Span<float> offset)
+    {
+        var bh = BlockHead(false, layer, block, head);
+        int bs = Spec.BlockSize;
+        Unpack(new ReadOnlySpan<byte>(bh, Spec.HeadDim * bs / 2), Spec.HeadDim, bs, dst);
+        ReadParams(bh, bs, scale, offset);
+    }
+
+    public override void DequantizeValues(int layer, int block, int head, int rows, Span<float> dst, Span<float> scale, Span<float> offset)
+    {
+        var bh = BlockHead(true, layer, block, head);
+        Unpack(new ReadOnlySpan<byte>(bh, rows * Spec.HeadDim / 2), rows, Spec.HeadDim, dst);
+        ReadParams(bh, rows, scale, offset);
+    }
+
+    /// <summary>Each of <paramref name="rows"/> packed rows of width/2 bytes becomes width values: low nibbles, then high nibbles.</summary>
+    private static void Unpack(ReadOnlySpan<byte> packed, int rows, int width, Span<float> dst)
+    {
+        int half = width / 2;
+        var unpacked = _unpacked is { } u && u.Length >= rows * width ? u : (_unpacked = new byte[rows * width]);
         for (int r = 0; r < rows; r++)
         {
             var src = packed.Slice(r * half, half);
-            var lo = unpacked.AsSpan(r * d, half);
-            var hi = unpacked.AsSpan(r * d + half, half);
-            TensorPrimitives.BitwiseAnd(src, (byte)0x0F, lo);
-            TensorPrimitives.ShiftRightLogical(src, 4, hi);
+            TensorPrimitives.BitwiseAnd(src, (byte)0x0F, unpacked.AsSpan(r * width, half));
+            TensorPrimitives.ShiftRightLogical(src, 4, unpacked.AsSpan(r * width + half, half));
         }
-        TensorPrimitives.ConvertTruncating<byte, float>(unpacked.AsSpan(0, rows * d), dst[..(rows * d)]);
-        ReadParams(bh, rows, scale, offset);
+        TensorPrimitives.ConvertTruncating<byte, float>(unpacked.AsSpan(0, rows * width), dst[..(rows * width)]);
     }
 }

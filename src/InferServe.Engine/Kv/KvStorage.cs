@@ -3,10 +3,11 @@ using System.Runtime.InteropServices;
 namespace InferServe.Engine.Kv;
 
 /// <summary>
-/// The physical KV cache for one dtype. Per layer, K and V regions are laid out
-/// [block, kvHead, slot, ...] so one head's keys within a block are contiguous. Attention reads
-/// blocks through <see cref="DequantizeBlock"/> one block-head at a time into a small scratch (never a
-/// full-precision copy of the cache) plus per-row affine parameters.
+/// The physical KV cache for one dtype. Per layer, K and V regions are laid out [block, kvHead, ...]
+/// so one head's block is contiguous. Within a block-head, keys are stored channel-major
+/// ([headDim][blockSize]) so the attention kernel scores all of a block's keys with one vector per
+/// channel; values are token-major ([blockSize][headDim]). Attention decodes one block-head at a time
+/// into a small scratch (never a full-precision copy of the cache) plus per-token affine parameters.
 /// </summary>
 public abstract unsafe class KvStorage : IDisposable
 {
@@ -63,8 +64,8 @@ public abstract unsafe class KvStorage : IDisposable
         Span<float> rotated = Rotated ? stackalloc float[d] : default;
         for (int h = 0; h < Spec.NumKvHeads; h++)
         {
-            EncodeRow(BlockHead(false, layer, block, h), slot, Prepare(k.Slice(h * d, d), rotated));
-            EncodeRow(BlockHead(true, layer, block, h), slot, Prepare(v.Slice(h * d, d), rotated));
+            EncodeKey(BlockHead(false, layer, block, h), slot, Prepare(k.Slice(h * d, d), rotated));
+            EncodeValue(BlockHead(true, layer, block, h), slot, Prepare(v.Slice(h * d, d), rotated));
         }
     }
 
@@ -76,13 +77,18 @@ public abstract unsafe class KvStorage : IDisposable
         return scratch;
     }
 
-    protected abstract void EncodeRow(byte* blockHead, int slot, ReadOnlySpan<float> values);
+    protected abstract void EncodeKey(byte* blockHead, int slot, ReadOnlySpan<float> values);
+    protected abstract void EncodeValue(byte* blockHead, int slot, ReadOnlySpan<float> values);
 
     /// <summary>
-    /// Decodes the first <paramref name="rows"/> rows of a block-head: row r's value i is
-    /// <c>scale[r] * dst[r*d + i] + offset[r]</c>. Unquantized dtypes report scale 1 and offset 0.
+    /// Decodes a block-head's keys channel-major: token j's channel i is
+    /// <c>scale[j] * dst[i*BlockSize + j] + offset[j]</c>. Unquantized dtypes report scale 1 and offset 0.
+    /// Slots past the sequence's length hold stale data; callers ignore those lanes.
     /// </summary>
-    public abstract void DequantizeBlock(bool value, int layer, int block, int head, int rows, Span<float> dst, Span<float> scale, Span<float> offset);
+    public abstract void DequantizeKeys(int layer, int block, int head, Span<float> dst, Span<float> scale, Span<float> offset);
+
+    /// <summary>Decodes the first <paramref name="rows"/> values token-major: token j's channel i is <c>scale[j] * dst[j*d + i] + offset[j]</c>.</summary>
+    public abstract void DequantizeValues(int layer, int block, int head, int rows, Span<float> dst, Span<float> scale, Span<float> offset);
 
     /// <summary>Copy-on-write support: duplicates a block's contents in every layer.</summary>
     public void CopyBlock(int source, int destination)
