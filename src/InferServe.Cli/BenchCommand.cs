@@ -27,6 +27,7 @@ public static class BenchCommand
         int genTokens = cmd.GetInt("gen-tokens", 128, 1, 1 << 16);
         int requestsPerLevel = cmd.GetInt("requests", 0, 0, 1 << 20);
         var jsonPath = cmd.Get("json");
+        bool profile = cmd.Flag("profile");
         cmd.Get("kv-cache-memory"); // sized below from the workload unless given
         var settings = EngineOptionsFromCli.Read(cmd);
         settings.Model ??= ModelSource.ResolvePath(cmd, defaultShape: "smollm2-135m");
@@ -50,7 +51,12 @@ public static class BenchCommand
                 foreach (var c in concurrencies)
                 {
                     int n = requestsPerLevel > 0 ? requestsPerLevel : Math.Max(2 * c, 4);
+                    var before = engine.Timings.Snapshot();
                     var r = await RunLevel(engine, c, n, promptTokens, genTokens, vocab, seedBase: c * 10_000);
+                    var after = engine.Timings.Snapshot();
+                    long steps = after.Steps - before.Steps;
+                    if (profile && steps > 0)
+                        Console.Error.WriteLine($"  profile C={c}: {steps} steps, {(after.Tokens - before.Tokens) / (double)steps:F1} tokens/step; per step: dense {(after.DenseMs - before.DenseMs) / steps:F2} ms, attention {(after.AttentionMs - before.AttentionMs) / steps:F2} ms, head {(after.HeadMs - before.HeadMs) / steps:F2} ms, runner total {(after.TotalMs - before.TotalMs) / steps:F2} ms");
                     results.Add(r with { Weights = w, KvDtype = kv });
                     Console.Error.WriteLine($"  weights={w} kv={kv} C={c}: {r.OutputTokPerS:F1} output tok/s, decode {r.DecodeTokPerS:F1} tok/s, TTFT p50 {r.TtftP50Ms:F0} ms, TPOT p50 {r.TpotP50Ms:F1} ms");
                 }

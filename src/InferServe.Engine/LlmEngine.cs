@@ -43,6 +43,7 @@ public sealed class LlmEngine : IAsyncDisposable
     public int MaxContext => _model.MaxContext;
     public EngineStats Stats => _stats;
     public KvCacheSpec KvSpec => _model.Kv.Spec;
+    public RunnerTimings Timings => _model.Runner.Timings;
 
     public LlmEngine(ModelInstance model, ITokenizer tokenizer, EngineOptions options, IEngineObserver? observer = null, bool stopAtBos = false)
     {

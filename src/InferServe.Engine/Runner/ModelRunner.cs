@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using InferServe.Backend;
 using InferServe.Engine.Attention;
 using InferServe.Engine.Kv;
@@ -74,6 +75,9 @@ public sealed class ModelRunner : IDisposable
 
     public string Device => _backend.Device.ToString();
 
+    /// <summary>Where step time goes, accumulated since start (Stopwatch ticks); read by `inferserve bench --profile`.</summary>
+    public RunnerTimings Timings { get; } = new();
+
     /// <summary>
     /// Runs one step. <paramref name="tokens"/> are the flattened batch (described by <paramref name="batch"/>);
     /// <paramref name="logitRows"/> lists the token rows whose next-token logits are wanted.
@@ -92,19 +96,29 @@ public sealed class ModelRunner : IDisposable
             if ((uint)tokens[i] >= (uint)Config.VocabSize) throw new ArgumentOutOfRangeException(nameof(tokens), $"Token id {tokens[i]} is outside the vocabulary of {Config.VocabSize}.");
             ids[i] = tokens[i];
         }
+        long t0 = Stopwatch.GetTimestamp(), dense = 0, attn = 0;
         _embed.Run(T);
         for (int l = 0; l < Config.NumLayers; l++)
         {
+            long a = Stopwatch.GetTimestamp();
             _attnIn[l].Run(T);
+            long b = Stopwatch.GetTimestamp();
             attention.Forward(l, batch, _qkv.Floats(T), _attn.Floats(T));
+            long c = Stopwatch.GetTimestamp();
             _attnOut[l].Run(T);
+            dense += (b - a) + (Stopwatch.GetTimestamp() - c);
+            attn += c - b;
         }
         var final = _hidden[Config.NumLayers % 2];
         int R = logitRows.Length;
-        if (R == 0) return [];
-        for (int r = 0; r < R; r++) final.Row(logitRows[r]).CopyTo(_headIn.Row(r));
-        _head.Run(R);
-        return _logits.Floats(R);
+        long h = Stopwatch.GetTimestamp();
+        if (R > 0)
+        {
+            for (int r = 0; r < R; r++) final.Row(logitRows[r]).CopyTo(_headIn.Row(r));
+            _head.Run(R);
+        }
+        Timings.Add(T, dense, attn, Stopwatch.GetTimestamp() - h, Stopwatch.GetTimestamp() - t0);
+        return R == 0 ? [] : _logits.Floats(R);
     }
 
     public void Dispose()
