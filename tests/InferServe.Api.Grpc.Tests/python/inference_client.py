@@ -52,7 +52,7 @@ def main(target, scenario, request_id):
                                    response_deserializer=CompleteResponse.FromString)
     model_info = channel.unary_unary("/%s/GetModelInfo" % SERVICE, request_serializer=ModelInfoRequest.SerializeToString,
                                      response_deserializer=ModelInfo.FromString)
-    long_request = GenerateRequest(request_id=request_id, text="Once upon a time", max_tokens=1000, ignore_eos=True)
+    long_request = GenerateRequest(request_id=request_id, text="Once upon a time", max_tokens=1000, n=4, ignore_eos=True)
     try:
         if scenario == "greedy":
             request = GenerateRequest(request_id=request_id, text="Hello there, gRPC", max_tokens=24, temperature=0.0,
