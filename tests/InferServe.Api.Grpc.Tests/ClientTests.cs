@@ -216,3 +216,49 @@ public sealed class AvailabilityTests
         });
     }
 }
+
+/// <summary>A one-sequence engine with a one-request queue: a third request is turned away.</summary>
+public sealed class OverloadTests
+{
+    private static CallOptions Bounded => CallOptions.FromTimeout(TestEngine.Timeout, TestContext.Current.CancellationToken);
+
+    [Fact]
+    public async Task Full_queue_is_resource_exhausted()
+    {
+        var (engine, recorder) = TestEngine.Create(maxSeqs: 1, maxQueue: 1);
+        await using var _ = engine;
+        await using var server = await ApiServer.StartAsync(engine);
+        var running = new GenerateRequest { RequestId = "busy", Text = "Once upon a time", MaxTokens = 1000, IgnoreEos = true };
+
+        using var first = server.Client.ServerStreaming(InferenceMethods.Generate, running, Bounded);
+        Assert.True(await first.ResponseStream.MoveNextAsync(TestContext.Current.CancellationToken)); // running: left the queue
+        using var second = server.Client.ServerStreaming(InferenceMethods.Generate, running.Clone().WithId("waiting"), Bounded);
+        // The second request waits behind the first (one sequence); give its submission time to land.
+        var deadline = DateTime.UtcNow + TestEngine.Timeout;
+        while (engine.Engine.Stats.Waiting == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "second request never queued");
+            await Task.Delay(5, TestContext.Current.CancellationToken);
+        }
+
+        var error = await Assert.ThrowsAsync<RpcException>(() =>
+            server.Client.UnaryAsync(InferenceMethods.Complete, new GenerateRequest { Text = "hi" }, Bounded));
+        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+        Assert.Contains("queue is full", error.Status.Detail);
+
+        first.Dispose();
+        second.Dispose();
+        Assert.Equal(global::InferServe.Engine.FinishReason.Abort, await recorder.FinishedAsync("busy"));
+        Assert.Equal(global::InferServe.Engine.FinishReason.Abort, await recorder.FinishedAsync("waiting"));
+        await TestEngine.AssertAllBlocksFreedAsync(engine.Engine, TimeSpan.FromSeconds(1));
+    }
+}
+
+internal static class GenerateRequestExtensions
+{
+    public static GenerateRequest WithId(this GenerateRequest request, string id)
+    {
+        request.RequestId = id;
+        return request;
+    }
+}
