@@ -3,12 +3,18 @@ using Google.Protobuf;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Patterns;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace InferServe.Grpc;
 
 /// <summary>
 /// Endpoint-routing registration of gRPC methods: each method is a POST endpoint at <c>/{service}/{method}</c>.
 /// The first registration also adds a lowest-priority catch-all that answers UNIMPLEMENTED for unknown methods.
+/// The catch-all only claims gRPC requests (content-type application/grpc*) or requests on a port listed in
+/// <see cref="GrpcServerOptions.GrpcOnlyPorts"/>, so other endpoints sharing the app (a REST gateway) keep
+/// their own 404 for unknown routes such as <c>POST /v1/foo</c>.
 /// </summary>
 public static class GrpcEndpointRouteBuilderExtensions
 {
@@ -95,14 +101,44 @@ public static class GrpcEndpointRouteBuilderExtensions
             return;
         }
 
+        var pattern = RoutePatternFactory.Parse(
+            "/{service}/{method}",
+            defaults: null,
+            parameterPolicies: new RouteValueDictionary { ["service"] = GrpcCatchAllConstraint.Instance });
         endpoints
-            .MapPost("/{service}/{method}", (RequestDelegate)(http => ServerCallHandler.RunAsync(
+            .Map(pattern, (RequestDelegate)(http => ServerCallHandler.RunAsync(
                 http,
                 http.Request.Path.Value ?? string.Empty,
                 streamingRequest: true,
                 context => throw new RpcException(StatusCode.Unimplemented, $"Method '{context.Method}' is not implemented."))))
+            .WithMetadata(new HttpMethodMetadata([HttpMethods.Post]))
             .WithDisplayName("gRPC unimplemented method")
             .Add(builder => ((RouteEndpointBuilder)builder).Order = int.MaxValue);
+    }
+}
+
+/// <summary>
+/// Lets the UNIMPLEMENTED catch-all match only requests that are gRPC: a gRPC content-type, or any request
+/// arriving on a port configured as gRPC-only (there a non-gRPC POST still gets 415 from the call handler).
+/// </summary>
+internal sealed class GrpcCatchAllConstraint : IRouteConstraint
+{
+    public static readonly GrpcCatchAllConstraint Instance = new();
+
+    public bool Match(HttpContext? httpContext, IRouter? route, string routeKey, RouteValueDictionary values, RouteDirection routeDirection)
+    {
+        if (httpContext is null || routeDirection != RouteDirection.IncomingRequest)
+        {
+            return true; // link generation: nothing request-specific to judge
+        }
+
+        if (GrpcProtocol.IsGrpcContentType(httpContext.Request.ContentType))
+        {
+            return true;
+        }
+
+        var ports = httpContext.RequestServices?.GetService<IOptions<GrpcServerOptions>>()?.Value.GrpcOnlyPorts;
+        return ports is { Count: > 0 } && ports.Contains(httpContext.Connection.LocalPort);
     }
 }
 

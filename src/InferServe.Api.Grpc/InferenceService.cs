@@ -1,0 +1,172 @@
+using System.Text;
+using InferServe.Api.Grpc.V1;
+using InferServe.Engine;
+using InferServe.Engine.Hosting;
+using InferServe.Grpc;
+
+namespace InferServe.Api.Grpc;
+
+/// <summary>
+/// Handlers of <c>inferserve.v1.Inference</c>. Every engine request is tied to the call's cancellation token
+/// (client reset or deadline) and its handle is disposed on every exit path, so an abandoned call aborts its
+/// engine request and frees its KV blocks.
+/// </summary>
+internal sealed class InferenceService(EngineHost host)
+{
+    public async Task GenerateAsync(GenerateRequest request, IServerStreamWriter<GenerateResponse> responses, ServerCallContext context)
+    {
+        var engine = RequireEngine();
+        var spec = RequestMapping.ToEngineRequest(request, engine);
+        var continuousUsage = request.UsageReporting == UsageReporting.Continuous;
+        var ct = context.CancellationToken;
+        var failed = false;
+
+        await using var handle = Submit(engine, spec, ct);
+        await foreach (var e in handle.ReadAllAsync(ct).ConfigureAwait(false))
+        {
+            CheckAbort(e.Finish, ct);
+            var message = new GenerateResponse
+            {
+                RequestId = spec.RequestId,
+                Index = e.Index,
+                Text = e.TextDelta,
+                FinishReason = RequestMapping.ToProto(e.Finish),
+            };
+            message.TokenIds.AddRange(e.TokenIds);
+            RequestMapping.AddLogprobs(message.Logprobs, e.Logprobs);
+            if (e.IsFinal || continuousUsage)
+            {
+                message.Usage = RequestMapping.ToProto(e.Usage);
+            }
+
+            failed |= e.Finish == Engine.FinishReason.Error;
+            await responses.WriteAsync(message, ct).ConfigureAwait(false);
+        }
+
+        ct.ThrowIfCancellationRequested();
+        if (failed)
+        {
+            throw EngineFailed();
+        }
+    }
+
+    public async Task<CompleteResponse> CompleteAsync(GenerateRequest request, ServerCallContext context)
+    {
+        var engine = RequireEngine();
+        var spec = RequestMapping.ToEngineRequest(request, engine);
+        var ct = context.CancellationToken;
+        var choices = new Choice[spec.N];
+        var texts = new StringBuilder[spec.N];
+        for (var i = 0; i < spec.N; i++)
+        {
+            choices[i] = new Choice { Index = i };
+            texts[i] = new StringBuilder();
+        }
+
+        GenerationUsage? usage = null;
+        await using (var handle = Submit(engine, spec, ct))
+        {
+            await foreach (var e in handle.ReadAllAsync(ct).ConfigureAwait(false))
+            {
+                CheckAbort(e.Finish, ct);
+                if (e.Finish == Engine.FinishReason.Error)
+                {
+                    throw EngineFailed();
+                }
+
+                var choice = choices[e.Index];
+                texts[e.Index].Append(e.TextDelta);
+                choice.TokenIds.AddRange(e.TokenIds);
+                RequestMapping.AddLogprobs(choice.Logprobs, e.Logprobs);
+                if (e.Finish is { } finish)
+                {
+                    choice.FinishReason = RequestMapping.ToProto(finish);
+                }
+
+                usage = e.Usage;
+            }
+        }
+
+        ct.ThrowIfCancellationRequested();
+        var response = new CompleteResponse
+        {
+            RequestId = spec.RequestId,
+            Model = host.ServedModelName,
+            Usage = RequestMapping.ToProto(usage ?? new GenerationUsage(spec.PromptTokens.Count, 0, 0)),
+        };
+        for (var i = 0; i < spec.N; i++)
+        {
+            choices[i].Text = texts[i].ToString();
+            response.Choices.Add(choices[i]);
+        }
+
+        return response;
+    }
+
+    public Task<ModelInfo> GetModelInfoAsync(ModelInfoRequest request, ServerCallContext context)
+    {
+        var engine = RequireEngine();
+        var config = engine.Config;
+        var info = new ModelInfo
+        {
+            Id = host.ServedModelName,
+            Architecture = config.Architecture,
+            MaxContext = engine.MaxContext,
+            VocabSize = config.VocabSize,
+            KvBlockSize = engine.KvSpec.BlockSize,
+            KvTotalBlocks = engine.Stats.TotalBlocks,
+        };
+        if ((config.BosTokenId ?? engine.Tokenizer.BosTokenId) is { } bos)
+        {
+            info.BosTokenId = bos;
+        }
+
+        info.EosTokenIds.AddRange(config.EosTokenIds.Concat(engine.Tokenizer.EosTokenIds).Distinct().Order());
+        return Task.FromResult(info);
+    }
+
+    private LlmEngine RequireEngine()
+    {
+        if (host.Current is { } loaded)
+        {
+            return loaded.Engine;
+        }
+
+        throw new RpcException(
+            StatusCode.Unavailable,
+            host.LoadError is null ? "The model is still loading; retry shortly." : "The model failed to load; see the server log.");
+    }
+
+    private static GenerationHandle Submit(LlmEngine engine, GenerationRequest spec, CancellationToken ct)
+    {
+        try
+        {
+            return engine.Submit(spec, ct);
+        }
+        catch (InvalidRequestException e)
+        {
+            throw RequestMapping.Invalid(e.Message);
+        }
+        catch (EngineOverloadedException e)
+        {
+            throw new RpcException(StatusCode.ResourceExhausted, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// An abort we caused (client gone, deadline) surfaces as cancellation so the library reports CANCELLED or
+    /// DEADLINE_EXCEEDED; any other abort means the engine is shutting down.
+    /// </summary>
+    private static void CheckAbort(Engine.FinishReason? finish, CancellationToken ct)
+    {
+        if (finish != Engine.FinishReason.Abort)
+        {
+            return;
+        }
+
+        ct.ThrowIfCancellationRequested();
+        throw new RpcException(StatusCode.Unavailable, "The request was aborted because the engine is shutting down.");
+    }
+
+    private static RpcException EngineFailed() => new(StatusCode.Internal, "The engine failed while generating this request.");
+}

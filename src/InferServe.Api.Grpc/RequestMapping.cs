@@ -1,0 +1,105 @@
+using InferServe.Api.Grpc.V1;
+using InferServe.Engine;
+using InferServe.Engine.Sampling;
+using InferServe.Grpc;
+
+namespace InferServe.Api.Grpc;
+
+/// <summary>Proto request to engine request (with the checks the engine cannot make), engine events to proto.</summary>
+internal static class RequestMapping
+{
+    public const int DefaultMaxTokens = 16;
+
+    /// <summary>
+    /// Builds the engine request, throwing INVALID_ARGUMENT for what only the API layer can judge (missing or
+    /// empty prompt, unknown enum values). Ranges (max_tokens, temperature, ...) are checked by the engine.
+    /// </summary>
+    public static GenerationRequest ToEngineRequest(GenerateRequest request, LlmEngine engine)
+    {
+        if (!Enum.IsDefined(request.UsageReporting))
+        {
+            throw Invalid($"usage_reporting has an unknown value ({(int)request.UsageReporting}).");
+        }
+
+        IReadOnlyList<int> prompt = request.PromptCase switch
+        {
+            GenerateRequest.PromptOneofCase.Text when request.Text.Length > 0 =>
+                engine.Tokenizer.Encode(request.Text, !request.HasAddSpecialTokens || request.AddSpecialTokens),
+            GenerateRequest.PromptOneofCase.TokenIds when request.TokenIds.Ids.Count > 0 => [.. request.TokenIds.Ids],
+            GenerateRequest.PromptOneofCase.None => throw Invalid("A prompt is required: set text or token_ids."),
+            _ => throw Invalid("The prompt must not be empty."),
+        };
+
+        var vocab = engine.Config.VocabSize;
+        foreach (var id in request.StopTokenIds)
+        {
+            if ((uint)id >= (uint)vocab)
+            {
+                throw Invalid($"stop_token_ids: token id {id} is outside the vocabulary (size {vocab}).");
+            }
+        }
+
+        return new GenerationRequest
+        {
+            RequestId = request.RequestId.Length > 0 ? request.RequestId : "grpc-" + Guid.NewGuid().ToString("N"),
+            PromptTokens = prompt,
+            MaxTokens = request.HasMaxTokens ? request.MaxTokens : DefaultMaxTokens,
+            N = request.HasN ? request.N : 1,
+            StopStrings = [.. request.Stop],
+            StopTokenIds = [.. request.StopTokenIds],
+            IgnoreEos = request.IgnoreEos,
+            Logprobs = request.HasLogprobs ? request.Logprobs : null,
+            Priority = request.Priority,
+            CacheSalt = request.CacheSalt.Length > 0 ? request.CacheSalt : null,
+            Sampling = new SamplingParams
+            {
+                Temperature = request.HasTemperature ? request.Temperature : 1f,
+                TopP = request.HasTopP ? request.TopP : 1f,
+                TopK = request.HasTopK ? request.TopK : 0,
+                MinP = request.HasMinP ? request.MinP : 0f,
+                RepetitionPenalty = request.HasRepetitionPenalty ? request.RepetitionPenalty : 1f,
+                PresencePenalty = request.HasPresencePenalty ? request.PresencePenalty : 0f,
+                FrequencyPenalty = request.HasFrequencyPenalty ? request.FrequencyPenalty : 0f,
+                Seed = request.HasSeed ? request.Seed : null,
+            },
+        };
+    }
+
+    public static RpcException Invalid(string message) => new(StatusCode.InvalidArgument, message);
+
+    public static V1.FinishReason ToProto(Engine.FinishReason? reason) => reason switch
+    {
+        null => V1.FinishReason.Unspecified,
+        Engine.FinishReason.Stop => V1.FinishReason.Stop,
+        Engine.FinishReason.Length => V1.FinishReason.Length,
+        Engine.FinishReason.Abort => V1.FinishReason.Abort,
+        _ => V1.FinishReason.Error,
+    };
+
+    public static Usage ToProto(GenerationUsage usage) => new()
+    {
+        PromptTokens = usage.PromptTokens,
+        CompletionTokens = usage.CompletionTokens,
+        TotalTokens = usage.PromptTokens + usage.CompletionTokens,
+        CachedTokens = usage.CachedTokens,
+    };
+
+    public static void AddLogprobs(Google.Protobuf.Collections.RepeatedField<V1.TokenLogprob> target, IReadOnlyList<Engine.TokenLogprob>? source)
+    {
+        if (source is null)
+        {
+            return;
+        }
+
+        foreach (var lp in source)
+        {
+            var item = new V1.TokenLogprob { TokenId = lp.TokenId, Logprob = lp.Logprob };
+            foreach (var alt in lp.Top)
+            {
+                item.Top.Add(new TopLogprob { TokenId = alt.TokenId, Logprob = alt.Logprob });
+            }
+
+            target.Add(item);
+        }
+    }
+}

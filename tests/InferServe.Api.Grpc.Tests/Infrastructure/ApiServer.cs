@@ -1,0 +1,65 @@
+using System.Net;
+using InferServe.Engine.Hosting;
+using InferServe.Grpc;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace InferServe.Api.Grpc.Tests.Infrastructure;
+
+/// <summary>Real Kestrel (h2c, loopback, free port) serving inferserve.v1.Inference over an <see cref="EngineHost"/>.</summary>
+public sealed class ApiServer : IAsyncDisposable
+{
+    public const string ModelName = "tiny-test";
+
+    private readonly WebApplication _app;
+
+    private ApiServer(WebApplication app, EngineHost host, Uri address)
+    {
+        _app = app;
+        Host = host;
+        Address = address;
+        Client = new GrpcClient(address);
+    }
+
+    public EngineHost Host { get; }
+
+    public Uri Address { get; }
+
+    /// <summary>Target for python (host:port).</summary>
+    public string Target => $"{Address.Host}:{Address.Port}";
+
+    public GrpcClient Client { get; }
+
+    /// <summary>Serves <paramref name="engine"/>, or an engine that never finishes loading when null.</summary>
+    public static async Task<ApiServer> StartAsync(LoadedEngine? engine)
+    {
+        var host = new EngineHost(new EngineSettings(), ModelName);
+        if (engine is not null)
+        {
+            host.SetLoaded(engine);
+        }
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
+        var app = builder.Build();
+        app.MapInferenceGrpc(host);
+        await app.StartAsync(TestContext.Current.CancellationToken);
+        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
+        return new ApiServer(app, host, new Uri(address));
+    }
+
+    /// <summary>Leaves the engine running (it is shared); only the server stops.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync(CancellationToken.None);
+        await _app.DisposeAsync();
+    }
+}
