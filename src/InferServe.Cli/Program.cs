@@ -11,6 +11,7 @@ const string Usage = """
       quality     Compare quantized weights / KV cache against fp32 (top-1 agreement, KL divergence)
       make-model  Write a random-weight model with real shapes (tiny, smollm2-135m, llama-3.2-1b)
       providers   List the execution providers of the loaded ONNX Runtime
+      healthcheck Exit 0 when a URL answers 200 (container health checks)
 
     Run `inferserve <command> --help` for the options of a command (see README.md).
     """;
@@ -31,6 +32,7 @@ try
         "quality" => QualityCommand.Run(cmd),
         "make-model" => MakeModelCommand.Run(cmd),
         "providers" => ProvidersCommand.Run(),
+        "healthcheck" => await HealthcheckCommand.RunAsync(cmd),
         _ => throw new UsageException($"Unknown command '{args[0]}'.\n\n{Usage}"),
     };
 }
@@ -65,5 +67,25 @@ static class MakeModelCommand
         InferServe.ModelGen.TestModelGenerator.Ensure(spec, output);
         Console.WriteLine(Path.GetFullPath(output));
         return 0;
+    }
+}
+
+static class HealthcheckCommand
+{
+    public static async Task<int> RunAsync(CommandLine cmd)
+    {
+        var url = cmd.Get("url", "http://127.0.0.1:8000/ready");
+        cmd.RejectUnknown();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
+        try
+        {
+            using var response = await http.GetAsync(url);
+            return response.IsSuccessStatusCode ? 0 : 1;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
     }
 }
