@@ -73,11 +73,6 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
         public float[] Scores = new float[256];
         public readonly float[] Block = new float[blockSize * headDim];
         public readonly float[] Dots = new float[blockSize];
-        public readonly float[] Scale = new float[blockSize];
-        public readonly float[] Offset = new float[blockSize];
-        public readonly float[] Weights = new float[blockSize];
-        public readonly float[] QSum = new float[64];
-        public readonly float[] OffsetAcc = new float[64];
         // Pinned (POH), so a raw pointer into it stays valid.
         public float[] RotatedQ = GC.AllocateArray<float>(64 * 64, pinned: true);
     }
@@ -108,20 +103,18 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
             qBase = (float*)Unsafe.AsPointer(ref s.RotatedQ[0]);
         }
 
-        for (int qh = 0; qh < group; qh++) s.QSum[qh] = TensorPrimitives.Sum(new ReadOnlySpan<float>(qBase + qh * d, d));
         int blocks = (ctx + bs - 1) / bs;
         fixed (float* keys = s.Block, dots = s.Dots)
         {
             for (int b = 0; b < blocks; b++)
             {
                 int j0 = b * bs, n = Math.Min(bs, ctx - j0);
-                _storage.DequantizeKeys(layer, table[b], g, s.Block, s.Scale, s.Offset);
+                _storage.DequantizeKeys(layer, table[b], g, s.Block);
                 for (int qh = 0; qh < group; qh++)
                 {
                     ScoreBlock(qBase + qh * d, keys, d, bs, dots);
                     var scores = s.Scores.AsSpan(qh * ctx + j0, n);
-                    float qSum = s.QSum[qh];
-                    for (int r = 0; r < n; r++) scores[r] = (s.Scale[r] * dots[r] + s.Offset[r] * qSum) * _scale;
+                    for (int r = 0; r < n; r++) scores[r] = dots[r] * _scale;
                 }
             }
         }
@@ -130,34 +123,18 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
             var row = s.Scores.AsSpan(qh * ctx, ctx);
             TensorPrimitives.SoftMax(row, row);
             new Span<float>(oBase + qh * d, d).Clear();
-            s.OffsetAcc[qh] = 0;
         }
-        fixed (float* values = s.Block, weights = s.Weights)
+        fixed (float* values = s.Block, scores = s.Scores)
         {
             for (int b = 0; b < blocks; b++)
             {
                 int j0 = b * bs, n = Math.Min(bs, ctx - j0);
-                _storage.DequantizeValues(layer, table[b], g, n, s.Block, s.Scale, s.Offset);
-                for (int qh = 0; qh < group; qh++)
-                {
-                    var probs = s.Scores.AsSpan(qh * ctx + j0, n);
-                    float offsetAcc = 0;
-                    for (int r = 0; r < n; r++)
-                    {
-                        weights[r] = probs[r] * s.Scale[r];
-                        offsetAcc += probs[r] * s.Offset[r];
-                    }
-                    AccumulateValues(weights, values, n, d, oBase + qh * d);
-                    s.OffsetAcc[qh] += offsetAcc;
-                }
+                _storage.DequantizeValues(layer, table[b], g, n, s.Block);
+                for (int qh = 0; qh < group; qh++) AccumulateValues(scores + qh * ctx + j0, values, n, d, oBase + qh * d);
             }
         }
-        for (int qh = 0; qh < group; qh++)
-        {
-            var o = new Span<float>(oBase + qh * d, d);
-            if (s.OffsetAcc[qh] != 0) TensorPrimitives.Add(o, s.OffsetAcc[qh], o);
-            if (rotated) Hadamard.Transform(o); // values were stored rotated: rotate the mix back
-        }
+        if (rotated)
+            for (int qh = 0; qh < group; qh++) Hadamard.Transform(new Span<float>(oBase + qh * d, d)); // values were stored rotated: rotate the mix back
     }
 
     /// <summary>dots[j] = Σᵢ q[i]·keys[i·bs + j]: channel-major keys turn the block's dot products into vector FMAs.</summary>

@@ -13,10 +13,23 @@ public sealed record KvCacheSpec(int NumLayers, int NumKvHeads, int HeadDim, int
     {
         KvDType.Fp32 => 2 * KvDim * 4,
         KvDType.Fp16 => 2 * KvDim * 2,
-        KvDType.Int8 => 2 * (KvDim + NumKvHeads * 4),        // 1 byte/value + fp16 scale & zero point per head
-        KvDType.Int4 => 2 * (KvDim / 2 + NumKvHeads * 4),    // 2 values/byte + fp16 scale & zero point per head
+        KvDType.Int8 => 2 * (KvDim + ParamBytesPerToken),       // 1 byte/value + fp16 scale & min per group
+        KvDType.Int4 => 2 * (KvDim / 2 + ParamBytesPerToken),   // 2 values/byte + fp16 scale & min per group
         _ => throw new ArgumentOutOfRangeException(),
     };
+
+    /// <summary>fp16 scale and minimum for every quantization group of every KV head.</summary>
+    private int ParamBytesPerToken => NumKvHeads * (HeadDim / QuantGroupSize(DType, HeadDim)) * 4;
+
+    /// <summary>
+    /// Channels per quantization group: the whole head for int8; for int4, groups of 32 channels
+    /// (heads up to 32 channels are split in two, so tiny heads still get two ranges).
+    /// </summary>
+    public static int QuantGroupSize(KvDType dtype, int headDim)
+    {
+        if (dtype != KvDType.Int4) return headDim;
+        return headDim > 32 && headDim % 32 == 0 ? 32 : headDim % 2 == 0 ? headDim / 2 : headDim;
+    }
 
     public long BytesPerBlock => (long)BytesPerTokenPerLayer * NumLayers * BlockSize;
 

@@ -15,18 +15,14 @@ internal sealed unsafe class Fp32KvStorage(KvCacheSpec spec, int numBlocks) : Kv
     protected override void EncodeValue(byte* blockHead, int slot, ReadOnlySpan<float> values) =>
         values.CopyTo(new Span<float>(blockHead + slot * RowBytes, Spec.HeadDim));
 
-    public override void DequantizeKeys(int layer, int block, int head, Span<float> dst, Span<float> scale, Span<float> offset)
+    public override void DequantizeKeys(int layer, int block, int head, Span<float> dst)
     {
         new ReadOnlySpan<float>(BlockHead(false, layer, block, head), Spec.BlockSize * Spec.HeadDim).CopyTo(dst);
-        scale[..Spec.BlockSize].Fill(1);
-        offset[..Spec.BlockSize].Clear();
     }
 
-    public override void DequantizeValues(int layer, int block, int head, int rows, Span<float> dst, Span<float> scale, Span<float> offset)
+    public override void DequantizeValues(int layer, int block, int head, int rows, Span<float> dst)
     {
         new ReadOnlySpan<float>(BlockHead(true, layer, block, head), rows * Spec.HeadDim).CopyTo(dst);
-        scale[..rows].Fill(1);
-        offset[..rows].Clear();
     }
 }
 
@@ -43,46 +39,53 @@ internal sealed unsafe class Fp16KvStorage(KvCacheSpec spec, int numBlocks) : Kv
     protected override void EncodeValue(byte* blockHead, int slot, ReadOnlySpan<float> values) =>
         TensorPrimitives.ConvertToHalf(values, new Span<Half>(blockHead + slot * RowBytes, Spec.HeadDim));
 
-    public override void DequantizeKeys(int layer, int block, int head, Span<float> dst, Span<float> scale, Span<float> offset)
+    public override void DequantizeKeys(int layer, int block, int head, Span<float> dst)
     {
         int n = Spec.BlockSize * Spec.HeadDim;
         TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(BlockHead(false, layer, block, head), n), dst[..n]);
-        scale[..Spec.BlockSize].Fill(1);
-        offset[..Spec.BlockSize].Clear();
     }
 
-    public override void DequantizeValues(int layer, int block, int head, int rows, Span<float> dst, Span<float> scale, Span<float> offset)
+    public override void DequantizeValues(int layer, int block, int head, int rows, Span<float> dst)
     {
         TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(BlockHead(true, layer, block, head), rows * Spec.HeadDim), dst[..(rows * Spec.HeadDim)]);
-        scale[..rows].Fill(1);
-        offset[..rows].Clear();
     }
 }
 
-/// <summary>Shared asymmetric per-token, per-head quantization: x ≈ q·scale + min, with fp16 scale and min.</summary>
+/// <summary>
+/// Shared asymmetric quantization per token, per KV head and per group of <see cref="GroupSize"/>
+/// channels: x ≈ q·scale + min, fp16 scale and min stored after the block-head's data as
+/// [group][slot] arrays, so decoding applies them with whole-row vector operations.
+/// </summary>
 internal abstract unsafe class AffineKvStorage(KvCacheSpec spec, int numBlocks) : KvStorage(spec, numBlocks)
 {
     protected abstract int Levels { get; }
-    protected override int ParamBytes => 4;
+    /// <summary>Channels sharing one scale and minimum.</summary>
+    protected int GroupSize => KvCacheSpec.QuantGroupSize(Spec.DType, Spec.HeadDim);
+    protected int Groups => Spec.HeadDim / GroupSize;
+    protected override int ParamBytes => Groups * 4;
 
-    private Half* Params(byte* blockHead) => (Half*)(blockHead + Spec.BlockSize * RowBytes);
+    private Half* Scales(byte* blockHead) => (Half*)(blockHead + Spec.BlockSize * RowBytes);
+    private Half* Mins(byte* blockHead) => Scales(blockHead) + Groups * Spec.BlockSize;
 
     protected override void EncodeKey(byte* blockHead, int slot, ReadOnlySpan<float> values) => Encode(blockHead, slot, values, key: true);
     protected override void EncodeValue(byte* blockHead, int slot, ReadOnlySpan<float> values) => Encode(blockHead, slot, values, key: false);
 
     private void Encode(byte* blockHead, int slot, ReadOnlySpan<float> values, bool key)
     {
-        float min = TensorPrimitives.Min(values), max = TensorPrimitives.Max(values);
-        // Round the parameters to fp16 first, so encoding uses exactly what decoding will see.
-        var hScale = (Half)((max - min) / Levels);
-        var hMin = (Half)min;
-        float scale = (float)hScale, offset = (float)hMin;
-        float inv = scale > 0 ? 1f / scale : 0f;
-        var p = Params(blockHead);
-        p[2 * slot] = hScale;
-        p[2 * slot + 1] = hMin;
         Span<byte> q = stackalloc byte[values.Length];
-        for (int i = 0; i < values.Length; i++) q[i] = (byte)Math.Clamp((int)MathF.Round((values[i] - offset) * inv), 0, Levels);
+        int gs = GroupSize, bs = Spec.BlockSize;
+        for (int g = 0; g < Groups; g++)
+        {
+            var part = values.Slice(g * gs, gs);
+            float min = TensorPrimitives.Min(part), max = TensorPrimitives.Max(part);
+            // Round the parameters to fp16 first, so encoding uses exactly what decoding will see.
+            var hScale = (Half)((max - min) / Levels);
+            var hMin = (Half)min;
+            Scales(blockHead)[g * bs + slot] = hScale;
+            Mins(blockHead)[g * bs + slot] = hMin;
+            float scale = (float)hScale, offset = (float)hMin, inv = scale > 0 ? 1f / scale : 0f;
+            for (int i = 0; i < gs; i++) q[g * gs + i] = (byte)Math.Clamp((int)MathF.Round((part[i] - offset) * inv), 0, Levels);
+        }
         if (key) PackKey(blockHead, slot, q);
         else PackValue(blockHead + slot * RowBytes, q);
     }
@@ -90,13 +93,37 @@ internal abstract unsafe class AffineKvStorage(KvCacheSpec spec, int numBlocks) 
     protected abstract void PackKey(byte* blockHead, int slot, ReadOnlySpan<byte> q);
     protected abstract void PackValue(byte* row, ReadOnlySpan<byte> q);
 
-    protected void ReadParams(byte* blockHead, int rows, Span<float> scale, Span<float> offset)
+    /// <summary>Turns channel-major codes into values in place: each channel row uses its group's per-slot parameters.</summary>
+    protected void ApplyKeyParams(byte* blockHead, Span<float> dst)
     {
-        var p = Params(blockHead);
-        for (int r = 0; r < rows; r++)
+        int bs = Spec.BlockSize, gs = GroupSize;
+        Span<float> scale = stackalloc float[bs], min = stackalloc float[bs];
+        for (int g = 0; g < Groups; g++)
         {
-            scale[r] = (float)p[2 * r];
-            offset[r] = (float)p[2 * r + 1];
+            TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(Scales(blockHead) + g * bs, bs), scale);
+            TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(Mins(blockHead) + g * bs, bs), min);
+            for (int i = g * gs; i < (g + 1) * gs; i++)
+            {
+                var row = dst.Slice(i * bs, bs);
+                TensorPrimitives.MultiplyAdd(row, scale, min, row);
+            }
+        }
+    }
+
+    /// <summary>Turns token-major codes into values in place.</summary>
+    protected void ApplyValueParams(byte* blockHead, int rows, Span<float> dst)
+    {
+        int bs = Spec.BlockSize, gs = GroupSize, d = Spec.HeadDim;
+        for (int g = 0; g < Groups; g++)
+        {
+            var scales = Scales(blockHead) + g * bs;
+            var mins = Mins(blockHead) + g * bs;
+            for (int j = 0; j < rows; j++)
+            {
+                var part = dst.Slice(j * d + g * gs, gs);
+                TensorPrimitives.Multiply(part, (float)scales[j], part);
+                TensorPrimitives.Add(part, (float)mins[j], part);
+            }
         }
     }
 }
@@ -113,19 +140,19 @@ internal sealed unsafe class Int8KvStorage(KvCacheSpec spec, int numBlocks) : Af
 
     protected override void PackValue(byte* row, ReadOnlySpan<byte> q) => q.CopyTo(new Span<byte>(row, q.Length));
 
-    public override void DequantizeKeys(int layer, int block, int head, Span<float> dst, Span<float> scale, Span<float> offset)
+    public override void DequantizeKeys(int layer, int block, int head, Span<float> dst)
     {
         var bh = BlockHead(false, layer, block, head);
         int n = Spec.BlockSize * Spec.HeadDim;
         TensorPrimitives.ConvertTruncating<byte, float>(new ReadOnlySpan<byte>(bh, n), dst[..n]);
-        ReadParams(bh, Spec.BlockSize, scale, offset);
+        ApplyKeyParams(bh, dst);
     }
 
-    public override void DequantizeValues(int layer, int block, int head, int rows, Span<float> dst, Span<float> scale, Span<float> offset)
+    public override void DequantizeValues(int layer, int block, int head, int rows, Span<float> dst)
     {
         var bh = BlockHead(true, layer, block, head);
         TensorPrimitives.ConvertTruncating<byte, float>(new ReadOnlySpan<byte>(bh, rows * Spec.HeadDim), dst[..(rows * Spec.HeadDim)]);
-        ReadParams(bh, rows, scale, offset);
+        ApplyValueParams(bh, rows, dst);
     }
 }
 
@@ -156,19 +183,19 @@ internal sealed unsafe class Int4KvStorage(KvCacheSpec spec, int numBlocks) : Af
         for (int j = 0; j < half; j++) row[j] = (byte)(q[j] | (q[j + half] << 4));
     }
 
-    public override void DequantizeKeys(int layer, int block, int head, Span<float> dst, Span<float> scale, Span<float> offset)
+    public override void DequantizeKeys(int layer, int block, int head, Span<float> dst)
     {
         var bh = BlockHead(false, layer, block, head);
         int bs = Spec.BlockSize;
         Unpack(new ReadOnlySpan<byte>(bh, Spec.HeadDim * bs / 2), Spec.HeadDim, bs, dst);
-        ReadParams(bh, bs, scale, offset);
+        ApplyKeyParams(bh, dst);
     }
 
-    public override void DequantizeValues(int layer, int block, int head, int rows, Span<float> dst, Span<float> scale, Span<float> offset)
+    public override void DequantizeValues(int layer, int block, int head, int rows, Span<float> dst)
     {
         var bh = BlockHead(true, layer, block, head);
         Unpack(new ReadOnlySpan<byte>(bh, rows * Spec.HeadDim / 2), rows, Spec.HeadDim, dst);
-        ReadParams(bh, rows, scale, offset);
+        ApplyValueParams(bh, rows, dst);
     }
 
     /// <summary>Each of <paramref name="rows"/> packed rows of width/2 bytes becomes width values: low nibbles, then high nibbles.</summary>

@@ -51,11 +51,13 @@ public abstract unsafe class KvStorage : IDisposable
         (value ? _v : _k)[layer] + ((long)block * Spec.NumKvHeads + head) * Spec.BlockSize * (RowBytes + ParamBytes);
 
     /// <summary>
-    /// Quantized dtypes store head vectors rotated by a normalized Hadamard transform: it spreads
-    /// outlier channels over all channels, so per-row min/max quantization loses far less. Attention
-    /// rotates queries the same way (dot products are unchanged) and rotates outputs back.
+    /// Whole-head quantization (int8) stores head vectors rotated by a normalized Hadamard transform:
+    /// it spreads outlier channels over the row, so one min/max range loses less. Attention rotates
+    /// queries the same way (dot products are unchanged) and rotates outputs back. Grouped int4 keeps
+    /// channels as they are: its groups follow the channels' own scales, which rotation would blur
+    /// (measured on stories260K: 92.7% top-1 agreement unrotated vs 88.6% rotated).
     /// </summary>
-    public bool Rotated => Spec.DType is KvDType.Int8 or KvDType.Int4 && Hadamard.Supports(Spec.HeadDim);
+    public bool Rotated => Spec.DType == KvDType.Int8 && Hadamard.Supports(Spec.HeadDim);
 
     /// <summary>Stores one token's K and V ([KvDim] each, all heads) at a block slot, quantizing as needed.</summary>
     public void Write(int layer, int block, int slot, ReadOnlySpan<float> k, ReadOnlySpan<float> v)
@@ -81,14 +83,13 @@ public abstract unsafe class KvStorage : IDisposable
     protected abstract void EncodeValue(byte* blockHead, int slot, ReadOnlySpan<float> values);
 
     /// <summary>
-    /// Decodes a block-head's keys channel-major: token j's channel i is
-    /// <c>scale[j] * dst[i*BlockSize + j] + offset[j]</c>. Unquantized dtypes report scale 1 and offset 0.
-    /// Slots past the sequence's length hold stale data; callers ignore those lanes.
+    /// Decodes a block-head's keys channel-major into <paramref name="dst"/>: token j's channel i lands at
+    /// <c>dst[i*BlockSize + j]</c>. Slots past the sequence's length hold stale data; callers ignore those lanes.
     /// </summary>
-    public abstract void DequantizeKeys(int layer, int block, int head, Span<float> dst, Span<float> scale, Span<float> offset);
+    public abstract void DequantizeKeys(int layer, int block, int head, Span<float> dst);
 
-    /// <summary>Decodes the first <paramref name="rows"/> values token-major: token j's channel i is <c>scale[j] * dst[j*d + i] + offset[j]</c>.</summary>
-    public abstract void DequantizeValues(int layer, int block, int head, int rows, Span<float> dst, Span<float> scale, Span<float> offset);
+    /// <summary>Decodes the first <paramref name="rows"/> values token-major: token j's channel i lands at <c>dst[j*d + i]</c>.</summary>
+    public abstract void DequantizeValues(int layer, int block, int head, int rows, Span<float> dst);
 
     /// <summary>Copy-on-write support: duplicates a block's contents in every layer.</summary>
     public void CopyBlock(int source, int destination)

@@ -48,8 +48,7 @@ public class Stories260KEngineTests
     [Theory]
     [InlineData(KvDType.Fp16, 0.999)]
     [InlineData(KvDType.Int8, 0.99)]
-    // The issue asks 90% for int4; per-token rows of 8 channels reach ~83% (see docs/kv-cache.md).
-    [InlineData(KvDType.Int4, 0.80)]
+    [InlineData(KvDType.Int4, 0.90)]
     public void QuantizedKvTracksFp32OnTwentyPromptsOfAHundredTokens(KvDType dtype, double minAgreement)
     {
         var dir = TestPaths.RequireStories260K();
