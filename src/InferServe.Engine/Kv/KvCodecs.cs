@@ -96,18 +96,27 @@ internal abstract unsafe class AffineKvStorage(KvCacheSpec spec, int numBlocks) 
     /// <summary>Turns channel-major codes into values in place: each channel row uses its group's per-slot parameters.</summary>
     protected void ApplyKeyParams(byte* blockHead, Span<float> dst)
     {
-        int bs = Spec.BlockSize, gs = GroupSize;
+        int bs = Spec.BlockSize, gs = GroupSize, w = System.Numerics.Vector<float>.Count;
         Span<float> scale = stackalloc float[bs], min = stackalloc float[bs];
-        for (int g = 0; g < Groups; g++)
-        {
-            TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(Scales(blockHead) + g * bs, bs), scale);
-            TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(Mins(blockHead) + g * bs, bs), min);
-            for (int i = g * gs; i < (g + 1) * gs; i++)
+        fixed (float* d = dst, sc = scale, mn = min)
+            for (int g = 0; g < Groups; g++)
             {
-                var row = dst.Slice(i * bs, bs);
-                TensorPrimitives.MultiplyAdd(row, scale, min, row);
+                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(Scales(blockHead) + g * bs, bs), scale);
+                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(Mins(blockHead) + g * bs, bs), min);
+                for (int c = 0; c + w <= bs; c += w)
+                {
+                    // Slot parameters stay in registers across the group's channel rows.
+                    var s = System.Runtime.CompilerServices.Unsafe.ReadUnaligned<System.Numerics.Vector<float>>(sc + c);
+                    var m = System.Runtime.CompilerServices.Unsafe.ReadUnaligned<System.Numerics.Vector<float>>(mn + c);
+                    for (int i = g * gs; i < (g + 1) * gs; i++)
+                    {
+                        float* p = d + i * bs + c;
+                        System.Runtime.CompilerServices.Unsafe.WriteUnaligned(p, System.Numerics.Vector.FusedMultiplyAdd(System.Runtime.CompilerServices.Unsafe.ReadUnaligned<System.Numerics.Vector<float>>(p), s, m));
+                    }
+                }
+                for (int c = bs - bs % w; c < bs; c++)
+                    for (int i = g * gs; i < (g + 1) * gs; i++) d[i * bs + c] = d[i * bs + c] * sc[c] + mn[c];
             }
-        }
     }
 
     /// <summary>Turns token-major codes into values in place.</summary>
@@ -144,14 +153,14 @@ internal sealed unsafe class Int8KvStorage(KvCacheSpec spec, int numBlocks) : Af
     {
         var bh = BlockHead(false, layer, block, head);
         int n = Spec.BlockSize * Spec.HeadDim;
-        TensorPrimitives.ConvertTruncating<byte, float>(new ReadOnlySpan<byte>(bh, n), dst[..n]);
+        Widen.BytesToFloats(new ReadOnlySpan<byte>(bh, n), dst[..n]);
         ApplyKeyParams(bh, dst);
     }
 
     public override void DequantizeValues(int layer, int block, int head, int rows, Span<float> dst)
     {
         var bh = BlockHead(true, layer, block, head);
-        TensorPrimitives.ConvertTruncating<byte, float>(new ReadOnlySpan<byte>(bh, rows * Spec.HeadDim), dst[..(rows * Spec.HeadDim)]);
+        Widen.BytesToFloats(new ReadOnlySpan<byte>(bh, rows * Spec.HeadDim), dst[..(rows * Spec.HeadDim)]);
         ApplyValueParams(bh, rows, dst);
     }
 }
@@ -162,8 +171,6 @@ internal sealed unsafe class Int8KvStorage(KvCacheSpec spec, int numBlocks) : Af
 /// </summary>
 internal sealed unsafe class Int4KvStorage(KvCacheSpec spec, int numBlocks) : AffineKvStorage(spec, numBlocks)
 {
-    [ThreadStatic] private static byte[]? _unpacked;
-
     protected override int Levels => 15;
     protected override int RowBytes => Spec.HeadDim / 2;
 
@@ -187,28 +194,14 @@ internal sealed unsafe class Int4KvStorage(KvCacheSpec spec, int numBlocks) : Af
     {
         var bh = BlockHead(false, layer, block, head);
         int bs = Spec.BlockSize;
-        Unpack(new ReadOnlySpan<byte>(bh, Spec.HeadDim * bs / 2), Spec.HeadDim, bs, dst);
+        Widen.NibblesToFloats(new ReadOnlySpan<byte>(bh, Spec.HeadDim * bs / 2), Spec.HeadDim, bs, dst);
         ApplyKeyParams(bh, dst);
     }
 
     public override void DequantizeValues(int layer, int block, int head, int rows, Span<float> dst)
     {
         var bh = BlockHead(true, layer, block, head);
-        Unpack(new ReadOnlySpan<byte>(bh, rows * Spec.HeadDim / 2), rows, Spec.HeadDim, dst);
+        Widen.NibblesToFloats(new ReadOnlySpan<byte>(bh, rows * Spec.HeadDim / 2), rows, Spec.HeadDim, dst);
         ApplyValueParams(bh, rows, dst);
-    }
-
-    /// <summary>Each of <paramref name="rows"/> packed rows of width/2 bytes becomes width values: low nibbles, then high nibbles.</summary>
-    private static void Unpack(ReadOnlySpan<byte> packed, int rows, int width, Span<float> dst)
-    {
-        int half = width / 2;
-        var unpacked = _unpacked is { } u && u.Length >= rows * width ? u : (_unpacked = new byte[rows * width]);
-        for (int r = 0; r < rows; r++)
-        {
-            var src = packed.Slice(r * half, half);
-            TensorPrimitives.BitwiseAnd(src, (byte)0x0F, unpacked.AsSpan(r * width, half));
-            TensorPrimitives.ShiftRightLogical(src, 4, unpacked.AsSpan(r * width + half, half));
-        }
-        TensorPrimitives.ConvertTruncating<byte, float>(unpacked.AsSpan(0, rows * width), dst[..(rows * width)]);
     }
 }
