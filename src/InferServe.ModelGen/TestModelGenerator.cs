@@ -90,7 +90,7 @@ public static class TestModelGenerator
             ulong state = s.Seed ^ (ulong)StableHash(name);
             for (int j = 0; j < data.Length; j++)
             {
-                float u = (float)(2 * NextUnit(ref state) - 1);
+                float u = (float)(2 * SplitMix64.NextDouble(ref state) - 1);
                 data[j] = norm ? 1f + 0.1f * u : scale * u;
             }
             return data;
@@ -105,14 +105,5 @@ public static class TestModelGenerator
         ulong hash = 14695981039346656037UL;
         foreach (char c in text) hash = (hash ^ c) * 1099511628211UL;
         return (long)hash;
-    }
-
-    private static double NextUnit(ref ulong state)
-    {
-        ulong z = state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        z ^= z >> 31;
-        return (z >> 11) * (1.0 / (1UL << 53));
     }
 }

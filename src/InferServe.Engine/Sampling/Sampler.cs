@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using InferServe.Models;
 
 namespace InferServe.Engine.Sampling;
 
@@ -43,7 +44,7 @@ public sealed class Sampler
         var order = _order.AsSpan(0, n);
         float total = 0;
         foreach (var i in order) total += work[i];
-        float r = (float)(NextDouble(ref rngState) * total);
+        float r = (float)(SplitMix64.NextDouble(ref rngState) * total);
         foreach (var i in order)
         {
             r -= work[i];
@@ -126,15 +127,5 @@ public sealed class Sampler
             for (int i = 0; i < count; i++) alternatives.Add(new TokenAlternative(best[i], logits[best[i]] - logZ));
         }
         return new TokenLogprob(token, logits[token] - logZ, alternatives);
-    }
-
-    /// <summary>SplitMix64: tiny, fast, and reproducible across platforms.</summary>
-    public static double NextDouble(ref ulong state)
-    {
-        ulong z = state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        z ^= z >> 31;
-        return (z >> 11) * (1.0 / (1UL << 53));
     }
 }
