@@ -75,7 +75,7 @@ internal sealed class BpeModel
             return;
         }
 
-        var ids = Merge(InitialSymbols(word));
+        var ids = PairMerger.Merge(InitialSymbols(word), new RankRules(_merges));
         if (word.Length <= MaxCachedWordLength)
         {
             if (_cache.Count >= MaxCacheEntries)
@@ -167,70 +167,18 @@ internal sealed class BpeModel
         return true;
     }
 
-    private int[] Merge(List<int> initial)
+    /// <summary>BPE's rule: merge the adjacent pair with the lowest merge rank.</summary>
+    private readonly struct RankRules(Dictionary<long, (int Rank, int MergedId)> merges) : IMergeRules
     {
-        int n = initial.Count;
-        if (n < 2)
+        public bool TryGetMerge(int left, int right, out float priority, out int merged)
         {
-            return [.. initial];
-        }
-
-        var ids = initial.ToArray();
-        var next = new int[n];
-        var prev = new int[n];
-        var alive = new bool[n];
-        for (int i = 0; i < n; i++)
-        {
-            next[i] = i + 1 < n ? i + 1 : -1;
-            prev[i] = i - 1;
-            alive[i] = true;
-        }
-
-        var queue = new PriorityQueue<(int Left, int Right, int MergedId), (int Rank, int Pos)>(n);
-        for (int i = 0; i + 1 < n; i++)
-        {
-            TryQueue(queue, ids, i, i + 1);
-        }
-
-        while (queue.TryDequeue(out var m, out _))
-        {
-            int left = m.Left;
-            int right = m.Right;
-            if (!alive[left] || !alive[right] || next[left] != right
-                || !_merges.TryGetValue(PairKey(ids[left], ids[right]), out var current) || current.MergedId != m.MergedId)
+            if (merges.TryGetValue(PairKey(left, right), out var m))
             {
-                continue; // stale entry: a neighbour changed since it was queued
+                (priority, merged) = (m.Rank, m.MergedId);
+                return true;
             }
-
-            ids[left] = m.MergedId;
-            alive[right] = false;
-            next[left] = next[right];
-            if (next[left] >= 0)
-            {
-                prev[next[left]] = left;
-                TryQueue(queue, ids, left, next[left]);
-            }
-
-            if (prev[left] >= 0)
-            {
-                TryQueue(queue, ids, prev[left], left);
-            }
-        }
-
-        var result = new List<int>(n);
-        for (int i = 0; i >= 0; i = next[i])
-        {
-            result.Add(ids[i]);
-        }
-
-        return [.. result];
-    }
-
-    private void TryQueue(PriorityQueue<(int, int, int), (int, int)> queue, int[] ids, int left, int right)
-    {
-        if (_merges.TryGetValue(PairKey(ids[left], ids[right]), out var merge))
-        {
-            queue.Enqueue((left, right, merge.MergedId), (merge.Rank, left));
+            (priority, merged) = (0, 0);
+            return false;
         }
     }
 }

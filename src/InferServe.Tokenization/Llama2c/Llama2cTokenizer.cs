@@ -131,7 +131,7 @@ internal sealed class Llama2cTokenizer : ITokenizer
             }
         }
 
-        var merged = MergeByScore(symbols);
+        var merged = PairMerger.Merge(symbols, new ScoreRules(this));
         if (!addSpecialTokens)
         {
             return merged;
@@ -141,89 +141,6 @@ internal sealed class Llama2cTokenizer : ITokenizer
         result[0] = BosId;
         merged.CopyTo(result, 1);
         return result;
-    }
-
-    /// <summary>
-    /// run.c repeatedly merges the adjacent pair with the highest-scoring concatenation (leftmost on ties).
-    /// A priority queue over a linked list gives the same merges in O(n log n) instead of O(n²).
-    /// </summary>
-    private int[] MergeByScore(List<int> initial)
-    {
-        int n = initial.Count;
-        if (n < 2)
-        {
-            return [.. initial];
-        }
-
-        var ids = initial.ToArray();
-        var next = new int[n];
-        var prev = new int[n];
-        var alive = new bool[n];
-        for (int i = 0; i < n; i++)
-        {
-            next[i] = i + 1 < n ? i + 1 : -1;
-            prev[i] = i - 1;
-            alive[i] = true;
-        }
-
-        var queue = new PriorityQueue<(int Left, int Right, int LeftId, int RightId, int MergedId), (float NegScore, int Pos)>();
-        for (int i = 0; i + 1 < n; i++)
-        {
-            TryQueue(queue, ids, i, i + 1);
-        }
-
-        while (queue.TryDequeue(out var m, out _))
-        {
-            if (!alive[m.Left] || !alive[m.Right] || next[m.Left] != m.Right || ids[m.Left] != m.LeftId || ids[m.Right] != m.RightId)
-            {
-                continue; // stale: one side already merged into something else
-            }
-
-            ids[m.Left] = m.MergedId;
-            alive[m.Right] = false;
-            next[m.Left] = next[m.Right];
-            if (next[m.Left] >= 0)
-            {
-                prev[next[m.Left]] = m.Left;
-                TryQueue(queue, ids, m.Left, next[m.Left]);
-            }
-
-            if (prev[m.Left] >= 0)
-            {
-                TryQueue(queue, ids, prev[m.Left], m.Left);
-            }
-        }
-
-        var result = new List<int>(n);
-        for (int i = 0; i >= 0; i = next[i])
-        {
-            result.Add(ids[i]);
-        }
-
-        return [.. result];
-    }
-
-    private void TryQueue(
-        PriorityQueue<(int, int, int, int, int), (float, int)> queue, int[] ids, int left, int right)
-    {
-        byte[] a = _pieces[ids[left]];
-        byte[] b = _pieces[ids[right]];
-        int length = a.Length + b.Length;
-        Span<char> key = length <= 256 ? stackalloc char[length] : new char[length];
-        for (int i = 0; i < a.Length; i++)
-        {
-            key[i] = (char)a[i];
-        }
-
-        for (int i = 0; i < b.Length; i++)
-        {
-            key[a.Length + i] = (char)b[i];
-        }
-
-        if (_spanLookup.TryGetValue(key, out int merged) && _scores[merged] > NoMergeScore)
-        {
-            queue.Enqueue((left, right, ids[left], ids[right], merged), (-_scores[merged], left));
-        }
     }
 
     public string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = true) => _decoder.Decode(ids, skipSpecialTokens);
@@ -246,5 +163,25 @@ internal sealed class Llama2cTokenizer : ITokenizer
         value = 0;
         return piece.Length == 6 && piece[0] == '<' && piece[1] == '0' && piece[2] == 'x' && piece[5] == '>'
             && byte.TryParse(Encoding.ASCII.GetString(piece[3..5]), System.Globalization.NumberStyles.AllowHexSpecifier, null, out value);
+    }
+
+    /// <summary>run.c's rule: merge the adjacent pair whose concatenation is in the vocabulary with the highest score.</summary>
+    private readonly struct ScoreRules(Llama2cTokenizer tokenizer) : IMergeRules
+    {
+        public bool TryGetMerge(int left, int right, out float priority, out int merged)
+        {
+            byte[] a = tokenizer._pieces[left], b = tokenizer._pieces[right];
+            int length = a.Length + b.Length;
+            Span<char> key = length <= 256 ? stackalloc char[length] : new char[length];
+            for (int i = 0; i < a.Length; i++) key[i] = (char)a[i];
+            for (int i = 0; i < b.Length; i++) key[a.Length + i] = (char)b[i];
+            if (tokenizer._spanLookup.TryGetValue(key, out merged) && tokenizer._scores[merged] > NoMergeScore)
+            {
+                priority = -tokenizer._scores[merged];
+                return true;
+            }
+            priority = 0;
+            return false;
+        }
     }
 }
