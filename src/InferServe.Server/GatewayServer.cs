@@ -66,12 +66,14 @@ public sealed partial class GatewayServer : IAsyncDisposable
             builder.Logging.AddJsonConsole(o => { o.IncludeScopes = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; o.UseUtcTimestamp = true; });
         else
             builder.Logging.AddSimpleConsole(o => { o.IncludeScopes = true; o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(Math.Max(1, settings.ShutdownTimeoutSeconds)));
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = settings.MaxBodySize;
-            Listen(k, settings.Host, settings.Port, HttpProtocols.Http1AndHttp2);
+            Listen(k, settings.Host, settings.Port, HttpProtocols.Http1);
             if (settings.GrpcPort > 0) Listen(k, settings.Host, settings.GrpcPort, HttpProtocols.Http2);
         });
         hooks.ConfigureBuilder?.Invoke(builder);
@@ -230,7 +232,7 @@ public sealed partial class GatewayServer : IAsyncDisposable
             ? incoming : Guid.NewGuid().ToString("N");
         ctx.Items[RequestIdItem] = requestId;
         ctx.Response.Headers["X-Request-Id"] = requestId;
-        using var scope = _log.BeginScope(new Dictionary<string, object> { ["RequestId"] = requestId });
+        using var scope = _log.BeginScope("request_id={RequestId}", requestId);
         var started = Stopwatch.GetTimestamp();
         try
         {
