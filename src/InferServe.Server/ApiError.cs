@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 
@@ -26,10 +27,13 @@ public sealed class ApiException(int status, string message, string? param = nul
 
 internal static class ErrorWriter
 {
+    /// <summary>Like OpenAI: non-ASCII text and quotes stay readable; control characters are still escaped (SSE-safe).</summary>
+    public static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static byte[] Body(int status, string message, string? type = null, string? param = null, string? code = null)
     {
         using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms))
+        using (var w = new Utf8JsonWriter(ms, JsonOptions))
         {
             w.WriteStartObject();
             w.WriteStartObject("error");

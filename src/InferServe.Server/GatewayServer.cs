@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -170,19 +171,49 @@ public sealed partial class GatewayServer : IAsyncDisposable
         app.Use(ErrorsAndRequestIdAsync);
         app.Use(AuthenticateAsync);
         app.UseRouting();
+        // The h2c port belongs to the gRPC API: the HTTP gateway's routes (and their API-key check) are not served there.
+        app.Use((ctx, next) => IsGrpcPort(ctx) && ctx.GetEndpoint()?.Metadata.GetMetadata<HttpGatewayRoute>() is not null
+            ? Task.FromResult(ctx.Response.StatusCode = 404)
+            : next(ctx));
 
-        app.MapGet("/health", (HttpContext ctx) => Json(ctx, 200, "{\"status\":\"ok\"}"));
-        app.MapGet("/ready", (HttpContext ctx) =>
-            Host.IsReady ? Json(ctx, 200, "{\"status\":\"ready\"}")
-            : Host.LoadError is { } e ? ErrorWriter.WriteAsync(ctx, 503, "The model failed to load: " + e.Message, null, null, "model_load_failed")
-            : ErrorWriter.WriteAsync(ctx, 503, "The model is still loading.", null, null, "model_loading"));
-        app.MapPrometheusMetrics("/metrics", Registry);
-        app.MapGet("/v1/models", ListModels);
-        app.MapGet("/v1/models/{id}", (HttpContext ctx, string id) =>
-            id == ServedModelName ? ListModels(ctx, single: true)
-            : ErrorWriter.WriteAsync(ctx, 404, $"The model '{id}' does not exist.", "invalid_request_error", "model", "model_not_found"));
-        app.MapPost("/v1/completions", (HttpContext ctx) => generation.HandleAsync(ctx, ApiKind.Completions));
-        app.MapPost("/v1/chat/completions", (HttpContext ctx) => generation.HandleAsync(ctx, ApiKind.Chat));
+        var routes = new List<IEndpointConventionBuilder>
+        {
+            app.MapGet("/health", (HttpContext ctx) => Json(ctx, 200, "{\"status\":\"ok\"}")),
+            app.MapGet("/ready", (HttpContext ctx) =>
+                Host.IsReady ? Json(ctx, 200, "{\"status\":\"ready\"}")
+                : Host.LoadError is { } e ? ErrorWriter.WriteAsync(ctx, 503, "The model failed to load: " + e.Message, null, null, "model_load_failed")
+                : ErrorWriter.WriteAsync(ctx, 503, "The model is still loading.", null, null, "model_loading")),
+            app.MapPrometheusMetrics("/metrics", Registry),
+            app.MapGet("/v1/models", ListModels),
+            app.MapGet("/v1/models/{id}", (HttpContext ctx, string id) =>
+                id == ServedModelName ? ListModels(ctx, single: true)
+                : ErrorWriter.WriteAsync(ctx, 404, $"The model '{id}' does not exist.", "invalid_request_error", "model", "model_not_found")),
+            app.MapPost("/v1/completions", (HttpContext ctx) => generation.HandleAsync(ctx, ApiKind.Completions)),
+            app.MapPost("/v1/chat/completions", (HttpContext ctx) => generation.HandleAsync(ctx, ApiKind.Chat)),
+        };
+        foreach (var r in routes) r.WithMetadata(HttpGatewayRoute.Instance);
+    }
+
+    private sealed class HttpGatewayRoute
+    {
+        public static readonly HttpGatewayRoute Instance = new();
+    }
+
+    /// <summary>Whether the request arrived on the gRPC (h2c) endpoint; the gateway's middleware leaves those alone.</summary>
+    public bool IsGrpcPort(HttpContext ctx) => _settings.GrpcPort > 0 && ctx.Connection.LocalPort == _settings.GrpcPort;
+
+    /// <summary>
+    /// Checks an "Authorization: Bearer KEY" value against the configured keys (constant-time). True when no keys are configured.
+    /// For the gRPC API to apply the same keys to its "authorization" metadata.
+    /// </summary>
+    public bool IsAuthorized(string? authorization)
+    {
+        if (_keyHashes.Length == 0) return true;
+        if (authorization is null || !authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return false;
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(authorization[7..].Trim()));
+        bool ok = false;
+        foreach (var k in _keyHashes) ok |= CryptographicOperations.FixedTimeEquals(hash, k);
+        return ok;
     }
 
     private static Task Json(HttpContext ctx, int status, string json)
@@ -197,7 +228,7 @@ public sealed partial class GatewayServer : IAsyncDisposable
     private Task ListModels(HttpContext ctx, bool single)
     {
         var ms = new MemoryStream();
-        using (var w = new System.Text.Json.Utf8JsonWriter(ms))
+        using (var w = new System.Text.Json.Utf8JsonWriter(ms, ErrorWriter.JsonOptions))
         {
             if (!single)
             {
@@ -227,6 +258,11 @@ public sealed partial class GatewayServer : IAsyncDisposable
 
     private async Task ErrorsAndRequestIdAsync(HttpContext ctx, RequestDelegate next)
     {
+        if (IsGrpcPort(ctx))
+        {
+            await next(ctx);
+            return;
+        }
         var incoming = ctx.Request.Headers["X-Request-Id"].ToString();
         var requestId = incoming.Length is > 0 and <= 64 && incoming.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
             ? incoming : Guid.NewGuid().ToString("N");
@@ -269,7 +305,7 @@ public sealed partial class GatewayServer : IAsyncDisposable
             _log.LogInformation("Rejected: {Status} {Message}", status, message);
             await ErrorWriter.WriteAsync(ctx, status, message, "invalid_request_error", null, status == 413 ? "request_too_large" : "bad_request");
         }
-        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
+        catch (Exception e) when (ctx.RequestAborted.IsCancellationRequested && e is OperationCanceledException or IOException or ObjectDisposedException)
         {
             _log.LogInformation("Client disconnected; request aborted");
         }
@@ -287,16 +323,13 @@ public sealed partial class GatewayServer : IAsyncDisposable
 
     private Task AuthenticateAsync(HttpContext ctx, RequestDelegate next)
     {
-        if (_keyHashes.Length == 0) return next(ctx);
+        if (_keyHashes.Length == 0 || IsGrpcPort(ctx)) return next(ctx);
         var path = ctx.Request.Path;
         if (path.Equals("/health") || path.Equals("/ready") || path.Equals("/metrics")) return next(ctx);
         var header = ctx.Request.Headers.Authorization.ToString();
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
             return ErrorWriter.WriteAsync(ctx, 401, "Missing API key: send 'Authorization: Bearer <key>'.", "invalid_request_error", null, "invalid_api_key");
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(header[7..].Trim()));
-        bool ok = false;
-        foreach (var k in _keyHashes) ok |= CryptographicOperations.FixedTimeEquals(hash, k);
-        if (!ok) return ErrorWriter.WriteAsync(ctx, 401, "Incorrect API key provided.", "invalid_request_error", null, "invalid_api_key");
+        if (!IsAuthorized(header)) return ErrorWriter.WriteAsync(ctx, 401, "Incorrect API key provided.", "invalid_request_error", null, "invalid_api_key");
         return next(ctx);
     }
 }

@@ -152,7 +152,7 @@ internal sealed class GenerationEndpoint(GatewayServer server, ILogger logger)
         if (ctx.RequestAborted.IsCancellationRequested) return;
 
         var buffer = new ArrayBufferWriter<byte>();
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, ErrorWriter.JsonOptions))
         {
             w.WriteStartObject();
             w.WriteString("id", id);
@@ -206,7 +206,7 @@ internal sealed class GenerationEndpoint(GatewayServer server, ILogger logger)
         {
             buffer.ResetWrittenCount();
             buffer.Write(DataPrefix);
-            using (var w = new Utf8JsonWriter(buffer)) write(w);
+            using (var w = new Utf8JsonWriter(buffer, ErrorWriter.JsonOptions)) write(w);
             buffer.Write(EventEnd);
             await body.WriteAsync(buffer.WrittenMemory, ct);
             await body.FlushAsync(ct);

@@ -27,7 +27,7 @@ public sealed class TestGateway : IAsyncDisposable
 
     public Engine.LlmEngine Engine => Host.Current!.Engine;
 
-    public static async Task<TestGateway> StartAsync(Action<ServerSettings>? configure = null, bool loadModel = true, string servedName = ModelName)
+    public static async Task<TestGateway> StartAsync(Action<ServerSettings>? configure = null, bool loadModel = true, string servedName = ModelName, GatewayHooks? hooks = null)
     {
         var settings = new ServerSettings
         {
@@ -49,7 +49,12 @@ public sealed class TestGateway : IAsyncDisposable
         };
         configure?.Invoke(settings);
         var host = new EngineHost(settings.Engine, servedName);
-        var server = GatewayServer.Create(settings, host, new GatewayHooks { ConfigureLogging = l => l.SetMinimumLevelWarning() });
+        var server = GatewayServer.Create(settings, host, new GatewayHooks
+        {
+            ConfigureLogging = l => l.SetMinimumLevelWarning(),
+            MapGrpcApi = hooks?.MapGrpcApi,
+            ConfigureBuilder = hooks?.ConfigureBuilder,
+        });
         await server.StartAsync(loadModel: false);
         if (loadModel) await server.StartLoadingModel();
         if (loadModel && !host.IsReady) throw new InvalidOperationException("The model failed to load: " + host.LoadError);
