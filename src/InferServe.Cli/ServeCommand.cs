@@ -68,7 +68,8 @@ public static class ServeCommand
         s.ApiKeys.AddRange(cmd.GetAll("api-key"));
         s.ApiKeyFile = cmd.Get("api-key-file") ?? s.ApiKeyFile;
         s.ChatTemplate = cmd.Get("chat-template") ?? s.ChatTemplate;
-        if (cmd.Get("max-body-size") is { } body) s.MaxBodySize = EngineFactory.ParseBytes(body);
+        s.MaxBodySize = cmd.Get("max-body-size") ?? s.MaxBodySize;
+        _ = s.MaxBodyBytes; // validate early
         s.LogFormat = cmd.Get("log-format") ?? s.LogFormat;
         if (s.GrpcPort != 0 && s.GrpcPort == s.Port) throw new UsageException("--grpc-port must differ from --port (or be 0 to disable gRPC).");
     }

@@ -62,6 +62,7 @@ public sealed partial class GatewayServer : IAsyncDisposable
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
+        builder.Logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.None);
         if (hooks.ConfigureLogging is not null) hooks.ConfigureLogging(builder.Logging);
         else if (settings.LogFormat.Equals("json", StringComparison.OrdinalIgnoreCase))
             builder.Logging.AddJsonConsole(o => { o.IncludeScopes = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; o.UseUtcTimestamp = true; });
@@ -70,10 +71,11 @@ public sealed partial class GatewayServer : IAsyncDisposable
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(Math.Max(1, settings.ShutdownTimeoutSeconds)));
+        long maxBody = settings.MaxBodyBytes;
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
-            k.Limits.MaxRequestBodySize = settings.MaxBodySize;
+            k.Limits.MaxRequestBodySize = maxBody;
             Listen(k, settings.Host, settings.Port, HttpProtocols.Http1);
             if (settings.GrpcPort > 0) Listen(k, settings.Host, settings.GrpcPort, HttpProtocols.Http2);
         });
@@ -301,7 +303,7 @@ public sealed partial class GatewayServer : IAsyncDisposable
         catch (Microsoft.AspNetCore.Http.BadHttpRequestException e)
         {
             int status = e.StatusCode;
-            string message = status == 413 ? $"The request body exceeds the limit of {_settings.MaxBodySize} bytes." : "Bad request: " + e.Message;
+            string message = status == 413 ? $"The request body exceeds the limit of {_settings.MaxBodySize}." : "Bad request: " + e.Message;
             _log.LogInformation("Rejected: {Status} {Message}", status, message);
             await ErrorWriter.WriteAsync(ctx, status, message, "invalid_request_error", null, status == 413 ? "request_too_large" : "bad_request");
         }

@@ -23,8 +23,11 @@ public sealed class ServerSettings
     public string? ApiKeyFile { get; set; }
     /// <summary>A chat template file path or inline Jinja template, overriding the model's.</summary>
     public string? ChatTemplate { get; set; }
-    /// <summary>Largest accepted request body in bytes (413 beyond it).</summary>
-    public long MaxBodySize { get; set; } = 4 << 20;
+    /// <summary>Largest accepted request body, e.g. 4MiB or 65536 (413 beyond it).</summary>
+    public string MaxBodySize { get; set; } = "4MiB";
+
+    /// <summary><see cref="MaxBodySize"/> in bytes.</summary>
+    public long MaxBodyBytes => EngineFactory.ParseBytes(MaxBodySize);
     /// <summary>Port of the h2c (HTTP/2 without TLS) endpoint for the gRPC API; 0 disables it.</summary>
     public int GrpcPort { get; set; } = 50051;
     /// <summary>"simple" (one line per entry, with scopes) or "json".</summary>

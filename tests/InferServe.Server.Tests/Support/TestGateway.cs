@@ -35,7 +35,7 @@ public sealed class TestGateway : IAsyncDisposable
             Port = 0,
             GrpcPort = 0,
             ApiKeys = [ApiKey],
-            MaxBodySize = 64 * 1024,
+            MaxBodySize = "64KiB",
             Engine = new EngineSettings
             {
                 Model = TestPaths.TinyModel(),
