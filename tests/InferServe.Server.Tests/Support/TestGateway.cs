@@ -51,7 +51,7 @@ public sealed class TestGateway : IAsyncDisposable
         var host = new EngineHost(settings.Engine, servedName);
         var server = GatewayServer.Create(settings, host, new GatewayHooks
         {
-            ConfigureLogging = l => l.SetMinimumLevelWarning(),
+            ConfigureLogging = hooks?.ConfigureLogging ?? (l => l.SetMinimumLevelWarning()),
             MapGrpcApi = hooks?.MapGrpcApi,
             ConfigureBuilder = hooks?.ConfigureBuilder,
         });
