@@ -49,6 +49,33 @@ public sealed class ClientDisconnectTests(GatewayFixture fixture) : IClassFixtur
         Assert.Equal(abortsBefore + 1, await AbortCount());
     }
 
+    [Fact]
+    public async Task Disconnecting_while_waiting_for_a_non_streaming_response_aborts_the_request()
+    {
+        var engine = _gw.Engine;
+        while (engine.Stats.Running != 0) await Task.Delay(10);
+        var before = engine.Stats;
+        double abortsBefore = await AbortCount();
+
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await socket.ConnectAsync(_gw.BaseAddress.Host, _gw.BaseAddress.Port);
+        var json = """{"prompt":"Another long story","max_tokens":1000,"n":4,"ignore_eos":true}""";
+        await socket.SendAsync(Encoding.UTF8.GetBytes(
+            $"POST /v1/completions HTTP/1.1\r\nHost: {_gw.BaseAddress.Authority}\r\nAuthorization: Bearer {TestGateway.ApiKey}\r\n" +
+            $"Content-Type: application/json\r\nContent-Length: {Encoding.UTF8.GetByteCount(json)}\r\n\r\n{json}"));
+        var clock = Stopwatch.StartNew();
+        while (engine.Stats.Running == 0 && clock.Elapsed < TimeSpan.FromSeconds(5)) await Task.Delay(5);
+        Assert.True(engine.Stats.Running > 0, "the request should be generating");
+        socket.Close();
+
+        clock.Restart();
+        while ((engine.Stats.Running != 0 || engine.Stats.FreeBlocks != before.FreeBlocks) && clock.Elapsed < TimeSpan.FromSeconds(1))
+            await Task.Delay(10);
+        Assert.Equal(0, engine.Stats.Running);
+        Assert.Equal(before.FreeBlocks, engine.Stats.FreeBlocks);
+        Assert.Equal(abortsBefore + 1, await AbortCount());
+    }
+
     private async Task<double> AbortCount()
     {
         var text = await _gw.Anonymous.GetStringAsync("/metrics");
