@@ -240,12 +240,13 @@ internal sealed class GenerationEndpoint(GatewayServer server, ILogger logger)
                     w.WriteNull("finish_reason");
                     w.WriteEndObject();
                     w.WriteEndArray();
+                    if (req.IncludeUsage) w.WriteNull("usage");
                     w.WriteEndObject();
                 });
             else if (req.Echo)
             {
                 int index = i;
-                await Send(w => CompletionChunk(w, Header, index, prompts[index / req.N].Text, null, null));
+                await Send(w => CompletionChunk(w, Header, index, prompts[index / req.N].Text, null, null, req.IncludeUsage));
             }
         }
 
@@ -274,10 +275,11 @@ internal sealed class GenerationEndpoint(GatewayServer server, ILogger logger)
                     if (finish is null) w.WriteNull("finish_reason"); else w.WriteString("finish_reason", finish);
                     w.WriteEndObject();
                     w.WriteEndArray();
+                    if (req.IncludeUsage) w.WriteNull("usage");
                     w.WriteEndObject();
                 });
             else
-                await Send(w => CompletionChunk(w, Header, index, e.TextDelta, finish, e.Logprobs is null ? null : (c, e.Logprobs)));
+                await Send(w => CompletionChunk(w, Header, index, e.TextDelta, finish, e.Logprobs is null ? null : (c, e.Logprobs), req.IncludeUsage));
         }
         if (failed)
             await Send(w =>
@@ -300,7 +302,7 @@ internal sealed class GenerationEndpoint(GatewayServer server, ILogger logger)
         await body.FlushAsync(ct);
     }
 
-    private void CompletionChunk(Utf8JsonWriter w, Action<Utf8JsonWriter> header, int index, string text, string? finish, (Choice, IReadOnlyList<TokenLogprob>)? logprobs)
+    private void CompletionChunk(Utf8JsonWriter w, Action<Utf8JsonWriter> header, int index, string text, string? finish, (Choice, IReadOnlyList<TokenLogprob>)? logprobs, bool nullUsage)
     {
         w.WriteStartObject();
         header(w);
@@ -313,6 +315,7 @@ internal sealed class GenerationEndpoint(GatewayServer server, ILogger logger)
         if (finish is null) w.WriteNull("finish_reason"); else w.WriteString("finish_reason", finish);
         w.WriteEndObject();
         w.WriteEndArray();
+        if (nullUsage) w.WriteNull("usage"); // OpenAI: every chunk but the last has "usage": null when include_usage is set
         w.WriteEndObject();
     }
 

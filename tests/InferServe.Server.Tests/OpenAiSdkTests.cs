@@ -190,6 +190,7 @@ public sealed class OpenAiSdkTests(GatewayFixture fixture) : IClassFixture<Gatew
         Assert.True(done);
         var chunks = events[..^1];
         Assert.All(chunks, c => Assert.Equal("text_completion", c.GetProperty("object").GetString()));
+        Assert.All(chunks, c => Assert.Equal(JsonValueKind.Null, c.GetProperty("usage").ValueKind));
         Assert.All(chunks[..^1], c => Assert.Equal(JsonValueKind.Null, c.GetProperty("choices")[0].GetProperty("finish_reason").ValueKind));
         Assert.Equal("length", chunks[^1].GetProperty("choices")[0].GetProperty("finish_reason").GetString());
         var usageChunk = events[^1];
