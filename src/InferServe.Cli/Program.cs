@@ -6,6 +6,7 @@ const string Usage = """
     inferserve — an LLM inference server (ONNX Runtime + paged KV cache)
 
     Commands:
+      serve       OpenAI-compatible HTTP server (/v1/completions, /v1/chat/completions, /metrics)
       generate    Stream a completion for one prompt to stdout
       bench       Measure prefill and decode throughput
       quality     Compare quantized weights / KV cache against fp32 (top-1 agreement, KL divergence)
@@ -27,6 +28,7 @@ try
     var cmd = new CommandLine(args.Skip(1));
     return args[0] switch
     {
+        "serve" => await ServeCommand.RunAsync(cmd),
         "generate" => await GenerateCommand.RunAsync(cmd),
         "bench" => await BenchCommand.RunAsync(cmd),
         "quality" => QualityCommand.Run(cmd),

@@ -1,0 +1,119 @@
+using System.Text;
+using System.Text.Json;
+using InferServe.ChatTemplates;
+using InferServe.Engine.Hosting;
+using InferServe.Tokenization;
+
+namespace InferServe.Server;
+
+/// <summary>Turns OpenAI chat messages into prompt token ids with the model's (or an override) chat template.</summary>
+internal sealed class ChatPromptBuilder
+{
+    private static readonly HashSet<string> Roles = ["system", "developer", "user", "assistant", "tool"];
+    private readonly ChatTemplate? _template;
+    private readonly string? _bos, _eos;
+    private readonly ITokenizer _tokenizer;
+
+    public ChatPromptBuilder(LoadedEngine loaded, string? templateOverride)
+    {
+        _tokenizer = loaded.Engine.Tokenizer;
+        string? configPath = loaded.ModelDirectory is { } dir ? Path.Combine(dir, "tokenizer_config.json") : null;
+        if (configPath is not null && File.Exists(configPath))
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(configPath));
+            _bos = TokenString(doc.RootElement, "bos_token");
+            _eos = TokenString(doc.RootElement, "eos_token");
+        }
+        _bos ??= _tokenizer.BosTokenId is int b ? _tokenizer.IdToToken(b) : null;
+        _eos ??= _tokenizer.EosTokenIds.Count > 0 ? _tokenizer.IdToToken(_tokenizer.EosTokenIds[0]) : null;
+        if (!string.IsNullOrEmpty(templateOverride))
+        {
+            var source = File.Exists(templateOverride) ? File.ReadAllText(templateOverride) : templateOverride;
+            _template = ChatTemplate.Parse(source);
+        }
+        else if (configPath is not null && File.Exists(configPath))
+            _template = ChatTemplate.FromTokenizerConfig(configPath);
+    }
+
+    public bool HasTemplate => _template is not null;
+
+    private static string? TokenString(JsonElement root, string name)
+    {
+        if (!root.TryGetProperty(name, out var v)) return null;
+        return v.ValueKind switch
+        {
+            JsonValueKind.String => v.GetString(),
+            JsonValueKind.Object when v.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String => c.GetString(),
+            _ => null,
+        };
+    }
+
+    public static List<ChatMessage> ParseMessages(RequestFields f)
+    {
+        if (!f.TryGet("messages", out var messages)) throw new ApiException(400, "'messages' is required.", "messages", "missing_required_parameter", "invalid_request_error");
+        if (messages.ValueKind != JsonValueKind.Array) throw RequestFields.TypeError("messages", "an array");
+        if (messages.GetArrayLength() == 0) throw ApiException.BadRequest("'messages' must contain at least one message.", "messages");
+        var list = new List<ChatMessage>();
+        int i = 0;
+        foreach (var m in messages.EnumerateArray())
+        {
+            string p = $"messages[{i++}]";
+            if (m.ValueKind != JsonValueKind.Object) throw RequestFields.TypeError(p, "an object");
+            if (!m.TryGetProperty("role", out var role) || role.ValueKind != JsonValueKind.String)
+                throw ApiException.BadRequest($"'{p}.role' is required and must be a string.", p + ".role");
+            var r = role.GetString()!;
+            if (!Roles.Contains(r))
+                throw ApiException.BadRequest($"'{p}.role' must be one of system, developer, user, assistant, tool; got '{r}'.", p + ".role");
+            string? content = null;
+            if (m.TryGetProperty("content", out var c))
+            {
+                switch (c.ValueKind)
+                {
+                    case JsonValueKind.String: content = c.GetString(); break;
+                    case JsonValueKind.Null: break;
+                    case JsonValueKind.Array:
+                        var sb = new StringBuilder();
+                        foreach (var part in c.EnumerateArray())
+                        {
+                            if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("type", out var type) || type.GetString() != "text"
+                                || !part.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String)
+                                throw ApiException.BadRequest($"'{p}.content' parts must be {{\"type\":\"text\",\"text\":...}}; this model accepts text only.", p + ".content");
+                            sb.Append(text.GetString());
+                        }
+                        content = sb.ToString();
+                        break;
+                    default: throw RequestFields.TypeError(p + ".content", "a string or an array of content parts");
+                }
+            }
+            if (content is null && r != "assistant") throw ApiException.BadRequest($"'{p}.content' is required for role '{r}'.", p + ".content");
+            string? name = m.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
+            string? toolCallId = m.TryGetProperty("tool_call_id", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+            list.Add(new ChatMessage(r, content) { Name = name, ToolCallId = toolCallId });
+        }
+        return list;
+    }
+
+    /// <summary>Renders with add_generation_prompt and encodes, without a second BOS when the template already emits it.</summary>
+    public int[] BuildPrompt(IReadOnlyList<ChatMessage> messages)
+    {
+        if (_template is null)
+            throw new ApiException(400, "This model has no chat template (tokenizer_config.json chat_template); use /v1/completions or start the server with --chat-template.", "messages", "chat_template_missing", "invalid_request_error");
+        string text;
+        try
+        {
+            text = _template.Render(messages, addGenerationPrompt: true, _bos, _eos);
+        }
+        catch (ChatTemplateException e) when (e.Kind is ChatTemplateErrorKind.Raised or ChatTemplateErrorKind.LimitExceeded)
+        {
+            throw new ApiException(400, "The chat template rejected the messages: " + e.Message, "messages", "chat_template_error", "invalid_request_error");
+        }
+        catch (ChatTemplateException e)
+        {
+            throw new ApiException(400, "The chat template failed to render: " + e.Message, "messages", "chat_template_error", "invalid_request_error");
+        }
+        bool templateHasBos = !string.IsNullOrEmpty(_bos) && text.StartsWith(_bos, StringComparison.Ordinal);
+        var ids = _tokenizer.Encode(text, addSpecialTokens: !templateHasBos);
+        if (ids.Length >= 2 && _tokenizer.BosTokenId is int bos && ids[0] == bos && ids[1] == bos) ids = ids[1..];
+        return ids;
+    }
+}

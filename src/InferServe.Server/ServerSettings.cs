@@ -1,0 +1,69 @@
+using InferServe.Engine.Hosting;
+using Microsoft.Extensions.Configuration;
+
+namespace InferServe.Server;
+
+/// <summary>
+/// Gateway settings (options pattern). Bound flat from the "InferServe" configuration section
+/// (appsettings.json, INFERSERVE__* environment variables) together with <see cref="EngineSettings"/>;
+/// command-line flags are applied on top by `inferserve serve`.
+/// </summary>
+public sealed class ServerSettings
+{
+    public const string SectionName = "InferServe";
+
+    /// <summary>The name clients send as "model"; default: the model directory or file name.</summary>
+    public string? ServedModelName { get; set; }
+    public string Host { get; set; } = "127.0.0.1";
+    /// <summary>HTTP port; 0 picks a free port (tests).</summary>
+    public int Port { get; set; } = 8000;
+    /// <summary>Accepted bearer keys; empty means no authentication.</summary>
+    public List<string> ApiKeys { get; set; } = [];
+    /// <summary>A file with one API key per line (blank lines and lines starting with # are ignored).</summary>
+    public string? ApiKeyFile { get; set; }
+    /// <summary>A chat template file path or inline Jinja template, overriding the model's.</summary>
+    public string? ChatTemplate { get; set; }
+    /// <summary>Largest accepted request body, e.g. 4MiB or 65536 (413 beyond it).</summary>
+    public string MaxBodySize { get; set; } = "4MiB";
+
+    /// <summary><see cref="MaxBodySize"/> in bytes.</summary>
+    public long MaxBodyBytes => EngineFactory.ParseBytes(MaxBodySize);
+    /// <summary>Port of the h2c (HTTP/2 without TLS) endpoint for the gRPC API; 0 disables it.</summary>
+    public int GrpcPort { get; set; } = 50051;
+    /// <summary>"simple" (one line per entry, with scopes) or "json".</summary>
+    public string LogFormat { get; set; } = "simple";
+    /// <summary>Seconds in-flight requests get to finish on shutdown.</summary>
+    public int ShutdownTimeoutSeconds { get; set; } = 10;
+
+    public EngineSettings Engine { get; set; } = new();
+
+    /// <summary>Binds both the gateway and the engine settings from the flat "InferServe" section.</summary>
+    public static ServerSettings FromConfiguration(IConfiguration configuration)
+    {
+        var section = configuration.GetSection(SectionName);
+        var s = new ServerSettings();
+        section.Bind(s);
+        var engine = new EngineSettings();
+        section.Bind(engine);
+        s.Engine = engine;
+        return s;
+    }
+
+    /// <summary>Every configured API key: <see cref="ApiKeys"/>, the key file and INFERSERVE_API_KEY.</summary>
+    public IReadOnlyList<string> ResolveApiKeys()
+    {
+        var keys = new List<string>(ApiKeys.Where(k => !string.IsNullOrWhiteSpace(k)).Select(k => k.Trim()));
+        if (!string.IsNullOrEmpty(ApiKeyFile))
+            keys.AddRange(File.ReadAllLines(ApiKeyFile).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')));
+        if (Environment.GetEnvironmentVariable("INFERSERVE_API_KEY") is { Length: > 0 } env) keys.Add(env.Trim());
+        return keys.Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Default served name: the model directory name, or the checkpoint file name without extension.</summary>
+    public static string DefaultServedName(string? modelPath)
+    {
+        if (string.IsNullOrEmpty(modelPath)) return "default";
+        var trimmed = modelPath.TrimEnd('/', '\\');
+        return Directory.Exists(trimmed) ? Path.GetFileName(trimmed) : Path.GetFileNameWithoutExtension(trimmed);
+    }
+}

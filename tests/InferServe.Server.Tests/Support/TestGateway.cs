@@ -1,0 +1,125 @@
+using System.ClientModel;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using InferServe.Engine.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenAI;
+
+namespace InferServe.Server.Tests.Support;
+
+/// <summary>A real gateway on Kestrel at 127.0.0.1:&lt;free port&gt; over a real engine (the generated tiny model by default).</summary>
+public sealed class TestGateway : IAsyncDisposable
+{
+    public const string ApiKey = "sk-inferserve-test-key";
+    public const string ModelName = "tiny-test";
+
+    public required GatewayServer Server { get; init; }
+    public required EngineHost Host { get; init; }
+    public required Uri BaseAddress { get; init; }
+    /// <summary>Sends the API key.</summary>
+    public required HttpClient Http { get; init; }
+    /// <summary>Sends no credentials.</summary>
+    public required HttpClient Anonymous { get; init; }
+
+    public OpenAIClient OpenAI(string key = ApiKey) =>
+        new(new ApiKeyCredential(key), new OpenAIClientOptions { Endpoint = new Uri(BaseAddress, "/v1"), NetworkTimeout = TimeSpan.FromSeconds(60) });
+
+    public Engine.LlmEngine Engine => Host.Current!.Engine;
+
+    public static async Task<TestGateway> StartAsync(Action<ServerSettings>? configure = null, bool loadModel = true, string servedName = ModelName, GatewayHooks? hooks = null)
+    {
+        var settings = new ServerSettings
+        {
+            Host = "127.0.0.1",
+            Port = 0,
+            GrpcPort = 0,
+            ApiKeys = [ApiKey],
+            MaxBodySize = "64KiB",
+            Engine = new EngineSettings
+            {
+                Model = TestPaths.TinyModel(),
+                KvCacheMemory = "8MiB",
+                MaxSeqs = 8,
+                MaxBatchedTokens = 256,
+                MaxQueue = 64,
+                Threads = 1,
+                CacheDir = TestPaths.GraphCacheDir,
+            },
+        };
+        configure?.Invoke(settings);
+        var host = new EngineHost(settings.Engine, servedName);
+        var server = GatewayServer.Create(settings, host, new GatewayHooks
+        {
+            ConfigureLogging = hooks?.ConfigureLogging ?? (l => l.SetMinimumLevelWarning()),
+            MapGrpcApi = hooks?.MapGrpcApi,
+            ConfigureBuilder = hooks?.ConfigureBuilder,
+        });
+        await server.StartAsync(loadModel: false);
+        if (loadModel) await server.StartLoadingModel();
+        if (loadModel && !host.IsReady) throw new InvalidOperationException("The model failed to load: " + host.LoadError);
+        var baseAddress = server.BaseAddress;
+        var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
+        return new TestGateway
+        {
+            Server = server,
+            Host = host,
+            BaseAddress = baseAddress,
+            Http = http,
+            Anonymous = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) },
+        };
+    }
+
+    public Task<HttpResponseMessage> PostJsonAsync(string path, string json, CancellationToken ct = default) =>
+        Http.PostAsync(path, new StringContent(json, Encoding.UTF8, "application/json"), ct);
+
+    public async Task<(HttpResponseMessage Response, JsonElement Body)> PostAsync(string path, object body)
+    {
+        var response = await PostJsonAsync(path, JsonSerializer.Serialize(body));
+        var text = await response.Content.ReadAsStringAsync();
+        return (response, JsonDocument.Parse(text).RootElement.Clone());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        Anonymous.Dispose();
+        await Server.DisposeAsync();
+        await Host.DisposeAsync();
+    }
+}
+
+internal static class LoggingExtensions
+{
+    public static void SetMinimumLevelWarning(this Microsoft.Extensions.Logging.ILoggingBuilder builder) =>
+        builder.AddFilter(_ => false);
+}
+
+/// <summary>One gateway shared by the tests of a class.</summary>
+public class GatewayFixture : IAsyncLifetime
+{
+    public TestGateway Gateway { get; private set; } = null!;
+    protected virtual void Configure(ServerSettings settings) { }
+    public async ValueTask InitializeAsync() => Gateway = await TestGateway.StartAsync(Configure);
+    public async ValueTask DisposeAsync() => await Gateway.DisposeAsync();
+}
+
+/// <summary>Reads an SSE response: the JSON of each data event, and whether [DONE] ended it.</summary>
+public static class Sse
+{
+    public static async Task<(List<JsonElement> Events, bool Done)> ReadAllAsync(HttpResponseMessage response)
+    {
+        var events = new List<JsonElement>();
+        bool done = false;
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            if (!line.StartsWith("data: ", StringComparison.Ordinal)) continue;
+            var data = line[6..];
+            if (data == "[DONE]") { done = true; break; }
+            events.Add(JsonDocument.Parse(data).RootElement.Clone());
+        }
+        return (events, done);
+    }
+}
