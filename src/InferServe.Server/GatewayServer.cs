@@ -79,16 +79,33 @@ public sealed partial class GatewayServer : IAsyncDisposable
             Listen(k, settings.Host, settings.Port, HttpProtocols.Http1);
             if (settings.GrpcPort > 0) Listen(k, settings.Host, settings.GrpcPort, HttpProtocols.Http2);
         });
+        if (settings.GrpcPort > 0)
+            builder.Services.Configure<InferServe.Grpc.GrpcServerOptions>(o => o.GrpcOnlyPorts.Add(settings.GrpcPort));
         hooks.ConfigureBuilder?.Invoke(builder);
         App = builder.Build();
         _log = App.Services.GetRequiredService<ILoggerFactory>().CreateLogger("InferServe.Server");
         Configure(App);
-        MapGrpcApi(App, host);
+        if (settings.GrpcPort > 0) MapGrpcApi(App, host, settings.GrpcPort);
         hooks.MapGrpcApi?.Invoke(App, host);
     }
 
-    /// <summary>Hook for the public gRPC API: implement in another part of this partial class (h2c endpoint at --grpc-port).</summary>
-    static partial void MapGrpcApi(WebApplication app, EngineHost host);
+    /// <summary>
+    /// The public gRPC API (inferserve.v1.Inference) on the h2c endpoint only. With API keys configured,
+    /// calls must send `authorization: Bearer KEY` metadata, else UNAUTHENTICATED.
+    /// </summary>
+    private void MapGrpcApi(WebApplication app, EngineHost host, int grpcPort) =>
+        InferServe.Api.Grpc.InferenceGrpcEndpoints.MapInferenceGrpc(app, host).RequireHost($"*:{grpcPort}");
+
+    private Task AuthenticateGrpcAsync(HttpContext ctx, RequestDelegate next)
+    {
+        if (_keyHashes.Length == 0 || IsAuthorized(ctx.Request.Headers.Authorization.ToString())) return next(ctx);
+        // Trailers-Only response: HTTP 200 with the status in headers, as gRPC clients expect.
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "application/grpc";
+        ctx.Response.Headers["grpc-status"] = "16";
+        ctx.Response.Headers["grpc-message"] = "missing or invalid API key";
+        return Task.CompletedTask;
+    }
 
     public static GatewayServer Create(ServerSettings settings, EngineHost host, GatewayHooks? hooks = null) => new(settings, host, hooks ?? new GatewayHooks());
 
@@ -325,7 +342,8 @@ public sealed partial class GatewayServer : IAsyncDisposable
 
     private Task AuthenticateAsync(HttpContext ctx, RequestDelegate next)
     {
-        if (_keyHashes.Length == 0 || IsGrpcPort(ctx)) return next(ctx);
+        if (IsGrpcPort(ctx)) return AuthenticateGrpcAsync(ctx, next);
+        if (_keyHashes.Length == 0) return next(ctx);
         var path = ctx.Request.Path;
         if (path.Equals("/health") || path.Equals("/ready") || path.Equals("/metrics")) return next(ctx);
         var header = ctx.Request.Headers.Authorization.ToString();
