@@ -14,12 +14,15 @@ public static class EngineOptionsFromCli
         s.Threads = cmd.GetInt("threads", s.Threads, 0, 1024);
         s.Weights = cmd.Get("weights") ?? s.Weights;
         s.KvDtype = cmd.Get("kv-dtype") ?? s.KvDtype;
+        s.WeightBlockSize = cmd.GetInt("weight-block-size", s.WeightBlockSize, 16, 256);
+        s.AccuracyLevel = cmd.GetInt("accuracy-level", s.AccuracyLevel, 0, 4);
         s.KvCacheMemory = cmd.Get("kv-cache-memory") ?? s.KvCacheMemory;
         s.BlockSize = cmd.GetInt("block-size", s.BlockSize, 1, 1024);
         s.MaxSeqs = cmd.GetInt("max-seqs", s.MaxSeqs, 1, 4096);
         s.MaxBatchedTokens = cmd.GetInt("max-batched-tokens", s.MaxBatchedTokens, 1, 1 << 20);
         s.MaxQueue = cmd.GetInt("max-queue", s.MaxQueue, 1, 1 << 24);
         if (cmd.Flag("no-prefix-caching")) s.PrefixCaching = false;
+        if (cmd.Flag("no-ort-spinning")) s.OrtSpinning = false;
         s.CacheDir = cmd.Get("cache-dir") ?? s.CacheDir;
         return s;
     }

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using InferServe.Engine.Kv;
 using InferServe.Models;
 
@@ -20,7 +21,7 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
     private readonly int _qkvWidth;
 
     /// <summary>Work (in key·head products) below which a step runs on the calling thread.</summary>
-    private const long ParallelThreshold = 1 << 16;
+    private const long ParallelThreshold = 1 << 13;
 
     private int _layer;
     private AttentionBatch? _batch;
@@ -140,6 +141,14 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
     /// <summary>dots[j] = Σᵢ q[i]·keys[i·bs + j]: channel-major keys turn the block's dot products into vector FMAs.</summary>
     private static void ScoreBlock(float* q, float* keys, int d, int bs, float* dots)
     {
+        if (Vector512.IsHardwareAccelerated && bs == 16)
+        {
+            // The whole block's 16 scores live in one register.
+            var acc = Vector512<float>.Zero;
+            for (int i = 0; i < d; i++) acc = Vector512.FusedMultiplyAdd(Vector512.Create(q[i]), Vector512.Load(keys + i * 16), acc);
+            acc.Store(dots);
+            return;
+        }
         int w = Vector<float>.Count;
         if (Vector.IsHardwareAccelerated && bs % w == 0)
         {
@@ -160,19 +169,28 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
     /// <summary>o[i] += Σⱼ weights[j]·values[j·d + i], with the output chunk held in a register across keys.</summary>
     private static void AccumulateValues(float* weights, float* values, int n, int d, float* o)
     {
+        int c = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; c + 16 <= d; c += 16)
+            {
+                var acc = Vector512.Load(o + c);
+                for (int j = 0; j < n; j++) acc = Vector512.FusedMultiplyAdd(Vector512.Create(weights[j]), Vector512.Load(values + j * d + c), acc);
+                acc.Store(o + c);
+            }
         int w = Vector<float>.Count;
-        if (Vector.IsHardwareAccelerated && d % w == 0)
-        {
-            for (int c = 0; c < d; c += w)
+        if (Vector.IsHardwareAccelerated)
+            for (; c + w <= d; c += w)
             {
                 var acc = Unsafe.ReadUnaligned<Vector<float>>(o + c);
                 for (int j = 0; j < n; j++)
                     acc = Vector.FusedMultiplyAdd(new Vector<float>(weights[j]), Unsafe.ReadUnaligned<Vector<float>>(values + j * d + c), acc);
                 Unsafe.WriteUnaligned(o + c, acc);
             }
-            return;
+        for (; c < d; c++)
+        {
+            float acc = o[c];
+            for (int j = 0; j < n; j++) acc += weights[j] * values[j * d + c];
+            o[c] = acc;
         }
-        for (int j = 0; j < n; j++)
-            for (int i = 0; i < d; i++) o[i] += weights[j] * values[j * d + i];
     }
 }

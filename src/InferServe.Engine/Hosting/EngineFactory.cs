@@ -39,8 +39,8 @@ public static class EngineFactory
         var model = new ModelInstance(ckpt,
             new RunnerOptions
             {
-                Graphs = new GraphOptions { Precision = weights },
-                Backend = new BackendOptions { Device = s.Device, Threads = s.Threads },
+                Graphs = new GraphOptions { Precision = weights, BlockSize = s.WeightBlockSize, AccuracyLevel = s.AccuracyLevel },
+                Backend = new BackendOptions { Device = s.Device, Threads = s.Threads, AllowSpinning = s.OrtSpinning },
                 MaxBatchTokens = s.MaxBatchedTokens,
                 MaxSeqs = s.MaxSeqs,
                 CacheDir = s.CacheDir,

@@ -15,8 +15,14 @@ public sealed class EngineSettings
     public string Device { get; set; } = "cpu";
     /// <summary>ORT intra-op threads; 0 = one per core.</summary>
     public int Threads { get; set; }
+    /// <summary>Let ORT's threads spin between graph calls (lower latency, but they compete with attention for cores).</summary>
+    public bool OrtSpinning { get; set; } = true;
     /// <summary>Dense weight precision: fp32, int8 or int4.</summary>
     public string Weights { get; set; } = "fp32";
+    /// <summary>int8/int4 weights: quantization block along the input dimension (16..256, power of two).</summary>
+    public int WeightBlockSize { get; set; } = 32;
+    /// <summary>int8/int4 weights: MatMulNBits accuracy_level (4 = int8 activations; 0/1 = fp32 compute).</summary>
+    public int AccuracyLevel { get; set; } = 4;
     /// <summary>KV cache block storage: fp32, fp16, int8 or int4.</summary>
     public string KvDtype { get; set; } = "fp32";
     /// <summary>KV cache memory budget, e.g. 512MiB or 2GiB.</summary>

@@ -49,3 +49,22 @@ public class KvCodecTests
         }
     }
 }
+
+public class HadamardTests
+{
+    [Theory]
+    [InlineData(8)]
+    [InlineData(64)]
+    [InlineData(128)]
+    public void TheTransformIsOrthonormalAndItsOwnInverse(int n)
+    {
+        var rng = new Random(n);
+        var x = Enumerable.Range(0, n).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
+        var y = x.ToArray();
+        Hadamard.Transform(y);
+        Assert.Equal(x.Sum(v => v * v), y.Sum(v => v * v), 1e-4f);   // lengths preserved
+        Assert.Equal(x.Sum() / MathF.Sqrt(n), y[0], 1e-5f);           // first row of H is all ones
+        Hadamard.Transform(y);
+        for (int i = 0; i < n; i++) Assert.Equal(x[i], y[i], 1e-5f);
+    }
+}
