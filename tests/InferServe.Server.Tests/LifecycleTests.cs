@@ -220,4 +220,29 @@ public sealed class Stories260KTests
         var chat = await gw.PostJsonAsync("/v1/chat/completions", """{"model":"stories260K","messages":[{"role":"user","content":"Hi"}]}""");
         await BadRequestTests.AssertOpenAiError(chat, 400, "messages");
     }
+
+    [Fact]
+    public async Task The_openai_sdk_chats_and_streams_with_a_template_given_on_the_command_line()
+    {
+        var dir = TestPaths.RequireStories260K();
+        // A story prompt "template": the user's words become the story opening.
+        await using var gw = await TestGateway.StartAsync(s =>
+        {
+            s.Engine.Model = Path.Combine(dir, "stories260K.bin");
+            s.ChatTemplate = "{% for m in messages %}{{ m['content'] }}{% endfor %}";
+        }, servedName: "stories260K");
+        var chat = gw.OpenAI().GetChatClient("stories260K");
+        var options = new OpenAI.Chat.ChatCompletionOptions { Temperature = 0, MaxOutputTokenCount = 12 };
+
+        var completion = (await chat.CompleteChatAsync([new OpenAI.Chat.UserChatMessage("Once upon a time")], options)).Value;
+        var text = completion.Content[0].Text;
+        Assert.StartsWith(", there was a little girl named Lily", text);
+        Assert.Equal(12, completion.Usage.OutputTokenCount);
+
+        var streamed = new System.Text.StringBuilder();
+        await foreach (var update in chat.CompleteChatStreamingAsync([new OpenAI.Chat.UserChatMessage("Once upon a time")], options))
+            foreach (var part in update.ContentUpdate) streamed.Append(part.Text);
+        Assert.Equal(text, streamed.ToString());
+    }
 }
+
