@@ -149,8 +149,15 @@ public sealed class LlmEngine : IAsyncDisposable
         return new OutputState(decoder, spec.StopStrings);
     }
 
+    /// <summary>Steps completed so far (engine thread writes, anyone may read).</summary>
+    internal long CompletedSteps => Volatile.Read(ref _steps);
+
+    /// <summary>Steps that ran between the last abort request and its application (0 or 1 by design).</summary>
+    internal long LastAbortLagSteps { get; private set; }
+
     internal void AbortNow(RequestState state)
     {
+        if (state.AbortRequestedAtStep >= 0 && state.Unfinished > 0) LastAbortLagSteps = _steps - state.AbortRequestedAtStep;
         state.Aborted = true;
         foreach (var seq in state.Sequences.ToArray())
             if (!seq.IsFinished)
@@ -227,7 +234,7 @@ public sealed class LlmEngine : IAsyncDisposable
                 }
             return;
         }
-        _steps++;
+        Volatile.Write(ref _steps, _steps + 1);
         _promptTokens += prompt;
         foreach (var chunk in plan)
         {

@@ -33,7 +33,10 @@ public sealed class GenerationHandle : IAsyncDisposable
     public void Abort()
     {
         if (Interlocked.Exchange(ref _abortRequested, 1) == 0 && !Completed)
+        {
+            _state.AbortRequestedAtStep = _engine.CompletedSteps;
             _engine.Post(() => _engine.AbortNow(_state));
+        }
     }
 
     public ValueTask DisposeAsync()

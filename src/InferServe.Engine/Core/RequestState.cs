@@ -15,6 +15,7 @@ internal sealed class RequestState(GenerationRequest spec, long arrivalTicks)
     public int Unfinished { get; set; }
     public bool Forked { get; set; }
     public bool Aborted { get; set; }
+    public long AbortRequestedAtStep { get; set; } = -1;
     public int CompletionTokens { get; set; }
 
     public GenerationUsage Usage => new(Spec.PromptTokens.Count, CompletionTokens, CachedTokens);
