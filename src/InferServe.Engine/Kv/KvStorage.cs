@@ -37,7 +37,15 @@ public abstract unsafe class KvStorage : IDisposable
         }
     }
 
-    public static KvStorage Create(KvCacheSpec spec, int numBlocks) => spec.DType switch
+    public static KvStorage Create(KvCacheSpec spec, int numBlocks)
+    {
+        if (spec.BlockSize < 1) throw new ArgumentException("The KV block size must be positive.");
+        if (spec.DType == KvDType.Int4 && (spec.BlockSize % 2 != 0 || spec.HeadDim % 2 != 0))
+            throw new ArgumentException($"int4 KV packs two values per byte: block size ({spec.BlockSize}) and head dim ({spec.HeadDim}) must be even.");
+        return CreateUnchecked(spec, numBlocks);
+    }
+
+    private static KvStorage CreateUnchecked(KvCacheSpec spec, int numBlocks) => spec.DType switch
     {
         KvDType.Fp32 => new Fp32KvStorage(spec, numBlocks),
         KvDType.Fp16 => new Fp16KvStorage(spec, numBlocks),

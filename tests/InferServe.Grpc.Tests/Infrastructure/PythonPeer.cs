@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Threading.Channels;
 using InferServe.Grpc.Tests.Interop;
+using InferServe.Tests.Shared;
 
 namespace InferServe.Grpc.Tests.Infrastructure;
 
@@ -12,52 +13,15 @@ namespace InferServe.Grpc.Tests.Infrastructure;
 /// </summary>
 public static class PythonPeer
 {
-    private const string Python = "/usr/bin/python3";
-
-    private static readonly Lazy<string?> MissingReason = new(ProbeGrpcio);
-
-    private static string Script => Path.Combine(AppContext.BaseDirectory, "python", "interop_peer.py");
-
     /// <summary>Call first in every interop test.</summary>
-    public static void RequireGrpcio()
-    {
-        if (MissingReason.Value is not { } reason)
-        {
-            return;
-        }
-
-        var message = $"python3-grpcio interop peer unavailable ({reason}); run scripts/ci/setup-grpc-interop.sh.";
-        if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
-        {
-            Assert.Fail(message);
-        }
-
-        Assert.Skip(message);
-    }
+    public static void RequireGrpcio() => PythonGrpc.Require("interop peer");
 
     /// <summary>Runs one client scenario against <paramref name="target"/> and returns its JSON outcome.</summary>
-    public static async Task<JsonElement> RunClientAsync(string target, string scenario)
-    {
-        using var process = Start("client", target, scenario);
-        using var timeout = new CancellationTokenSource(InteropMethods.TestTimeout);
-        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-        }
+    public static Task<JsonElement> RunClientAsync(string target, string scenario) =>
+        PythonGrpc.RunToJsonAsync(Start("client", target, scenario), InteropMethods.TestTimeout, $"client '{scenario}'");
 
-        var output = (await stdout).Trim();
-        Assert.True(process.ExitCode == 0 && output.Length > 0, $"python client '{scenario}' failed (exit {process.ExitCode}): {await stderr}");
-        return JsonDocument.Parse(output.Split('\n')[^1]).RootElement.Clone();
-    }
+    private static Process Start(params string[] args) =>
+        PythonGrpc.Start("interop_peer.py", args, "INTEROP_DESCRIPTOR", InteropTestReflection.Descriptor.SerializedData.Span);
 
     public static async Task<PythonServer> StartServerAsync()
     {
@@ -72,55 +36,6 @@ public static class PythonPeer
         {
             await server.DisposeAsync();
             throw;
-        }
-    }
-
-    private static Process Start(params string[] args)
-    {
-        var info = new ProcessStartInfo(Python)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add("-u");
-        info.ArgumentList.Add(Script);
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        info.Environment["INTEROP_DESCRIPTOR"] = Convert.ToBase64String(InteropTestReflection.Descriptor.SerializedData.Span);
-        info.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
-        info.Environment["PYTHONIOENCODING"] = "utf-8";
-        // Keep the peer on loopback even where a proxy is configured.
-        info.Environment["no_grpc_proxy"] = "*";
-        info.Environment.Remove("http_proxy");
-        info.Environment.Remove("https_proxy");
-        return Process.Start(info) ?? throw new InvalidOperationException("Failed to start " + Python);
-    }
-
-    private static string? ProbeGrpcio()
-    {
-        if (!File.Exists(Python))
-        {
-            return Python + " not found";
-        }
-
-        try
-        {
-            using var probe = Process.Start(new ProcessStartInfo(Python, ["-c", "import grpc, google.protobuf"])
-            {
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            })!;
-            var error = probe.StandardError.ReadToEnd();
-            return probe.WaitForExit(10_000) && probe.ExitCode == 0 ? null : error.Trim();
-        }
-        catch (Exception ex)
-        {
-            return ex.Message;
         }
     }
 }
