@@ -4,6 +4,8 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 
+using InferServe.Tests.Shared;
+
 namespace InferServe.Metrics.Tests;
 
 /// <summary>

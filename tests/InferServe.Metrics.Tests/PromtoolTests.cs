@@ -1,3 +1,5 @@
+using InferServe.Tests.Shared;
+
 namespace InferServe.Metrics.Tests;
 
 /// <summary>The exposition passes the official linter/parser: /usr/bin/promtool check metrics, fed on stdin.</summary>

@@ -4,6 +4,8 @@ using System.Text;
 using System.Text.Json;
 using InferServe.Server.Tests.Support;
 
+using InferServe.Tests.Shared;
+
 namespace InferServe.Server.Tests;
 
 public sealed class ClientDisconnectTests(GatewayFixture fixture) : IClassFixture<GatewayFixture>

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace InferServe.Server.Tests.Support;
+namespace InferServe.Tests.Shared;
 
 /// <summary>
 /// Locates Debian's prometheus/promtool (installed by scripts/ci/setup-prometheus.sh) and runs them as real processes.
