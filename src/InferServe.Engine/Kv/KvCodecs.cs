@@ -119,21 +119,31 @@ internal abstract unsafe class AffineKvStorage(KvCacheSpec spec, int numBlocks) 
             }
     }
 
-    /// <summary>Turns token-major codes into values in place.</summary>
+    /// <summary>Turns token-major codes into values in place, one broadcast FMA per vector of a row's group.</summary>
     protected void ApplyValueParams(byte* blockHead, int rows, Span<float> dst)
     {
-        int bs = Spec.BlockSize, gs = GroupSize, d = Spec.HeadDim;
-        for (int g = 0; g < Groups; g++)
-        {
-            var scales = Scales(blockHead) + g * bs;
-            var mins = Mins(blockHead) + g * bs;
-            for (int j = 0; j < rows; j++)
+        int bs = Spec.BlockSize, gs = GroupSize, d = Spec.HeadDim, w = System.Numerics.Vector<float>.Count;
+        fixed (float* p = dst)
+            for (int g = 0; g < Groups; g++)
             {
-                var part = dst.Slice(j * d + g * gs, gs);
-                TensorPrimitives.Multiply(part, (float)scales[j], part);
-                TensorPrimitives.Add(part, (float)mins[j], part);
+                var scales = Scales(blockHead) + g * bs;
+                var mins = Mins(blockHead) + g * bs;
+                for (int j = 0; j < rows; j++)
+                {
+                    float sc = (float)scales[j], mn = (float)mins[j];
+                    float* row = p + j * d + g * gs;
+                    int c = 0;
+                    if (System.Numerics.Vector.IsHardwareAccelerated)
+                    {
+                        var vs = new System.Numerics.Vector<float>(sc);
+                        var vm = new System.Numerics.Vector<float>(mn);
+                        for (; c + w <= gs; c += w)
+                            System.Runtime.CompilerServices.Unsafe.WriteUnaligned(row + c,
+                                System.Numerics.Vector.FusedMultiplyAdd(System.Runtime.CompilerServices.Unsafe.ReadUnaligned<System.Numerics.Vector<float>>(row + c), vs, vm));
+                    }
+                    for (; c < gs; c++) row[c] = row[c] * sc + mn;
+                }
             }
-        }
     }
 }
 
