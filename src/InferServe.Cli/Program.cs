@@ -9,6 +9,7 @@ const string Usage = """
       serve       OpenAI-compatible HTTP server (/v1/completions, /v1/chat/completions, /metrics)
       generate    Stream a completion for one prompt to stdout
       bench       Measure prefill and decode throughput
+      bench-attention  Time the paged attention kernel alone (per KV dtype and batch size)
       quality     Compare quantized weights / KV cache against fp32 (top-1 agreement, KL divergence)
       make-model  Write a random-weight model with real shapes (tiny, smollm2-135m, llama-3.2-1b)
       providers   List the execution providers of the loaded ONNX Runtime
@@ -32,6 +33,7 @@ try
         "generate" => await GenerateCommand.RunAsync(cmd),
         "bench" => await BenchCommand.RunAsync(cmd),
         "quality" => QualityCommand.Run(cmd),
+        "bench-attention" => BenchAttentionCommand.Run(cmd),
         "make-model" => MakeModelCommand.Run(cmd),
         "providers" => ProvidersCommand.Run(),
         "healthcheck" => await HealthcheckCommand.RunAsync(cmd),

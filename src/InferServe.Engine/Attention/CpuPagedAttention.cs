@@ -38,6 +38,9 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
         _qkvWidth = config.QDim + 2 * config.KvDim;
     }
 
+    // Hot kernels here and in Kv/ are AggressiveOptimization: tier-0 vector code measured ~20x slower,
+    // and a busy server can stay in tier 0 for a long time.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Forward(int layer, AttentionBatch batch, Span<float> qkv, Span<float> output)
     {
         int T = batch.NumTokens, qDim = _config.QDim, kvDim = _config.KvDim, bs = _storage.Spec.BlockSize;
@@ -84,6 +87,7 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
     /// One token × one KV head: every query head of the group against the sequence's keys. Each block is
     /// decoded once into a block-sized scratch and reused by all query heads of the group (GQA).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void AttendGroup(int layer, AttentionBatch batch, int item, IntPtr qkvBase, IntPtr outBase)
     {
         int kvHeads = _config.NumKvHeads, d = _config.HeadDim, group = _config.GroupSize, bs = _storage.Spec.BlockSize;
@@ -139,6 +143,7 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
     }
 
     /// <summary>dots[j] = Σᵢ q[i]·keys[i·bs + j]: channel-major keys turn the block's dot products into vector FMAs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScoreBlock(float* q, float* keys, int d, int bs, float* dots)
     {
         if (Vector512.IsHardwareAccelerated && bs == 16)
@@ -167,6 +172,7 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
     }
 
     /// <summary>o[i] += Σⱼ weights[j]·values[j·d + i], with the output chunk held in a register across keys.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AccumulateValues(float* weights, float* values, int n, int d, float* o)
     {
         int c = 0;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using InferServe.Models;
 
 namespace InferServe.Engine.Attention;
@@ -57,6 +58,7 @@ public sealed class RotaryEmbedding
     }
 
     /// <summary>Rotates <paramref name="heads"/> consecutive head vectors in place for one position.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Apply(Span<float> vectors, int heads, int position)
     {
         if ((uint)position >= (uint)MaxPositions) throw new ArgumentOutOfRangeException(nameof(position), $"Position {position} is beyond the model's {MaxPositions} positions.");

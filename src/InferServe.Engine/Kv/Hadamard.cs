@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace InferServe.Engine.Kv;
@@ -7,6 +8,7 @@ public static class Hadamard
 {
     public static bool Supports(int n) => n >= 2 && (n & (n - 1)) == 0;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void Transform(Span<float> x)
     {
         int n = x.Length;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
 namespace InferServe.Engine.Kv;
@@ -70,6 +71,7 @@ internal abstract unsafe class AffineKvStorage(KvCacheSpec spec, int numBlocks) 
     protected override void EncodeKey(byte* blockHead, int slot, ReadOnlySpan<float> values) => Encode(blockHead, slot, values, key: true);
     protected override void EncodeValue(byte* blockHead, int slot, ReadOnlySpan<float> values) => Encode(blockHead, slot, values, key: false);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Encode(byte* blockHead, int slot, ReadOnlySpan<float> values, bool key)
     {
         Span<byte> q = stackalloc byte[values.Length];
@@ -94,6 +96,7 @@ internal abstract unsafe class AffineKvStorage(KvCacheSpec spec, int numBlocks) 
     protected abstract void PackValue(byte* row, ReadOnlySpan<byte> q);
 
     /// <summary>Turns channel-major codes into values in place: each channel row uses its group's per-slot parameters.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected void ApplyKeyParams(byte* blockHead, Span<float> dst)
     {
         int bs = Spec.BlockSize, gs = GroupSize, w = System.Numerics.Vector<float>.Count;
@@ -120,6 +123,7 @@ internal abstract unsafe class AffineKvStorage(KvCacheSpec spec, int numBlocks) 
     }
 
     /// <summary>Turns token-major codes into values in place, one broadcast FMA per vector of a row's group.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected void ApplyValueParams(byte* blockHead, int rows, Span<float> dst)
     {
         int bs = Spec.BlockSize, gs = GroupSize, d = Spec.HeadDim, w = System.Numerics.Vector<float>.Count;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace InferServe.Engine.Kv;
@@ -68,6 +69,7 @@ public abstract unsafe class KvStorage : IDisposable
     public bool Rotated => Spec.DType == KvDType.Int8 && Hadamard.Supports(Spec.HeadDim);
 
     /// <summary>Stores one token's K and V ([KvDim] each, all heads) at a block slot, quantizing as needed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Write(int layer, int block, int slot, ReadOnlySpan<float> k, ReadOnlySpan<float> v)
     {
         int d = Spec.HeadDim;

@@ -7,6 +7,7 @@ namespace InferServe.Engine.Kv;
 internal static unsafe class Widen
 {
     /// <summary>dst[i] = src[i] for byte codes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BytesToFloats(ReadOnlySpan<byte> src, Span<float> dst)
     {
         int n = src.Length, i = 0;
@@ -29,6 +30,7 @@ internal static unsafe class Widen
     /// Each of <paramref name="rows"/> rows of width/2 packed bytes becomes width floats: the low
     /// nibbles, then the high nibbles.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void NibblesToFloats(ReadOnlySpan<byte> packed, int rows, int width, Span<float> dst)
     {
         int half = width / 2;

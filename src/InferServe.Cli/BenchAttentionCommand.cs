@@ -1,0 +1,64 @@
+using System.Diagnostics;
+using InferServe.Engine.Attention;
+using InferServe.Engine.Kv;
+using InferServe.Models;
+
+namespace InferServe.Cli;
+
+/// <summary>
+/// `inferserve bench-attention`: the paged attention kernel alone (no ORT, no scheduler), one decode token per
+/// sequence over a filled cache, with the SmolLM2-135M attention shape. Separates kernel cost from contention.
+/// </summary>
+public static class BenchAttentionCommand
+{
+    public static int Run(CommandLine cmd)
+    {
+        var dtypes = cmd.Get("kv-dtype", "fp32,int8,int4").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(KvCacheSpec.ParseDType).ToList();
+        var levels = cmd.Get("concurrency", "1,32").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
+        int ctx = cmd.GetInt("context", 192, 1, 8192);
+        int layers = cmd.GetInt("layers", 30, 1, 256);
+        cmd.RejectUnknown();
+        var cfg = new ModelConfig
+        {
+            Architecture = "bench", HiddenSize = 576, IntermediateSize = 1536, NumLayers = layers, NumHeads = 9, NumKvHeads = 3, HeadDim = 64,
+            VocabSize = 1, MaxPositionEmbeddings = ctx + 1,
+        };
+        Console.WriteLine($"attention only, {layers} layers, 9 query / 3 KV heads x 64, context {ctx}, one decode token per sequence");
+        Console.WriteLine($"{"kv",-5} {"seqs",5} {"ms/step",9} {"ns/(token,head,block)",22}");
+        foreach (var dtype in dtypes)
+            foreach (var seqs in levels)
+            {
+                var spec = new KvCacheSpec(layers, 3, 64, 16, dtype);
+                int perSeq = (ctx + 15) / 16;
+                using var storage = KvStorage.Create(spec, seqs * perSeq);
+                var attention = new CpuPagedAttention(cfg, storage, new RotaryEmbedding(cfg));
+                var tables = Enumerable.Range(0, seqs).Select(s => Enumerable.Range(s * perSeq, perSeq).ToArray()).ToArray();
+                var rng = new Random(1);
+                var k = new float[cfg.KvDim];
+                var v = new float[cfg.KvDim];
+                for (int l = 0; l < layers; l++)
+                    for (int s = 0; s < seqs; s++)
+                        for (int p = 0; p < ctx - 1; p++)
+                        {
+                            for (int i = 0; i < k.Length; i++) (k[i], v[i]) = ((float)rng.NextDouble() - 0.5f, (float)rng.NextDouble() - 0.5f);
+                            storage.Write(l, tables[s][p / 16], p % 16, k, v);
+                        }
+                var batch = new AttentionBatch(seqs, seqs);
+                for (int s = 0; s < seqs; s++) batch.AddToken(batch.AddSequence(tables[s], ctx), ctx - 1);
+                var qkv = new float[seqs * (cfg.QDim + 2 * cfg.KvDim)];
+                for (int i = 0; i < qkv.Length; i++) qkv[i] = (float)rng.NextDouble() - 0.5f;
+                var output = new float[seqs * cfg.QDim];
+                void Step()
+                {
+                    for (int l = 0; l < layers; l++) attention.Forward(l, batch, qkv, output);
+                }
+                for (int i = 0; i < 5; i++) Step();
+                int steps = Math.Max(3, 2000 / seqs);
+                var sw = Stopwatch.StartNew();
+                for (int i = 0; i < steps; i++) Step();
+                double ms = sw.Elapsed.TotalMilliseconds / steps;
+                Console.WriteLine($"{dtype.ToString().ToLowerInvariant(),-5} {seqs,5} {ms,9:F2} {ms * 1e6 / ((double)seqs * 3 * perSeq * layers),22:F0}");
+            }
+        return 0;
+    }
+}
