@@ -48,6 +48,7 @@ public sealed class KvCacheManager
             seq.Table.Add(block);
             parent = hash;
         }
+        seq.PublishedBlocks = seq.Table.Count;
         int hit = seq.Table.Count * bs;
         PrefixHitTokens += hit;
         return hit;
@@ -86,12 +87,13 @@ public sealed class KvCacheManager
         if (!PrefixCaching) return;
         int bs = Spec.BlockSize;
         int full = Math.Min(computedTokens / bs, seq.Table.Count);
-        for (int b = 0; b < full; b++)
+        for (int b = seq.PublishedBlocks; b < full; b++)
         {
             if (b == seq.FullBlockHashes.Count)
                 seq.FullBlockHashes.Add(BlockHash.Of(b == 0 ? default : seq.FullBlockHashes[b - 1], tokens.Slice(b * bs, bs), seq.Salt));
             Pool.MarkCached(seq.Table.Blocks[b], seq.FullBlockHashes[b]);
         }
+        seq.PublishedBlocks = Math.Max(seq.PublishedBlocks, full);
     }
 
     /// <summary>A child that shares every block of <paramref name="parent"/> (n>1 sampling).</summary>
@@ -104,6 +106,7 @@ public sealed class KvCacheManager
             child.Table.Add(b);
         }
         child.FullBlockHashes.AddRange(parent.FullBlockHashes);
+        child.PublishedBlocks = parent.PublishedBlocks;
         return child;
     }
 
@@ -113,5 +116,6 @@ public sealed class KvCacheManager
         var blocks = seq.Table.AsSpan();
         for (int i = blocks.Length - 1; i >= 0; i--) Pool.Release(blocks[i]);
         seq.Table.Clear();
+        seq.PublishedBlocks = 0;
     }
 }

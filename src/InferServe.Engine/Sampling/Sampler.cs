@@ -21,6 +21,9 @@ public sealed class Sampler
     private float[] _work = [];
     private int[] _order = [];
     private readonly HashSet<int> _seen = [];
+    private readonly Comparison<int> _byProbabilityDescending;
+
+    public Sampler() => _byProbabilityDescending = (a, b) => _work[b].CompareTo(_work[a]);
 
     public static int ArgMax(ReadOnlySpan<float> logits) => TensorPrimitives.IndexOfMax(logits);
 
@@ -64,8 +67,7 @@ public sealed class Sampler
         for (int i = 0; i < v; i++)
             if (probs[i] >= floor) _order[n++] = i;
         var order = _order.AsSpan(0, n);
-        var work = _work;
-        order.Sort((a, b) => work[b].CompareTo(work[a]));
+        order.Sort(_byProbabilityDescending);
         int keep = p.TopK > 0 ? Math.Min(p.TopK, n) : n;
         if (p.TopP < 1f)
         {
