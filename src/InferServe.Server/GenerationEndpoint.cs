@@ -225,24 +225,7 @@ internal sealed class GenerationEndpoint(GatewayServer server, ILogger logger)
         for (int i = 0; i < choices.Length; i++)
         {
             if (req.Kind == ApiKind.Chat)
-                await Send(w =>
-                {
-                    w.WriteStartObject();
-                    Header(w);
-                    w.WriteStartArray("choices");
-                    w.WriteStartObject();
-                    w.WriteNumber("index", i);
-                    w.WriteStartObject("delta");
-                    w.WriteString("role", "assistant");
-                    w.WriteString("content", "");
-                    w.WriteEndObject();
-                    w.WriteNull("logprobs");
-                    w.WriteNull("finish_reason");
-                    w.WriteEndObject();
-                    w.WriteEndArray();
-                    if (req.IncludeUsage) w.WriteNull("usage");
-                    w.WriteEndObject();
-                });
+                await Send(w => ChatChunk(w, Header, i, "assistant", "", lw => lw.WriteNull("logprobs"), null, req.IncludeUsage));
             else if (req.Echo)
             {
                 int index = i;
@@ -261,23 +244,8 @@ internal sealed class GenerationEndpoint(GatewayServer server, ILogger logger)
             c.Finish = finish ?? c.Finish;
             if (e.TextDelta.Length == 0 && finish is null && e.Logprobs is null) continue;
             if (req.Kind == ApiKind.Chat)
-                await Send(w =>
-                {
-                    w.WriteStartObject();
-                    Header(w);
-                    w.WriteStartArray("choices");
-                    w.WriteStartObject();
-                    w.WriteNumber("index", index);
-                    w.WriteStartObject("delta");
-                    if (e.TextDelta.Length > 0 || finish is null) w.WriteString("content", e.TextDelta);
-                    w.WriteEndObject();
-                    WriteChatLogprobs(w, req, e.Logprobs ?? [], tokenizer);
-                    if (finish is null) w.WriteNull("finish_reason"); else w.WriteString("finish_reason", finish);
-                    w.WriteEndObject();
-                    w.WriteEndArray();
-                    if (req.IncludeUsage) w.WriteNull("usage");
-                    w.WriteEndObject();
-                });
+                await Send(w => ChatChunk(w, Header, index, null, e.TextDelta.Length > 0 || finish is null ? e.TextDelta : null,
+                    lw => WriteChatLogprobs(lw, req, e.Logprobs ?? [], tokenizer), finish, req.IncludeUsage));
             else
                 await Send(w => CompletionChunk(w, Header, index, e.TextDelta, finish, e.Logprobs is null ? null : (c, e.Logprobs), req.IncludeUsage));
         }
@@ -300,6 +268,28 @@ internal sealed class GenerationEndpoint(GatewayServer server, ILogger logger)
             });
         await body.WriteAsync(Done, ct);
         await body.FlushAsync(ct);
+    }
+
+    /// <summary>One `chat.completion.chunk` with a single choice; role and content are left out when null.</summary>
+    private static void ChatChunk(Utf8JsonWriter w, Action<Utf8JsonWriter> header, int index, string? role, string? content,
+        Action<Utf8JsonWriter> logprobs, string? finish, bool includeUsage)
+    {
+        w.WriteStartObject();
+        header(w);
+        w.WriteStartArray("choices");
+        w.WriteStartObject();
+        w.WriteNumber("index", index);
+        w.WriteStartObject("delta");
+        if (role is not null) w.WriteString("role", role);
+        if (content is not null) w.WriteString("content", content);
+        w.WriteEndObject();
+        logprobs(w);
+        if (finish is null) w.WriteNull("finish_reason");
+        else w.WriteString("finish_reason", finish);
+        w.WriteEndObject();
+        w.WriteEndArray();
+        if (includeUsage) w.WriteNull("usage");
+        w.WriteEndObject();
     }
 
     private void CompletionChunk(Utf8JsonWriter w, Action<Utf8JsonWriter> header, int index, string text, string? finish, (Choice, IReadOnlyList<TokenLogprob>)? logprobs, bool nullUsage)
