@@ -1,6 +1,8 @@
 using System.Net;
 using InferServe.Server.Tests.Support;
 
+using InferServe.Tests.Support;
+
 namespace InferServe.Server.Tests;
 
 public sealed class ChatTemplateTests(GatewayFixture fixture) : IClassFixture<GatewayFixture>

@@ -6,6 +6,8 @@ using InferServe.Server.Tests.Support;
 
 using InferServe.Tests.Shared;
 
+using InferServe.Tests.Support;
+
 namespace InferServe.Server.Tests;
 
 public sealed class ClientDisconnectTests(GatewayFixture fixture) : IClassFixture<GatewayFixture>

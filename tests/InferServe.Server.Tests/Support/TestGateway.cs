@@ -6,6 +6,8 @@ using InferServe.Engine.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenAI;
 
+using InferServe.Tests.Support;
+
 namespace InferServe.Server.Tests.Support;
 
 /// <summary>A real gateway on Kestrel at 127.0.0.1:&lt;free port&gt; over a real engine (the generated tiny model by default).</summary>
@@ -38,7 +40,7 @@ public sealed class TestGateway : IAsyncDisposable
             MaxBodySize = "64KiB",
             Engine = new EngineSettings
             {
-                Model = TestPaths.TinyModel(),
+                Model = TinyModels.Path(InferServe.ModelGen.ModelSpec.Tiny),
                 KvCacheMemory = "8MiB",
                 MaxSeqs = 8,
                 MaxBatchedTokens = 256,

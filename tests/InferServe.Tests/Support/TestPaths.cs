@@ -17,7 +17,7 @@ public static class TestPaths
     public static string RequireStories260K()
     {
         var dir = Path.Combine(SharedModels, "stories260K");
-        if (!File.Exists(Path.Combine(dir, "stories260K.bin")))
+        if (!File.Exists(Path.Combine(dir, "stories260K.bin")) || !File.Exists(Path.Combine(dir, "tok512.bin")))
             Assert.Skip($"stories260K is not present at {Path.GetFullPath(dir)} (../shared/models is only on the project's machines).");
         return dir;
     }
