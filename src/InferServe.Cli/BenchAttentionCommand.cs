@@ -17,6 +17,8 @@ public static class BenchAttentionCommand
         var levels = cmd.Get("concurrency", "1,32").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
         int ctx = cmd.GetInt("context", 192, 1, 8192);
         int layers = cmd.GetInt("layers", 30, 1, 256);
+        var kernels = cmd.Get("kernel", "block,generic").Split(',', StringSplitOptions.RemoveEmptyEntries).ToList();
+        if (kernels.Any(k => k is not ("block" or "generic"))) throw new UsageException("--kernel takes block and/or generic.");
         cmd.RejectUnknown();
         var cfg = new ModelConfig
         {
@@ -24,14 +26,16 @@ public static class BenchAttentionCommand
             VocabSize = 1, MaxPositionEmbeddings = ctx + 1,
         };
         Console.WriteLine($"attention only, {layers} layers, 9 query / 3 KV heads x 64, context {ctx}, one decode token per sequence");
-        Console.WriteLine($"{"kv",-5} {"seqs",5} {"ms/step",9} {"ns/(token,head,block)",22}");
+        Console.WriteLine($"{"kernel",-8} {"kv",-5} {"seqs",5} {"ms/step",9} {"ns/(token,head,block)",22}");
         foreach (var dtype in dtypes)
             foreach (var seqs in levels)
+            foreach (var kernel in kernels)
             {
                 var spec = new KvCacheSpec(layers, 3, 64, 16, dtype);
                 int perSeq = (ctx + 15) / 16;
                 using var storage = KvStorage.Create(spec, seqs * perSeq);
-                var attention = new CpuPagedAttention(cfg, storage, new RotaryEmbedding(cfg));
+                var attention = new CpuPagedAttention(cfg, storage, new RotaryEmbedding(cfg), allowBlockKernels: kernel == "block");
+                if (kernel == "block" && !attention.UsesBlockKernels) continue; // no AVX-512 here
                 var tables = Enumerable.Range(0, seqs).Select(s => Enumerable.Range(s * perSeq, perSeq).ToArray()).ToArray();
                 var rng = new Random(1);
                 var k = new float[cfg.KvDim];
@@ -57,7 +61,7 @@ public static class BenchAttentionCommand
                 var sw = Stopwatch.StartNew();
                 for (int i = 0; i < steps; i++) Step();
                 double ms = sw.Elapsed.TotalMilliseconds / steps;
-                Console.WriteLine($"{dtype.ToString().ToLowerInvariant(),-5} {seqs,5} {ms,9:F2} {ms * 1e6 / ((double)seqs * 3 * perSeq * layers),22:F0}");
+                Console.WriteLine($"{kernel,-8} {dtype.ToString().ToLowerInvariant(),-5} {seqs,5} {ms,9:F2} {ms * 1e6 / ((double)seqs * 3 * perSeq * layers),22:F0}");
             }
         return 0;
     }

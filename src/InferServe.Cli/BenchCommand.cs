@@ -15,7 +15,7 @@ public static class BenchCommand
 {
     public sealed record Result(
         string Weights, string KvDtype, int Concurrency, int Requests, int PromptTokens, int GenTokens, double DurationS,
-        double OutputTokPerS, double TotalTokPerS, double DecodeTokPerS, double PrefillTokPerS,
+        double OutputTokPerS, double TotalTokPerS, double DecodeTokPerS, double BatchDecodeTokPerS, double PrefillTokPerS,
         double TtftP50Ms, double TtftP90Ms, double TtftP99Ms, double TpotP50Ms, double TpotP90Ms, double TpotP99Ms);
 
     public static async Task<int> RunAsync(CommandLine cmd)
@@ -58,13 +58,18 @@ public static class BenchCommand
                     if (profile && steps > 0)
                         Console.Error.WriteLine($"  profile C={c}: {steps} steps, {(after.Tokens - before.Tokens) / (double)steps:F1} tokens/step; per step: dense {(after.DenseMs - before.DenseMs) / steps:F2} ms, attention {(after.AttentionMs - before.AttentionMs) / steps:F2} ms, head {(after.HeadMs - before.HeadMs) / steps:F2} ms, runner total {(after.TotalMs - before.TotalMs) / steps:F2} ms");
                     results.Add(r with { Weights = w, KvDtype = kv });
-                    Console.Error.WriteLine($"  weights={w} kv={kv} C={c}: {r.OutputTokPerS:F1} output tok/s, decode {r.DecodeTokPerS:F1} tok/s, TTFT p50 {r.TtftP50Ms:F0} ms, TPOT p50 {r.TpotP50Ms:F1} ms");
+                    Console.Error.WriteLine($"  weights={w} kv={kv} C={c}: {r.OutputTokPerS:F1} output tok/s, decode {r.DecodeTokPerS:F1} tok/s (C/TPOT), batch decode {r.BatchDecodeTokPerS:F1} tok/s, TTFT p50 {r.TtftP50Ms:F0} ms, TPOT p50 {r.TpotP50Ms:F1} ms");
                 }
             }
 
-        Console.WriteLine($"{"weights",-7} {"kv",-5} {"C",4} {"N",4} {"output tok/s",13} {"decode tok/s",13} {"prefill tok/s",14} {"TTFT p50/p99 ms",17} {"TPOT p50/p99 ms",17}");
+        Console.WriteLine($"{"weights",-7} {"kv",-5} {"C",4} {"N",4} {"output tok/s",13} {"decode tok/s",13} {"batch decode",13} {"vs C=1",7} {"prefill tok/s",14} {"TTFT p50/p99 ms",17} {"TPOT p50/p99 ms",17}");
         foreach (var r in results)
-            Console.WriteLine($"{r.Weights,-7} {r.KvDtype,-5} {r.Concurrency,4} {r.Requests,4} {r.OutputTokPerS,13:F1} {r.DecodeTokPerS,13:F1} {r.PrefillTokPerS,14:F1} {$"{r.TtftP50Ms:F0}/{r.TtftP99Ms:F0}",17} {$"{r.TpotP50Ms:F1}/{r.TpotP99Ms:F1}",17}");
+        {
+            // Ratios only within one (weights, KV) engine of this run: same process, same minute.
+            var single = results.FirstOrDefault(x => x.Weights == r.Weights && x.KvDtype == r.KvDtype && x.Concurrency == 1);
+            string ratio = single is { BatchDecodeTokPerS: > 0 } ? $"{r.BatchDecodeTokPerS / single.BatchDecodeTokPerS:F2}x" : "";
+            Console.WriteLine($"{r.Weights,-7} {r.KvDtype,-5} {r.Concurrency,4} {r.Requests,4} {r.OutputTokPerS,13:F1} {r.DecodeTokPerS,13:F1} {r.BatchDecodeTokPerS,13:F1} {ratio,7} {r.PrefillTokPerS,14:F1} {$"{r.TtftP50Ms:F0}/{r.TtftP99Ms:F0}",17} {$"{r.TpotP50Ms:F1}/{r.TpotP99Ms:F1}",17}");
+        }
         var json = JsonSerializer.Serialize(new { model = settings.Model, prompt_tokens = promptTokens, gen_tokens = genTokens, threads = settings.Threads, results },
             new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower });
         Console.WriteLine(json);
@@ -78,6 +83,7 @@ public static class BenchCommand
     {
         var ttft = new double[requests];
         var tpot = new double[requests];
+        var stamps = new long[requests][];
         var gate = new SemaphoreSlim(concurrency);
         var clock = Stopwatch.StartNew();
         var tasks = Enumerable.Range(0, requests).Select(async i =>
@@ -90,10 +96,12 @@ public static class BenchCommand
                 var request = new GenerationRequest { PromptTokens = prompt, MaxTokens = genTokens, IgnoreEos = true, Sampling = new SamplingParams { Temperature = 0 } };
                 long start = Stopwatch.GetTimestamp(), first = 0;
                 int count = 0;
+                var times = stamps[i] = new long[genTokens];
                 await foreach (var e in engine.GenerateAsync(request))
                 {
-                    count += e.TokenIds.Count;
-                    if (first == 0 && count > 0) first = Stopwatch.GetTimestamp();
+                    long now = Stopwatch.GetTimestamp();
+                    for (int k = 0; k < e.TokenIds.Count && count < genTokens; k++) times[count++] = now;
+                    if (first == 0 && count > 0) first = now;
                 }
                 long end = Stopwatch.GetTimestamp();
                 ttft[i] = Stopwatch.GetElapsedTime(start, first).TotalMilliseconds;
@@ -109,8 +117,30 @@ public static class BenchCommand
         double output = (double)requests * genTokens / duration;
         return new Result("", "", concurrency, requests, promptTokens, genTokens, Math.Round(duration, 2),
             Math.Round(output, 1), Math.Round((double)requests * (promptTokens + genTokens) / duration, 1),
-            Math.Round(concurrency * 1000 / tpot.Average(), 1), Math.Round(promptTokens * 1000 / ttft.Min(), 1),
+            Math.Round(concurrency * 1000 / tpot.Average(), 1), Math.Round(BatchDecodeRate(stamps, concurrency, genTokens), 1), Math.Round(promptTokens * 1000 / ttft.Min(), 1),
             P(ttft, 50), P(ttft, 90), P(ttft, 99), P(tpot, 50), P(tpot, 90), P(tpot, 99));
+    }
+
+    /// <summary>
+    /// Tokens per second while exactly C sequences decode and nothing prefills, as llama.cpp's batched-bench
+    /// reports text generation: per wave of C requests (the closed loop starts wave w+1 only as wave w
+    /// finishes), the window from the wave's last first token to its first finish, every wave's tokens in
+    /// it counted. 0 when no wave has such a window (too few tokens per request).
+    /// </summary>
+    private static double BatchDecodeRate(long[][] stamps, int concurrency, int genTokens)
+    {
+        long tokens = 0, ticks = 0;
+        for (int w = 0; (w + 1) * concurrency <= stamps.Length; w++)
+        {
+            var wave = stamps.Skip(w * concurrency).Take(concurrency).ToArray();
+            if (wave.Any(t => t[genTokens - 1] == 0)) continue; // a request stopped early: no clean window
+            long from = wave.Max(t => t[0]), to = wave.Min(t => t[genTokens - 1]);
+            if (to <= from) continue;
+            // Tokens stamped after the window opened, up to its close (the opening tokens belong to the steps before).
+            tokens += wave.Sum(t => t.Count(x => x > from && x <= to));
+            ticks += to - from;
+        }
+        return ticks == 0 ? 0 : tokens / (ticks / (double)Stopwatch.Frequency);
     }
 
     private static double P(double[] values, double pct)

@@ -10,6 +10,7 @@ const string Usage = """
       generate    Stream a completion for one prompt to stdout
       bench       Measure prefill and decode throughput
       bench-attention  Time the paged attention kernel alone (per KV dtype and batch size)
+      bench-dense Time the ONNX Runtime dense graphs alone at several batch row counts
       quality     Compare quantized weights / KV cache against fp32 (top-1 agreement, KL divergence)
       make-model  Write a random-weight model with real shapes (tiny, smollm2-135m, llama-3.2-1b)
       providers   List the execution providers of the loaded ONNX Runtime
@@ -34,6 +35,7 @@ try
         "bench" => await BenchCommand.RunAsync(cmd),
         "quality" => QualityCommand.Run(cmd),
         "bench-attention" => BenchAttentionCommand.Run(cmd),
+        "bench-dense" => BenchDenseCommand.Run(cmd),
         "make-model" => MakeModelCommand.Run(cmd),
         "providers" => ProvidersCommand.Run(),
         "healthcheck" => await HealthcheckCommand.RunAsync(cmd),

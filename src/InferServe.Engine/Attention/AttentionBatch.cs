@@ -13,6 +13,8 @@ public sealed class AttentionBatch
     public readonly int[] TokenPosition;
     public readonly int[][] BlockTables;
     public readonly int[] ContextLength;
+    /// <summary>Changes on every <see cref="Clear"/>, so per-step derived state can be cached across layers.</summary>
+    public long Version { get; private set; }
 
     public AttentionBatch(int maxTokens, int maxSeqs)
     {
@@ -26,6 +28,7 @@ public sealed class AttentionBatch
     {
         NumTokens = 0;
         NumSeqs = 0;
+        Version++;
     }
 
     public int AddSequence(int[] blockTable, int contextLength)

@@ -27,16 +27,38 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
     private AttentionBatch? _batch;
     private IntPtr _q, _o;
     private readonly Action<int> _attendItem;
+    private readonly Action<int> _attendTile;
 
-    public CpuPagedAttention(ModelConfig config, KvStorage storage, RotaryEmbedding rope)
+    private readonly bool _fast;
+    private readonly int _groupSize;
+    private readonly int _groups;
+    private readonly int _paramOffset;
+    /// <summary>Query tokens of one sequence that share a tile, and so every key and value load.</summary>
+    private const int TileTokens = 16;
+    private int[] _tileStart = [];
+    private int[] _tileCount = [];
+    private int[] _tileHead = [];
+    private int _tiles;
+    private long _tiledVersion = -1;
+    private AttentionBatch? _tiledBatch;
+
+    public CpuPagedAttention(ModelConfig config, KvStorage storage, RotaryEmbedding rope, bool allowBlockKernels = true)
     {
         _attendItem = i => AttendGroup(_layer, _batch!, i, _q, _o);
+        _attendTile = i => AttendTile(_layer, _batch!, i, (float*)_q, (float*)_o);
         _config = config;
         _storage = storage;
         _rope = rope;
         _scale = 1f / MathF.Sqrt(config.HeadDim);
         _qkvWidth = config.QDim + 2 * config.KvDim;
+        _groupSize = KvCacheSpec.QuantGroupSize(storage.Spec.DType, config.HeadDim);
+        _groups = config.HeadDim / _groupSize;
+        _paramOffset = storage.ParamOffset;
+        _fast = allowBlockKernels && BlockKernels.Supported(storage.Spec.BlockSize, config.HeadDim, _groupSize);
     }
+
+    /// <summary>Whether the block kernels (AVX-512, 16-token blocks) run, rather than the generic per-token kernel.</summary>
+    public bool UsesBlockKernels => _fast;
 
     // Hot kernels here and in Kv/ are AggressiveOptimization: tier-0 vector code measured ~20x slower,
     // and a busy server can stay in tier 0 for a long time.
@@ -56,18 +78,159 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
             work += pos + 1;
         }
 
-        int items = T * _config.NumKvHeads;
         fixed (float* qkvPtr = qkv, outPtr = output)
         {
-            var q = (IntPtr)qkvPtr;
-            var o = (IntPtr)outPtr;
-            if (work * _config.NumHeads < ParallelThreshold || items == 1)
-                for (int i = 0; i < items; i++) AttendGroup(layer, batch, i, q, o);
-            else
+            bool parallel = work * _config.NumHeads >= ParallelThreshold;
+            // Cached delegates over per-call fields: no closure allocation per layer.
+            (_layer, _batch, _q, _o) = (layer, batch, (IntPtr)qkvPtr, (IntPtr)outPtr);
+            if (_fast)
             {
-                // Cached delegate over per-call fields: no closure allocation per layer.
-                (_layer, _batch, _q, _o) = (layer, batch, q, o);
-                Parallel.For(0, items, _attendItem);
+                BuildTiles(batch);
+                if (!parallel || _tiles == 1)
+                    for (int i = 0; i < _tiles; i++) AttendTile(layer, batch, i, qkvPtr, outPtr);
+                else Parallel.For(0, _tiles, _attendTile);
+                return;
+            }
+            int items = T * _config.NumKvHeads;
+            if (!parallel || items == 1)
+                for (int i = 0; i < items; i++) AttendGroup(layer, batch, i, _q, _o);
+            else Parallel.For(0, items, _attendItem);
+        }
+    }
+
+    /// <summary>
+    /// Splits the step into (sequence, KV head, up to <see cref="TileTokens"/> consecutive query tokens)
+    /// tiles, once per step: every layer sees the same batch.
+    /// </summary>
+    private void BuildTiles(AttentionBatch batch)
+    {
+        if (_tiledBatch == batch && _tiledVersion == batch.Version) return;
+        int T = batch.NumTokens, kvHeads = _config.NumKvHeads, capacity = (T + batch.NumSeqs * TileTokens) / TileTokens * kvHeads + kvHeads;
+        if (_tileStart.Length < capacity) (_tileStart, _tileCount, _tileHead) = (new int[capacity], new int[capacity], new int[capacity]);
+        int n = 0;
+        for (int t = 0; t < T;)
+        {
+            int seq = batch.TokenSeq[t], count = 1;
+            while (t + count < T && count < TileTokens && batch.TokenSeq[t + count] == seq) count++;
+            for (int g = 0; g < kvHeads; g++) (_tileStart[n], _tileCount[n], _tileHead[n++]) = (t, count, g);
+            t += count;
+        }
+        _tiles = n;
+        (_tiledBatch, _tiledVersion) = (batch, batch.Version);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void AttendTile(int layer, AttentionBatch batch, int tile, float* qkv, float* output)
+    {
+        switch (_storage.Spec.DType)
+        {
+            case KvDType.Fp32: AttendTile<Fp32Codec>(layer, batch, tile, qkv, output); break;
+            case KvDType.Fp16: AttendTile<Fp16Codec>(layer, batch, tile, qkv, output); break;
+            case KvDType.Int8: AttendTile<Int8Codec>(layer, batch, tile, qkv, output); break;
+            default: AttendTile<Int4Codec>(layer, batch, tile, qkv, output); break;
+        }
+    }
+
+    private sealed class TileScratch
+    {
+        public float[] Q = [], QSum = [], Scores = [], Out = [], Bias = [];
+        public nint[] Keys = [], Values = [];
+        public readonly float[] Scaled = GC.AllocateArray<float>(64, pinned: true);
+
+        public void Ensure(int rows, int d, int groups, int blocks)
+        {
+            // Pinned (POH): raw pointers into these stay valid; they only ever grow.
+            if (Q.Length < rows * d) (Q, Out) = (GC.AllocateArray<float>(rows * d, pinned: true), GC.AllocateArray<float>(rows * d, pinned: true));
+            if (QSum.Length < rows * groups) (QSum, Bias) = (GC.AllocateArray<float>(rows * groups, pinned: true), GC.AllocateArray<float>(rows * groups, pinned: true));
+            if (Scores.Length < rows * blocks * BlockKernels.BlockSize) Scores = GC.AllocateArray<float>(Math.Max(rows * blocks * BlockKernels.BlockSize, Scores.Length * 2), pinned: true);
+            if (Keys.Length < blocks) (Keys, Values) = (GC.AllocateArray<nint>(Math.Max(blocks, 2 * Keys.Length), pinned: true), GC.AllocateArray<nint>(Math.Max(blocks, 2 * Keys.Length), pinned: true));
+        }
+    }
+
+    [ThreadStatic] private static TileScratch? _tileScratch;
+
+    /// <summary>
+    /// One tile: its query rows (token-major, then the GQA group's heads) against the sequence's blocks,
+    /// four rows at a time so each key and value load serves all of them. Causal: a row sees the keys up
+    /// to its own position; later slots of the tile's chunk get zero weight.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void AttendTile<TCodec>(int layer, AttentionBatch batch, int tile, float* qkv, float* output) where TCodec : struct, IKvBlockCodec
+    {
+        int t0 = _tileStart[tile], nt = _tileCount[tile], g = _tileHead[tile];
+        int d = _config.HeadDim, group = _config.GroupSize, groups = TCodec.Affine ? _groups : 1, gs = TCodec.Affine ? _groupSize : d;
+        int rows = nt * group, bs = BlockKernels.BlockSize;
+        int ctxMax = batch.TokenPosition[t0 + nt - 1] + 1, blocks = (ctxMax + bs - 1) / bs, stride = blocks * bs;
+        var table = batch.BlockTables[batch.TokenSeq[t0]];
+        var s = _tileScratch ??= new TileScratch();
+        s.Ensure(rows, d, groups, blocks);
+        bool rotated = _storage.Rotated;
+        fixed (float* qf = s.Q, qsum = s.QSum, scores = s.Scores, outf = s.Out, bias = s.Bias, scaled = s.Scaled)
+        fixed (nint* keys = s.Keys, values = s.Values)
+        {
+            for (int b = 0; b < blocks; b++)
+            {
+                keys[b] = (nint)_storage.KeyHead(layer, table[b], g);
+                values[b] = (nint)_storage.ValueHead(layer, table[b], g);
+            }
+            for (int r = 0; r < rows; r++)
+            {
+                var dst = new Span<float>(qf + r * d, d);
+                TensorPrimitives.Multiply(new ReadOnlySpan<float>(qkv + (long)(t0 + r / group) * _qkvWidth + (g * group + r % group) * d, d), _scale, dst);
+                // Keys are stored rotated; rotating the queries the same way leaves q·k unchanged.
+                if (rotated) Hadamard.Transform(dst);
+                if (TCodec.Affine)
+                    for (int gi = 0; gi < groups; gi++) qsum[r * groups + gi] = TensorPrimitives.Sum(dst.Slice(gi * gs, gs));
+            }
+
+            for (int r0 = 0; r0 < rows; r0 += 4)
+            {
+                int nr = Math.Min(4, rows - r0);
+                int chunkCtx = batch.TokenPosition[t0 + (r0 + nr - 1) / group] + 1, chunkBlocks = (chunkCtx + bs - 1) / bs;
+                int lastCount = chunkCtx - (chunkBlocks - 1) * bs;
+                float* q = qf + r0 * d, qs = qsum + r0 * groups, sc = scores + r0 * stride;
+                for (int b = 0; b < chunkBlocks; b++)
+                {
+                    byte* head = (byte*)keys[b];
+                    var prm = (Half*)(head + _paramOffset);
+                    switch (nr)
+                    {
+                        case 1: BlockKernels.Score<TCodec, Rows1>(head, prm, q, qs, d, groups, gs, sc + b * bs, stride); break;
+                        case 2: BlockKernels.Score<TCodec, Rows2>(head, prm, q, qs, d, groups, gs, sc + b * bs, stride); break;
+                        case 3: BlockKernels.Score<TCodec, Rows3>(head, prm, q, qs, d, groups, gs, sc + b * bs, stride); break;
+                        default: BlockKernels.Score<TCodec, Rows4>(head, prm, q, qs, d, groups, gs, sc + b * bs, stride); break;
+                    }
+                }
+                for (int r = 0; r < nr; r++)
+                {
+                    int ctx = batch.TokenPosition[t0 + (r0 + r) / group] + 1;
+                    var row = new Span<float>(sc + r * stride, chunkBlocks * bs);
+                    TensorPrimitives.SoftMax(row[..ctx], row[..ctx]);
+                    row[ctx..].Clear();
+                }
+                float* o = outf + r0 * d;
+                for (int c = 0; c < d; c += 16)
+                    switch (nr)
+                    {
+                        case 1: BlockKernels.AccumulateChunk<TCodec, Rows1>(values, _paramOffset, chunkBlocks, lastCount, sc, stride, d, c, c / gs, scaled, o); break;
+                        case 2: BlockKernels.AccumulateChunk<TCodec, Rows2>(values, _paramOffset, chunkBlocks, lastCount, sc, stride, d, c, c / gs, scaled, o); break;
+                        case 3: BlockKernels.AccumulateChunk<TCodec, Rows3>(values, _paramOffset, chunkBlocks, lastCount, sc, stride, d, c, c / gs, scaled, o); break;
+                        default: BlockKernels.AccumulateChunk<TCodec, Rows4>(values, _paramOffset, chunkBlocks, lastCount, sc, stride, d, c, c / gs, scaled, o); break;
+                    }
+                if (TCodec.Affine)
+                {
+                    BlockKernels.MinShares(values, _paramOffset, chunkBlocks, lastCount, sc, stride, nr, groups, bias);
+                    for (int r = 0; r < nr; r++)
+                        for (int gi = 0; gi < groups; gi++)
+                            TensorPrimitives.Add(new ReadOnlySpan<float>(o + r * d + gi * gs, gs), bias[r * groups + gi], new Span<float>(o + r * d + gi * gs, gs));
+                }
+            }
+
+            for (int r = 0; r < rows; r++)
+            {
+                var src = new Span<float>(outf + r * d, d);
+                if (rotated) Hadamard.Transform(src); // values were stored rotated: rotate the mix back
+                src.CopyTo(new Span<float>(output + (long)(t0 + r / group) * _config.QDim + (g * group + r % group) * d, d));
             }
         }
     }

@@ -59,6 +59,15 @@ public abstract unsafe class KvStorage : IDisposable
     protected byte* BlockHead(bool value, int layer, int block, int head) =>
         (value ? _v : _k)[layer] + ((long)block * Spec.NumKvHeads + head) * Spec.BlockSize * (RowBytes + ParamBytes);
 
+    /// <summary>A key block-head: codes channel-major ([HeadDim][BlockSize]), then the affine parameters.</summary>
+    internal byte* KeyHead(int layer, int block, int head) => BlockHead(false, layer, block, head);
+
+    /// <summary>A value block-head: codes token-major ([BlockSize][HeadDim]), then the affine parameters.</summary>
+    internal byte* ValueHead(int layer, int block, int head) => BlockHead(true, layer, block, head);
+
+    /// <summary>Where a block-head's fp16 parameters start: scales as [group][slot], then minimums likewise.</summary>
+    internal int ParamOffset => Spec.BlockSize * RowBytes;
+
     /// <summary>
     /// Whole-head quantization (int8) stores head vectors rotated by a normalized Hadamard transform:
     /// it spreads outlier channels over the row, so one min/max range loses less. Attention rotates
