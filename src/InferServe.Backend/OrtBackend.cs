@@ -61,6 +61,9 @@ public sealed class OrtBackend : IDisposable
 
     public int Threads => _envThreads;
 
+    /// <summary>Whether sessions share the process-wide intra-op pool (they do unless the default environment existed first).</summary>
+    public bool UsesGlobalThreadPool => _globalPools;
+
     public OrtGraph Load(string name, string onnxPath)
     {
         using var so = new SessionOptions

@@ -26,7 +26,7 @@ public static class BenchAttentionCommand
             VocabSize = 1, MaxPositionEmbeddings = ctx + 1,
         };
         Console.WriteLine($"attention only, {layers} layers, 9 query / 3 KV heads x 64, context {ctx}, one decode token per sequence");
-        Console.WriteLine($"{"kernel",-8} {"kv",-5} {"seqs",5} {"ms/step",9} {"ns/(token,head,block)",22}");
+        Console.WriteLine($"{"kernel",-8} {"kv",-5} {"seqs",5} {"ms/step",9} {"ns/(token,head,block)",22} {"RoPE+write ms",13}");
         foreach (var dtype in dtypes)
             foreach (var seqs in levels)
             foreach (var kernel in kernels)
@@ -58,10 +58,12 @@ public static class BenchAttentionCommand
                 }
                 for (int i = 0; i < 5; i++) Step();
                 int steps = Math.Max(3, 2000 / seqs);
+                long writes0 = attention.WriteTicks;
                 var sw = Stopwatch.StartNew();
                 for (int i = 0; i < steps; i++) Step();
                 double ms = sw.Elapsed.TotalMilliseconds / steps;
-                Console.WriteLine($"{kernel,-8} {dtype.ToString().ToLowerInvariant(),-5} {seqs,5} {ms,9:F2} {ms * 1e6 / ((double)seqs * 3 * perSeq * layers),22:F0}");
+                double writeMs = (attention.WriteTicks - writes0) * 1000.0 / Stopwatch.Frequency / steps;
+                Console.WriteLine($"{kernel,-8} {dtype.ToString().ToLowerInvariant(),-5} {seqs,5} {ms,9:F2} {ms * 1e6 / ((double)seqs * 3 * perSeq * layers),22:F0} {writeMs,13:F2}");
             }
         return 0;
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using InferServe.Engine;
+using InferServe.Engine.Attention;
 using InferServe.Engine.Hosting;
 using InferServe.Engine.Sampling;
 
@@ -52,11 +53,13 @@ public static class BenchCommand
                 {
                     int n = requestsPerLevel > 0 ? requestsPerLevel : Math.Max(2 * c, 4);
                     var before = engine.Timings.Snapshot();
+                    long writesBefore = (engine.Attention as CpuPagedAttention)?.WriteTicks ?? 0;
                     var r = await RunLevel(engine, c, n, promptTokens, genTokens, vocab, seedBase: c * 10_000);
                     var after = engine.Timings.Snapshot();
                     long steps = after.Steps - before.Steps;
+                    double writesMs = (((engine.Attention as CpuPagedAttention)?.WriteTicks ?? 0) - writesBefore) * 1000.0 / Stopwatch.Frequency;
                     if (profile && steps > 0)
-                        Console.Error.WriteLine($"  profile C={c}: {steps} steps, {(after.Tokens - before.Tokens) / (double)steps:F1} tokens/step; per step: dense {(after.DenseMs - before.DenseMs) / steps:F2} ms, attention {(after.AttentionMs - before.AttentionMs) / steps:F2} ms, head {(after.HeadMs - before.HeadMs) / steps:F2} ms, runner total {(after.TotalMs - before.TotalMs) / steps:F2} ms");
+                        Console.Error.WriteLine($"  profile C={c}: {steps} steps, {(after.Tokens - before.Tokens) / (double)steps:F1} tokens/step; per step: dense {(after.DenseMs - before.DenseMs) / steps:F2} ms, attention {(after.AttentionMs - before.AttentionMs) / steps:F2} ms (RoPE + KV writes {writesMs / steps:F2}), head {(after.HeadMs - before.HeadMs) / steps:F2} ms, runner total {(after.TotalMs - before.TotalMs) / steps:F2} ms");
                     results.Add(r with { Weights = w, KvDtype = kv });
                     Console.Error.WriteLine($"  weights={w} kv={kv} C={c}: {r.OutputTokPerS:F1} output tok/s, decode {r.DecodeTokPerS:F1} tok/s (C/TPOT), batch decode {r.BatchDecodeTokPerS:F1} tok/s, TTFT p50 {r.TtftP50Ms:F0} ms, TPOT p50 {r.TpotP50Ms:F1} ms");
                 }

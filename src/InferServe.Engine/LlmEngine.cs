@@ -44,6 +44,7 @@ public sealed class LlmEngine : IAsyncDisposable
     public EngineStats Stats => _stats;
     public KvCacheSpec KvSpec => _model.Kv.Spec;
     public RunnerTimings Timings => _model.Runner.Timings;
+    public IAttentionBackend Attention => _model.Attention;
 
     public LlmEngine(ModelInstance model, ITokenizer tokenizer, EngineOptions options, IEngineObserver? observer = null, bool stopAtBos = false)
     {

@@ -58,11 +58,12 @@ public sealed class OnnxGraphBuilder(string name)
         return outputs[0];
     }
 
-    public ModelProto Build(string producer = "InferServe")
+    public ModelProto Build(string producer = "InferServe", params string[] extraDomains)
     {
         var model = new ModelProto { IrVersion = 10, ProducerName = producer, Graph = _graph };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = OnnxOpset });
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = MicrosoftOpset });
+        foreach (var domain in extraDomains) model.OpsetImport.Add(new OperatorSetIdProto { Domain = domain, Version = 1 });
         return model;
     }
 

@@ -80,6 +80,14 @@ internal static unsafe class BlockKernels
     public static bool Supported(int blockSize, int headDim, int groupSize) =>
         Vector512.IsHardwareAccelerated && Avx512F.IsSupported && blockSize == BlockSize && headDim % 16 == 0 && groupSize % 16 == 0;
 
+    /// <summary>Asks for a block-head's cache lines ahead of use.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Prefetch(byte* head, int bytes)
+    {
+        if (!Sse.IsSupported) return;
+        for (int i = 0; i < bytes; i += 64) Sse.Prefetch0(head + i);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Bytes(Vector128<byte> codes) => Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(codes));
 
@@ -144,7 +152,7 @@ internal static unsafe class BlockKernels
     /// <paramref name="weights"/>: N rows of <paramref name="stride"/> softmax weights over the context.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void AccumulateChunk<TCodec, TRows>(nint* heads, int paramOffset, int blocks, int lastCount, float* weights, int stride,
+    public static void AccumulateChunk<TCodec, TRows>(nint* heads, int paramOffset, int headBytes, int blocks, int lastCount, float* weights, int stride,
         int d, int channel, int group, float* scaled, float* output)
         where TCodec : struct, IKvBlockCodec where TRows : struct, IRowCount
     {
@@ -154,6 +162,7 @@ internal static unsafe class BlockKernels
         {
             byte* head = (byte*)heads[b];
             int count = b == blocks - 1 ? lastCount : BlockSize;
+            if (channel == 0 && b + 1 < blocks) Prefetch((byte*)heads[b + 1], headBytes);
             float* w0 = weights + b * BlockSize, w1 = w0 + stride, w2 = w1 + stride, w3 = w2 + stride;
             if (TCodec.Affine)
             {

@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using InferServe.Backend;
 using InferServe.Engine.Kv;
 using InferServe.Models;
 
@@ -33,6 +35,7 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
     private readonly int _groupSize;
     private readonly int _groups;
     private readonly int _paramOffset;
+    private readonly int _headBytes;
     /// <summary>Query tokens of one sequence that share a tile, and so every key and value load.</summary>
     private const int TileTokens = 16;
     private int[] _tileStart = [];
@@ -41,11 +44,23 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
     private int _tiles;
     private long _tiledVersion = -1;
     private AttentionBatch? _tiledBatch;
+    private int[] _runStart = [];
+    private int[] _runCount = [];
+    private int _runs;
+    private long _runVersion = -1;
+    private AttentionBatch? _runBatch;
+    private readonly Action<int> _writeRun;
+    private int _qkvLength;
 
-    public CpuPagedAttention(ModelConfig config, KvStorage storage, RotaryEmbedding rope, bool allowBlockKernels = true)
+    private readonly IParallelFor _parallel;
+
+    /// <param name="parallel">Where a step's work items run; ORT's own pool where the runner offers it (see <see cref="OrtHostParallelFor"/>).</param>
+    public CpuPagedAttention(ModelConfig config, KvStorage storage, RotaryEmbedding rope, bool allowBlockKernels = true, IParallelFor? parallel = null)
     {
+        _parallel = parallel ?? ThreadPoolParallelFor.Instance;
         _attendItem = i => AttendGroup(_layer, _batch!, i, _q, _o);
         _attendTile = i => AttendTile(_layer, _batch!, i, (float*)_q, (float*)_o);
+        _writeRun = i => WriteRun(_layer, _batch!, new Span<float>((float*)_q, _qkvLength), i);
         _config = config;
         _storage = storage;
         _rope = rope;
@@ -54,8 +69,12 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
         _groupSize = KvCacheSpec.QuantGroupSize(storage.Spec.DType, config.HeadDim);
         _groups = config.HeadDim / _groupSize;
         _paramOffset = storage.ParamOffset;
+        _headBytes = storage.HeadBytes;
         _fast = allowBlockKernels && BlockKernels.Supported(storage.Spec.BlockSize, config.HeadDim, _groupSize);
     }
+
+    /// <summary>Time spent on RoPE and KV-cache writes, accumulated (Stopwatch ticks; read by `bench --profile`).</summary>
+    public long WriteTicks { get; private set; }
 
     /// <summary>Whether the block kernels (AVX-512, 16-token blocks) run, rather than the generic per-token kernel.</summary>
     public bool UsesBlockKernels => _fast;
@@ -65,9 +84,61 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Forward(int layer, AttentionBatch batch, Span<float> qkv, Span<float> output)
     {
-        int T = batch.NumTokens, qDim = _config.QDim, kvDim = _config.KvDim, bs = _storage.Spec.BlockSize;
-        long work = 0;
-        for (int t = 0; t < T; t++)
+        int T = batch.NumTokens;
+        long work = 0, started = Stopwatch.GetTimestamp();
+        for (int t = 0; t < T; t++) work += batch.TokenPosition[t] + 1;
+        bool parallel = work * _config.NumHeads >= ParallelThreshold;
+        BuildRuns(batch);
+        fixed (float* qkvPtr = qkv, outPtr = output)
+        {
+            // Cached delegates over per-call fields: no closure allocation per layer.
+            (_layer, _batch, _q, _o, _qkvLength) = (layer, batch, (IntPtr)qkvPtr, (IntPtr)outPtr, qkv.Length);
+            if (parallel && _runs > 1) _parallel.For(_runs, _writeRun);
+            else
+                for (int r = 0; r < _runs; r++) WriteRun(layer, batch, qkv, r);
+            WriteTicks += Stopwatch.GetTimestamp() - started;
+            if (_fast)
+            {
+                BuildTiles(batch);
+                if (!parallel || _tiles == 1)
+                    for (int i = 0; i < _tiles; i++) AttendTile(layer, batch, i, qkvPtr, outPtr);
+                else _parallel.For(_tiles, _attendTile);
+                return;
+            }
+            int items = T * _config.NumKvHeads;
+            if (!parallel || items == 1)
+                for (int i = 0; i < items; i++) AttendGroup(layer, batch, i, _q, _o);
+            else _parallel.For(items, _attendItem);
+        }
+    }
+
+    /// <summary>
+    /// Splits the step's tokens into runs that share a sequence and a KV block, once per step. Runs are
+    /// written in parallel; a block never straddles two runs (int4 keys pack two tokens in one byte).
+    /// </summary>
+    private void BuildRuns(AttentionBatch batch)
+    {
+        if (_runBatch == batch && _runVersion == batch.Version) return;
+        int T = batch.NumTokens, bs = _storage.Spec.BlockSize;
+        if (_runStart.Length < T) (_runStart, _runCount) = (new int[T], new int[T]);
+        int n = 0;
+        for (int t = 0; t < T;)
+        {
+            int seq = batch.TokenSeq[t], block = batch.TokenPosition[t] / bs, count = 1;
+            while (t + count < T && batch.TokenSeq[t + count] == seq && batch.TokenPosition[t + count] / bs == block) count++;
+            (_runStart[n], _runCount[n++]) = (t, count);
+            t += count;
+        }
+        _runs = n;
+        (_runBatch, _runVersion) = (batch, batch.Version);
+    }
+
+    /// <summary>RoPE on a run's q and k rows, then its k/v into the cache (quantized on write).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void WriteRun(int layer, AttentionBatch batch, Span<float> qkv, int run)
+    {
+        int qDim = _config.QDim, kvDim = _config.KvDim, bs = _storage.Spec.BlockSize;
+        for (int t = _runStart[run], end = t + _runCount[run]; t < end; t++)
         {
             var row = qkv.Slice(t * _qkvWidth, _qkvWidth);
             int pos = batch.TokenPosition[t];
@@ -75,26 +146,6 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
             _rope.Apply(row.Slice(qDim, kvDim), _config.NumKvHeads, pos);
             var table = batch.BlockTables[batch.TokenSeq[t]];
             _storage.Write(layer, table[pos / bs], pos % bs, row.Slice(qDim, kvDim), row.Slice(qDim + kvDim, kvDim));
-            work += pos + 1;
-        }
-
-        fixed (float* qkvPtr = qkv, outPtr = output)
-        {
-            bool parallel = work * _config.NumHeads >= ParallelThreshold;
-            // Cached delegates over per-call fields: no closure allocation per layer.
-            (_layer, _batch, _q, _o) = (layer, batch, (IntPtr)qkvPtr, (IntPtr)outPtr);
-            if (_fast)
-            {
-                BuildTiles(batch);
-                if (!parallel || _tiles == 1)
-                    for (int i = 0; i < _tiles; i++) AttendTile(layer, batch, i, qkvPtr, outPtr);
-                else Parallel.For(0, _tiles, _attendTile);
-                return;
-            }
-            int items = T * _config.NumKvHeads;
-            if (!parallel || items == 1)
-                for (int i = 0; i < items; i++) AttendGroup(layer, batch, i, _q, _o);
-            else Parallel.For(0, items, _attendItem);
         }
     }
 
@@ -193,6 +244,9 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
                 {
                     byte* head = (byte*)keys[b];
                     var prm = (Half*)(head + _paramOffset);
+                    // Blocks are scattered through the pool, so the hardware prefetcher cannot see the next one coming.
+                    if (b + 1 < chunkBlocks) BlockKernels.Prefetch((byte*)keys[b + 1], _headBytes);
+                    else BlockKernels.Prefetch((byte*)values[0], _headBytes);
                     switch (nr)
                     {
                         case 1: BlockKernels.Score<TCodec, Rows1>(head, prm, q, qs, d, groups, gs, sc + b * bs, stride); break;
@@ -212,10 +266,10 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
                 for (int c = 0; c < d; c += 16)
                     switch (nr)
                     {
-                        case 1: BlockKernels.AccumulateChunk<TCodec, Rows1>(values, _paramOffset, chunkBlocks, lastCount, sc, stride, d, c, c / gs, scaled, o); break;
-                        case 2: BlockKernels.AccumulateChunk<TCodec, Rows2>(values, _paramOffset, chunkBlocks, lastCount, sc, stride, d, c, c / gs, scaled, o); break;
-                        case 3: BlockKernels.AccumulateChunk<TCodec, Rows3>(values, _paramOffset, chunkBlocks, lastCount, sc, stride, d, c, c / gs, scaled, o); break;
-                        default: BlockKernels.AccumulateChunk<TCodec, Rows4>(values, _paramOffset, chunkBlocks, lastCount, sc, stride, d, c, c / gs, scaled, o); break;
+                        case 1: BlockKernels.AccumulateChunk<TCodec, Rows1>(values, _paramOffset, _headBytes, chunkBlocks, lastCount, sc, stride, d, c, c / gs, scaled, o); break;
+                        case 2: BlockKernels.AccumulateChunk<TCodec, Rows2>(values, _paramOffset, _headBytes, chunkBlocks, lastCount, sc, stride, d, c, c / gs, scaled, o); break;
+                        case 3: BlockKernels.AccumulateChunk<TCodec, Rows3>(values, _paramOffset, _headBytes, chunkBlocks, lastCount, sc, stride, d, c, c / gs, scaled, o); break;
+                        default: BlockKernels.AccumulateChunk<TCodec, Rows4>(values, _paramOffset, _headBytes, chunkBlocks, lastCount, sc, stride, d, c, c / gs, scaled, o); break;
                     }
                 if (TCodec.Affine)
                 {

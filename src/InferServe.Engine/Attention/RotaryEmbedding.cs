@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using InferServe.Models;
 
 namespace InferServe.Engine.Attention;
@@ -68,7 +69,16 @@ public sealed class RotaryEmbedding
         for (int h = 0; h < heads; h++)
         {
             var x = vectors.Slice(h * d, d);
-            for (int i = 0; i < _half; i++)
+            int i = 0;
+            if (Vector512.IsHardwareAccelerated)
+                for (; i + 16 <= _half; i += 16)
+                {
+                    var (x0, x1) = (Vector512.Create(x.Slice(i, 16)), Vector512.Create(x.Slice(i + _half, 16)));
+                    var (c, s) = (Vector512.Create(cos.Slice(i, 16)), Vector512.Create(sin.Slice(i, 16)));
+                    (x0 * c - x1 * s).CopyTo(x.Slice(i, 16));
+                    (x1 * c + x0 * s).CopyTo(x.Slice(i + _half, 16));
+                }
+            for (; i < _half; i++)
             {
                 float x0 = x[i], x1 = x[i + _half];
                 x[i] = x0 * cos[i] - x1 * sin[i];

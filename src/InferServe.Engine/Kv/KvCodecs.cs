@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace InferServe.Engine.Kv;
 
@@ -71,7 +73,7 @@ internal abstract unsafe class AffineKvStorage(KvCacheSpec spec, int numBlocks) 
     protected override void EncodeKey(byte* blockHead, int slot, ReadOnlySpan<float> values) => Encode(blockHead, slot, values, key: true);
     protected override void EncodeValue(byte* blockHead, int slot, ReadOnlySpan<float> values) => Encode(blockHead, slot, values, key: false);
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     private void Encode(byte* blockHead, int slot, ReadOnlySpan<float> values, bool key)
     {
         Span<byte> q = stackalloc byte[values.Length];
@@ -86,7 +88,14 @@ internal abstract unsafe class AffineKvStorage(KvCacheSpec spec, int numBlocks) 
             Scales(blockHead)[g * bs + slot] = hScale;
             Mins(blockHead)[g * bs + slot] = hMin;
             float scale = (float)hScale, offset = (float)hMin, inv = scale > 0 ? 1f / scale : 0f;
-            for (int i = 0; i < gs; i++) q[g * gs + i] = (byte)Math.Clamp((int)MathF.Round((part[i] - offset) * inv), 0, Levels);
+            int i = 0;
+            if (Avx512F.IsSupported)
+                for (var (o, iv, top) = (Vector512.Create(offset), Vector512.Create(inv), Vector512.Create((float)Levels)); i + 16 <= gs; i += 16)
+                {
+                    var codes = Vector512.Min(Vector512.Max(Vector512.Round((Vector512.Create(part.Slice(i, 16)) - o) * iv), Vector512<float>.Zero), top);
+                    Avx512F.ConvertToVector128Byte(Vector512.ConvertToInt32(codes)).CopyTo(q.Slice(g * gs + i, 16));
+                }
+            for (; i < gs; i++) q[g * gs + i] = (byte)Math.Clamp((int)MathF.Round((part[i] - offset) * inv), 0, Levels);
         }
         if (key) PackKey(blockHead, slot, q);
         else PackValue(blockHead + slot * RowBytes, q);

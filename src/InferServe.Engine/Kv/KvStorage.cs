@@ -68,6 +68,9 @@ public abstract unsafe class KvStorage : IDisposable
     /// <summary>Where a block-head's fp16 parameters start: scales as [group][slot], then minimums likewise.</summary>
     internal int ParamOffset => Spec.BlockSize * RowBytes;
 
+    /// <summary>Bytes of one block-head, codes and parameters.</summary>
+    internal int HeadBytes => Spec.BlockSize * (RowBytes + ParamBytes);
+
     /// <summary>
     /// Whole-head quantization (int8) stores head vectors rotated by a normalized Hadamard transform:
     /// it spreads outlier channels over the row, so one min/max range loses less. Attention rotates
@@ -78,7 +81,7 @@ public abstract unsafe class KvStorage : IDisposable
     public bool Rotated => Spec.DType == KvDType.Int8 && Hadamard.Supports(Spec.HeadDim);
 
     /// <summary>Stores one token's K and V ([KvDim] each, all heads) at a block slot, quantizing as needed.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
     public void Write(int layer, int block, int slot, ReadOnlySpan<float> k, ReadOnlySpan<float> v)
     {
         int d = Spec.HeadDim;

@@ -34,7 +34,7 @@ public sealed class ModelInstance : IDisposable
         Storage = KvStorage.Create(spec, blocks);
         Kv = new KvCacheManager(spec, blocks, Storage, kv.PrefixCaching);
         MaxContext = c.MaxPositionEmbeddings;
-        Attention = new CpuPagedAttention(c, Storage, new RotaryEmbedding(c));
+        Attention = new CpuPagedAttention(c, Storage, new RotaryEmbedding(c), parallel: Runner.HostParallel);
         log?.Invoke($"KV cache: {blocks} blocks x {kv.BlockSize} tokens = {blocks * kv.BlockSize} tokens ({kv.DType}, {spec.BytesPerTokenPerLayer * c.NumLayers} bytes/token)");
     }
 

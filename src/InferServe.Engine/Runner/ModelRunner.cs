@@ -17,6 +17,8 @@ public sealed record RunnerOptions
     /// <summary>Capacity of sequences per step (and of logits rows).</summary>
     public int MaxSeqs { get; init; } = 64;
     public string? CacheDir { get; init; }
+    /// <summary>Run attention's work items on ORT's intra-op threads (CPU device) instead of the .NET thread pool.</summary>
+    public bool HostWorkOnOrtThreads { get; init; } = true;
 }
 
 /// <summary>
@@ -71,7 +73,19 @@ public sealed class ModelRunner : IDisposable
             _attnOut[l] = Load(LlamaGraphs.AttnOutName(l)).BindInput(LlamaGraphs.Hidden, input).BindInput(LlamaGraphs.Attn, _attn).BindOutput(LlamaGraphs.HiddenOut, output);
         }
         _head = Load(LlamaGraphs.HeadName).BindInput(LlamaGraphs.Hidden, _headIn).BindOutput(LlamaGraphs.Logits, _logits);
+
+        if (options.HostWorkOnOrtThreads && _backend.Device.Kind == "cpu")
+        {
+            var model = HostGraphs.SingleOp(OrtHostParallelFor.Domain, OrtHostParallelFor.OpType, OrtHostParallelFor.InputName, OrtHostParallelFor.OutputName);
+            _hostParallel = OrtHostParallelFor.TryCreate(_backend, model, out var whyNot);
+            if (_hostParallel is null) log?.Invoke($"Attention runs on the .NET thread pool: {whyNot}");
+        }
     }
+
+    private readonly OrtHostParallelFor? _hostParallel;
+
+    /// <summary>Where host work between graphs (attention) should fan out: ORT's intra-op pool when available.</summary>
+    public IParallelFor HostParallel => (IParallelFor?)_hostParallel ?? ThreadPoolParallelFor.Instance;
 
     public string Device => _backend.Device.ToString();
 
@@ -123,6 +137,7 @@ public sealed class ModelRunner : IDisposable
 
     public void Dispose()
     {
+        _hostParallel?.Dispose();
         _embed.Dispose();
         foreach (var g in _attnIn) g.Dispose();
         foreach (var g in _attnOut) g.Dispose();

@@ -1,0 +1,26 @@
+using Google.Protobuf;
+using DT = InferServe.Onnx.Proto.TensorProto.Types.DataType;
+
+namespace InferServe.Onnx;
+
+/// <summary>
+/// Graphs whose only node is a host (engine-side) custom op, so that host work runs inside an ORT
+/// call and on ORT's threads. The op's implementation is registered by the backend under these names.
+/// </summary>
+public static class HostGraphs
+{
+    /// <summary>One node: <paramref name="opType"/>(int64[1] input) → int64[1] output.</summary>
+    public static byte[] SingleOp(string domain, string opType, string input, string output) =>
+        new OnnxGraphBuilder(opType)
+            .Input(input, DT.Int64, 1)
+            .Output(output, DT.Int64, 1)
+            .NodeIn(domain, opType, input, output)
+            .Build(extraDomains: domain)
+            .ToByteArray();
+
+    private static OnnxGraphBuilder NodeIn(this OnnxGraphBuilder g, string domain, string opType, string input, string output)
+    {
+        g.Node(opType, [input], [output], domain);
+        return g;
+    }
+}
