@@ -15,7 +15,7 @@ namespace InferServe.Cli;
 public static class BenchCommand
 {
     public sealed record Result(
-        string Weights, string KvDtype, int Concurrency, int Requests, int PromptTokens, int GenTokens, double DurationS,
+        string Weights, string KvDtype, string AttentionThreads, int Concurrency, int Requests, int PromptTokens, int GenTokens, double DurationS,
         double OutputTokPerS, double TotalTokPerS, double DecodeTokPerS, double BatchDecodeTokPerS, double PrefillTokPerS,
         double TtftP50Ms, double TtftP90Ms, double TtftP99Ms, double TpotP50Ms, double TpotP90Ms, double TpotP99Ms);
 
@@ -23,6 +23,7 @@ public static class BenchCommand
     {
         var weights = List(cmd.Get("weights", "int4"));
         var kvTypes = List(cmd.Get("kv-dtype", "fp32"));
+        var attentionThreads = List(cmd.Get("attention-threads", "ort"));
         var concurrencies = List(cmd.Get("concurrency", "1")).Select(int.Parse).ToList();
         int promptTokens = cmd.GetInt("prompt-tokens", 128, 1, 1 << 16);
         int genTokens = cmd.GetInt("gen-tokens", 128, 1, 1 << 16);
@@ -40,9 +41,11 @@ public static class BenchCommand
         var results = new List<Result>();
         foreach (var w in weights)
             foreach (var kv in kvTypes)
+            foreach (var at in attentionThreads)
             {
                 settings.Weights = w;
                 settings.KvDtype = kv;
+                settings.AttentionThreads = at;
                 settings.MaxSeqs = Math.Max(settings.MaxSeqs, maxC);
                 if (!explicitKv) settings.KvCacheMemory = $"{(long)maxC * (promptTokens + genTokens + 32) * 30 * 2 * 1024 * 4 / (1 << 20) + 64}MiB";
                 await using var loaded = EngineFactory.Create(settings, log: m => Console.Error.WriteLine(m));
@@ -53,25 +56,29 @@ public static class BenchCommand
                 {
                     int n = requestsPerLevel > 0 ? requestsPerLevel : Math.Max(2 * c, 4);
                     var before = engine.Timings.Snapshot();
+                    var decodeBefore = engine.Timings.DecodeSnapshot();
                     long writesBefore = (engine.Attention as CpuPagedAttention)?.WriteTicks ?? 0;
                     var r = await RunLevel(engine, c, n, promptTokens, genTokens, vocab, seedBase: c * 10_000);
-                    var after = engine.Timings.Snapshot();
-                    long steps = after.Steps - before.Steps;
+                    var all = engine.Timings.Snapshot().Minus(before);
+                    var decode = engine.Timings.DecodeSnapshot().Minus(decodeBefore);
                     double writesMs = (((engine.Attention as CpuPagedAttention)?.WriteTicks ?? 0) - writesBefore) * 1000.0 / Stopwatch.Frequency;
-                    if (profile && steps > 0)
-                        Console.Error.WriteLine($"  profile C={c}: {steps} steps, {(after.Tokens - before.Tokens) / (double)steps:F1} tokens/step; per step: dense {(after.DenseMs - before.DenseMs) / steps:F2} ms, attention {(after.AttentionMs - before.AttentionMs) / steps:F2} ms (RoPE + KV writes {writesMs / steps:F2}), head {(after.HeadMs - before.HeadMs) / steps:F2} ms, runner total {(after.TotalMs - before.TotalMs) / steps:F2} ms");
-                    results.Add(r with { Weights = w, KvDtype = kv });
-                    Console.Error.WriteLine($"  weights={w} kv={kv} C={c}: {r.OutputTokPerS:F1} output tok/s, decode {r.DecodeTokPerS:F1} tok/s (C/TPOT), batch decode {r.BatchDecodeTokPerS:F1} tok/s, TTFT p50 {r.TtftP50Ms:F0} ms, TPOT p50 {r.TpotP50Ms:F1} ms");
+                    if (profile && all.Steps > 0)
+                    {
+                        Console.Error.WriteLine($"  profile C={c}, all steps: {all.PerStep()} (RoPE + KV writes {writesMs / all.Steps:F2} ms)");
+                        Console.Error.WriteLine($"  profile C={c}, decode-only steps: {decode.PerStep()}");
+                    }
+                    results.Add(r with { Weights = w, KvDtype = kv, AttentionThreads = at });
+                    Console.Error.WriteLine($"  weights={w} kv={kv} attention-threads={at} C={c}: {r.OutputTokPerS:F1} output tok/s, decode {r.DecodeTokPerS:F1} tok/s (C/TPOT), batch decode {r.BatchDecodeTokPerS:F1} tok/s, TTFT p50 {r.TtftP50Ms:F0} ms, TPOT p50 {r.TpotP50Ms:F1} ms");
                 }
             }
 
-        Console.WriteLine($"{"weights",-7} {"kv",-5} {"C",4} {"N",4} {"output tok/s",13} {"decode tok/s",13} {"batch decode",13} {"vs C=1",7} {"prefill tok/s",14} {"TTFT p50/p99 ms",17} {"TPOT p50/p99 ms",17}");
+        Console.WriteLine($"{"weights",-7} {"kv",-5} {"attn",-6} {"C",4} {"N",4} {"output tok/s",13} {"decode tok/s",13} {"batch decode",13} {"vs C=1",7} {"prefill tok/s",14} {"TTFT p50/p99 ms",17} {"TPOT p50/p99 ms",17}");
         foreach (var r in results)
         {
             // Ratios only within one (weights, KV) engine of this run: same process, same minute.
-            var single = results.FirstOrDefault(x => x.Weights == r.Weights && x.KvDtype == r.KvDtype && x.Concurrency == 1);
+            var single = results.FirstOrDefault(x => x.Weights == r.Weights && x.KvDtype == r.KvDtype && x.AttentionThreads == r.AttentionThreads && x.Concurrency == 1);
             string ratio = single is { BatchDecodeTokPerS: > 0 } ? $"{r.BatchDecodeTokPerS / single.BatchDecodeTokPerS:F2}x" : "";
-            Console.WriteLine($"{r.Weights,-7} {r.KvDtype,-5} {r.Concurrency,4} {r.Requests,4} {r.OutputTokPerS,13:F1} {r.DecodeTokPerS,13:F1} {r.BatchDecodeTokPerS,13:F1} {ratio,7} {r.PrefillTokPerS,14:F1} {$"{r.TtftP50Ms:F0}/{r.TtftP99Ms:F0}",17} {$"{r.TpotP50Ms:F1}/{r.TpotP99Ms:F1}",17}");
+            Console.WriteLine($"{r.Weights,-7} {r.KvDtype,-5} {r.AttentionThreads,-6} {r.Concurrency,4} {r.Requests,4} {r.OutputTokPerS,13:F1} {r.DecodeTokPerS,13:F1} {r.BatchDecodeTokPerS,13:F1} {ratio,7} {r.PrefillTokPerS,14:F1} {$"{r.TtftP50Ms:F0}/{r.TtftP99Ms:F0}",17} {$"{r.TpotP50Ms:F1}/{r.TpotP99Ms:F1}",17}");
         }
         var json = JsonSerializer.Serialize(new { model = settings.Model, prompt_tokens = promptTokens, gen_tokens = genTokens, threads = settings.Threads, results },
             new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower });
@@ -118,7 +125,7 @@ public static class BenchCommand
         await Task.WhenAll(tasks);
         double duration = clock.Elapsed.TotalSeconds;
         double output = (double)requests * genTokens / duration;
-        return new Result("", "", concurrency, requests, promptTokens, genTokens, Math.Round(duration, 2),
+        return new Result("", "", "", concurrency, requests, promptTokens, genTokens, Math.Round(duration, 2),
             Math.Round(output, 1), Math.Round((double)requests * (promptTokens + genTokens) / duration, 1),
             Math.Round(concurrency * 1000 / tpot.Average(), 1), Math.Round(BatchDecodeRate(stamps, concurrency, genTokens), 1), Math.Round(promptTokens * 1000 / ttft.Min(), 1),
             P(ttft, 50), P(ttft, 90), P(ttft, 99), P(tpot, 50), P(tpot, 90), P(tpot, 99));

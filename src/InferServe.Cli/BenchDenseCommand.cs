@@ -50,8 +50,8 @@ public static class BenchDenseCommand
             var sw = Stopwatch.StartNew();
             for (int i = 0; i < iterations; i++) runner.Forward(tokens, batch, attention, logitRows);
             double ms = sw.Elapsed.TotalMilliseconds / iterations;
-            var after = runner.Timings.Snapshot();
-            double layers = (after.DenseMs - before.DenseMs) / iterations, head = (after.HeadMs - before.HeadMs) / iterations;
+            var spent = runner.Timings.Snapshot().Minus(before);
+            double layers = spent.DenseMs / iterations, head = spent.HeadMs / iterations;
             Console.WriteLine($"{rows,5} {ms,9:F2} {layers,10:F2} {head,8:F2} {ms / rows,9:F3} {rows * 1000 / ms,9:F0}");
         }
         return 0;

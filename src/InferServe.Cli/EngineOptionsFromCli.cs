@@ -23,6 +23,7 @@ public static class EngineOptionsFromCli
         s.MaxQueue = cmd.GetInt("max-queue", s.MaxQueue, 1, 1 << 24);
         if (cmd.Flag("no-prefix-caching")) s.PrefixCaching = false;
         if (cmd.Flag("no-ort-spinning")) s.OrtSpinning = false;
+        s.AttentionThreads = cmd.Get("attention-threads") ?? s.AttentionThreads;
         s.PriorityAgingSeconds = cmd.GetFloat("priority-aging-seconds", (float)s.PriorityAgingSeconds, 0f, 1e6f);
         s.CacheDir = cmd.Get("cache-dir") ?? s.CacheDir;
         return s;

@@ -31,6 +31,12 @@ public static class EngineFactory
         var kvDtype = KvCacheSpec.ParseDType(s.KvDtype);
         var weights = GraphOptions.ParsePrecision(s.Weights);
         long kvBytes = ParseBytes(s.KvCacheMemory);
+        bool attentionOnOrt = s.AttentionThreads.ToLowerInvariant() switch
+        {
+            "ort" => true,
+            "dotnet" => false,
+            _ => throw new ArgumentException($"Unknown --attention-threads '{s.AttentionThreads}'; use ort or dotnet."),
+        };
 
         using var ckpt = CheckpointLoader.Open(s.Model, s.Tokenizer);
         var tokenizerPath = s.Tokenizer ?? ckpt.TokenizerPath
@@ -44,6 +50,7 @@ public static class EngineFactory
                 MaxBatchTokens = s.MaxBatchedTokens,
                 MaxSeqs = s.MaxSeqs,
                 CacheDir = s.CacheDir,
+                HostWorkOnOrtThreads = attentionOnOrt,
             },
             new KvCacheOptions { DType = kvDtype, BlockSize = s.BlockSize, MemoryBytes = kvBytes, PrefixCaching = s.PrefixCaching },
             log);

@@ -17,6 +17,8 @@ public sealed class EngineSettings
     public int Threads { get; set; }
     /// <summary>Let ORT's threads spin between graph calls (lower latency, but they compete with attention for cores).</summary>
     public bool OrtSpinning { get; set; } = true;
+    /// <summary>Where attention's parallel work runs on CPU: "ort" (ONNX Runtime's intra-op pool) or "dotnet" (the .NET thread pool).</summary>
+    public string AttentionThreads { get; set; } = "ort";
     /// <summary>Dense weight precision: fp32, int8 or int4.</summary>
     public string Weights { get; set; } = "fp32";
     /// <summary>int8/int4 weights: quantization block along the input dimension (16..256, power of two).</summary>

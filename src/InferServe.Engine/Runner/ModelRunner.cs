@@ -131,7 +131,7 @@ public sealed class ModelRunner : IDisposable
             for (int r = 0; r < R; r++) final.Row(logitRows[r]).CopyTo(_headIn.Row(r));
             _head.Run(R);
         }
-        Timings.Add(T, dense, attn, Stopwatch.GetTimestamp() - h, Stopwatch.GetTimestamp() - t0);
+        Timings.Add(T, batch.NumSeqs == T, dense, attn, Stopwatch.GetTimestamp() - h, Stopwatch.GetTimestamp() - t0);
         return R == 0 ? [] : _logits.Floats(R);
     }
 

@@ -1,0 +1,60 @@
+using System.Collections.Concurrent;
+using InferServe.Backend;
+using InferServe.Onnx;
+
+namespace InferServe.Tests;
+
+/// <summary>Host work handed to ONNX Runtime's intra-op pool through the host custom op.</summary>
+public class HostParallelForTests
+{
+    private static OrtHostParallelFor Create() => Create(out _);
+
+    private static OrtHostParallelFor Create(out OrtBackend backend)
+    {
+        backend = new OrtBackend(new BackendOptions());
+        var model = HostGraphs.SingleOp(OrtHostParallelFor.Domain, OrtHostParallelFor.OpType, OrtHostParallelFor.InputName, OrtHostParallelFor.OutputName);
+        var host = OrtHostParallelFor.TryCreate(backend, model, out var whyNot);
+        Assert.True(host is not null, $"The host op could not load: {whyNot}");
+        return host;
+    }
+
+    [Fact]
+    public void EveryIndexRunsExactlyOnceOnEveryCall()
+    {
+        using var host = Create();
+        foreach (int count in new[] { 1, 2, 7, 96, 1000 })
+        {
+            var hits = new int[count];
+            host.For(count, i => Interlocked.Increment(ref hits[i]));
+            Assert.All(hits, h => Assert.Equal(1, h));
+        }
+    }
+
+    [Fact]
+    public void WorkRunsOnOrtThreadsBesidesTheCaller()
+    {
+        using var host = Create(out var backend);
+        var threads = new ConcurrentDictionary<int, bool>();
+        // Items long enough that the pool's other worker takes some of them.
+        host.For(64, _ =>
+        {
+            threads.TryAdd(Environment.CurrentManagedThreadId, true);
+            Thread.SpinWait(20_000);
+        });
+        Assert.True(backend.Threads == 1 || threads.Count > 1, $"all items ran on {threads.Count} thread(s) of a {backend.Threads}-thread pool");
+    }
+
+    [Fact]
+    public void AnExceptionInAnItemSurfacesOnTheCallerAndTheHostKeepsWorking()
+    {
+        using var host = Create();
+        var error = Assert.Throws<AggregateException>(() => host.For(10, i =>
+        {
+            if (i == 3) throw new InvalidOperationException("item 3 failed");
+        }));
+        Assert.Contains("item 3 failed", error.InnerException!.Message);
+        int sum = 0;
+        host.For(10, i => Interlocked.Add(ref sum, i));
+        Assert.Equal(45, sum);
+    }
+}
