@@ -162,7 +162,7 @@ internal static unsafe class BlockKernels
         {
             byte* head = (byte*)heads[b];
             int count = b == blocks - 1 ? lastCount : BlockSize;
-            if (channel == 0 && b + 1 < blocks) Prefetch((byte*)heads[b + 1], headBytes);
+            if (channel == 0 && b + 2 < blocks) Prefetch((byte*)heads[b + 2], headBytes);
             float* w0 = weights + b * BlockSize, w1 = w0 + stride, w2 = w1 + stride, w3 = w2 + stride;
             if (TCodec.Affine)
             {

@@ -38,6 +38,8 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
     private readonly int _headBytes;
     /// <summary>Query tokens of one sequence that share a tile, and so every key and value load.</summary>
     private const int TileTokens = 16;
+    /// <summary>Blocks between the one being read and the one being prefetched.</summary>
+    internal const int PrefetchDistance = 2;
     private int[] _tileStart = [];
     private int[] _tileCount = [];
     private int[] _tileHead = [];
@@ -245,8 +247,11 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
                     byte* head = (byte*)keys[b];
                     var prm = (Half*)(head + _paramOffset);
                     // Blocks are scattered through the pool, so the hardware prefetcher cannot see the next one coming.
-                    if (b + 1 < chunkBlocks) BlockKernels.Prefetch((byte*)keys[b + 1], _headBytes);
-                    else BlockKernels.Prefetch((byte*)values[0], _headBytes);
+                    // Two blocks ahead: one block's scoring is shorter than a memory round trip. Past the
+                    // last key block, the first value blocks come next.
+                    if (b == 0 && chunkBlocks > 1) BlockKernels.Prefetch((byte*)keys[1], _headBytes);
+                    int ahead = b + PrefetchDistance;
+                    BlockKernels.Prefetch((byte*)(ahead < chunkBlocks ? keys[ahead] : values[Math.Min(ahead - chunkBlocks, chunkBlocks - 1)]), _headBytes);
                     switch (nr)
                     {
                         case 1: BlockKernels.Score<TCodec, Rows1>(head, prm, q, qs, d, groups, gs, sc + b * bs, stride); break;
