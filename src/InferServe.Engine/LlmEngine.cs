@@ -158,7 +158,8 @@ public sealed class LlmEngine : IAsyncDisposable
 
     internal void AbortNow(RequestState state)
     {
-        if (state.AbortRequestedAtStep >= 0 && state.Unfinished > 0) LastAbortLagSteps = _steps - state.AbortRequestedAtStep;
+        long requestedAt = Volatile.Read(ref state.AbortRequestedAtStep);
+        if (requestedAt >= 0 && state.Unfinished > 0) LastAbortLagSteps = _steps - requestedAt;
         state.Aborted = true;
         foreach (var seq in state.Sequences.ToArray())
             if (!seq.IsFinished)

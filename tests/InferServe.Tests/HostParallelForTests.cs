@@ -4,7 +4,15 @@ using InferServe.Onnx;
 
 namespace InferServe.Tests;
 
+/// <summary>Tests that need ONNX Runtime's shared pool to themselves (no engine of another test running on it).</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class OrtPoolAlone
+{
+    public const string Name = "ORT pool alone";
+}
+
 /// <summary>Host work handed to ONNX Runtime's intra-op pool through the host custom op.</summary>
+[Collection(OrtPoolAlone.Name)]
 public class HostParallelForTests
 {
     private static OrtHostParallelFor Create() => Create(out _);

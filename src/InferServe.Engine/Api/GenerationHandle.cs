@@ -34,8 +34,10 @@ public sealed class GenerationHandle : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _abortRequested, 1) == 0 && !Completed)
         {
-            _state.AbortRequestedAtStep = _engine.CompletedSteps;
             _engine.Post(() => _engine.AbortNow(_state));
+            // Stamped after the enqueue: a poster descheduled before it cannot make the engine look slow.
+            // If the engine applies the abort first it sees no stamp and records nothing.
+            Volatile.Write(ref _state.AbortRequestedAtStep, _engine.CompletedSteps);
         }
     }
 

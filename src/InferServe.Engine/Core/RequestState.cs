@@ -15,7 +15,8 @@ internal sealed class RequestState(GenerationRequest spec, long arrivalTicks)
     public int Unfinished { get; set; }
     public bool Forked { get; set; }
     public bool Aborted { get; set; }
-    public long AbortRequestedAtStep { get; set; } = -1;
+    /// <summary>Engine step count when an abort was posted, or -1; a field so it can be written with a barrier.</summary>
+    public long AbortRequestedAtStep = -1;
     public int CompletionTokens { get; set; }
 
     public GenerationUsage Usage => new(Spec.PromptTokens.Count, CompletionTokens, CachedTokens);
