@@ -98,8 +98,11 @@ public sealed class LoopbackTests : IAsyncLifetime
     [Fact]
     public async Task Deadline_ends_the_call_with_deadline_exceeded_and_cancels_the_handler()
     {
+        // The connection is set up first, so a loaded machine cannot spend the whole deadline on the
+        // handshake: the call must reach the handler before the deadline can cancel it.
+        await _client.UnaryAsync(Unary, new EchoRequest { Text = "warm-up" }, Bounded);
         var error = await Assert.ThrowsAsync<RpcException>(() =>
-            _client.UnaryAsync(Unary, new EchoRequest { DelayMs = 10_000 }, CallOptions.FromTimeout(TimeSpan.FromMilliseconds(200), TestContext.Current.CancellationToken)));
+            _client.UnaryAsync(Unary, new EchoRequest { DelayMs = 30_000 }, CallOptions.FromTimeout(TimeSpan.FromMilliseconds(500), TestContext.Current.CancellationToken)));
 
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
         Assert.Equal("Unary", await _server.NextCancellationAsync());

@@ -10,9 +10,11 @@ using InferServe.Models;
 namespace InferServe.Engine.Attention;
 
 /// <summary>
-/// Causal GQA attention over paged KV blocks of any dtype (dequantized block by block inside the
-/// kernel), SIMD through System.Numerics vectors, parallel over (token, kv-head) work items when a
-/// step is large enough to pay for the fork.
+/// Causal GQA attention over paged KV blocks of any dtype. Per layer: RoPE and KV writes, one work item
+/// per (sequence, block) run; then attention, one work item per tile of (sequence, KV head, up to 16
+/// query tokens) with the block kernels (codes read in place), or per (token, KV head) with the generic
+/// kernel for shapes they do not cover. Items fan out on <see cref="IParallelFor"/> when a step is large
+/// enough to pay for the fork.
 /// </summary>
 public sealed unsafe class CpuPagedAttention : IAttentionBackend
 {
