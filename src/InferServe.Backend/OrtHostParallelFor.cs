@@ -67,7 +67,7 @@ public sealed unsafe class OrtHostParallelFor : IParallelFor, IDisposable
         try
         {
             if (!backend.UsesGlobalThreadPool) { whyNot = "ORT runs per-session thread pools here"; return null; }
-            var so = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
+            using var so = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
             so.DisablePerSessionThreads();
             Native.AddDomain(so);
             return new OrtHostParallelFor(model, so);
