@@ -1,6 +1,10 @@
 using System.Collections.Concurrent;
 using InferServe.Backend;
+using InferServe.Engine.Runner;
+using InferServe.ModelGen;
+using InferServe.Models;
 using InferServe.Onnx;
+using InferServe.Tests.Support;
 
 namespace InferServe.Tests;
 
@@ -64,5 +68,29 @@ public class HostParallelForTests
         int sum = 0;
         host.For(10, i => Interlocked.Add(ref sum, i));
         Assert.Equal(45, sum);
+    }
+}
+
+/// <summary>Where the runner sends attention's work: ORT's pool on CPU unless told otherwise.</summary>
+public class RunnerHostParallelTests
+{
+    private static ModelRunner Runner(bool onOrtThreads)
+    {
+        using var ckpt = CheckpointLoader.Open(TinyModels.Path(ModelSpec.Tiny));
+        return new ModelRunner(ckpt, new RunnerOptions { CacheDir = TestPaths.GraphCacheDir, MaxBatchTokens = 16, MaxSeqs = 4, HostWorkOnOrtThreads = onOrtThreads });
+    }
+
+    [Fact]
+    public void OnCpuTheRunnerOffersOrtsOwnPool()
+    {
+        using var runner = Runner(onOrtThreads: true);
+        Assert.IsType<OrtHostParallelFor>(runner.HostParallel);
+    }
+
+    [Fact]
+    public void AttentionThreadsDotnetKeepsTheDotnetPool()
+    {
+        using var runner = Runner(onOrtThreads: false);
+        Assert.IsType<ThreadPoolParallelFor>(runner.HostParallel);
     }
 }
