@@ -42,6 +42,15 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
     private const int TileTokens = 16;
     /// <summary>Blocks between the one being read and the one being prefetched.</summary>
     internal const int PrefetchDistance = 2;
+    /// <summary>Tokens per part of a long context (a multiple of the 16-token block).</summary>
+    private const int PartTokens = 256;
+    private const int PartBlocks = PartTokens / 16;
+    /// <summary>GQA group sizes up to which single-token tiles are split (entries per split item).</summary>
+    private const int MaxGroupRows = 16;
+    private int[] _itemTile = [];
+    private int[] _itemPart = [];
+    private int _items;
+    private readonly PartResults _stepParts = new();
     private int[] _tileStart = [];
     private int[] _tileCount = [];
     private int[] _tileHead = [];
@@ -104,9 +113,10 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
             if (_fast)
             {
                 BuildTiles(batch);
-                if (!parallel || _tiles == 1)
-                    for (int i = 0; i < _tiles; i++) AttendTile(layer, batch, i, qkvPtr, outPtr);
-                else _parallel.For(_tiles, _attendTile);
+                if (!parallel || _items == 1)
+                    for (int i = 0; i < _items; i++) AttendTile(layer, batch, i, qkvPtr, outPtr);
+                else _parallel.For(_items, _attendTile);
+                if (_items > _tiles) MergeParts(outPtr);
                 return;
             }
             int items = T * _config.NumKvHeads;
@@ -170,19 +180,50 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
             for (int g = 0; g < kvHeads; g++) (_tileStart[n], _tileCount[n], _tileHead[n++]) = (t, count, g);
             t += count;
         }
-        _tiles = n;
+        // Work items: whole tiles first; then single-token tiles of long contexts, split into one item per part
+        // so the threads can share a lone long sequence (flash-decoding). Splitting changes no arithmetic.
+        int items = 0;
+        for (int i = 0; i < n; i++) items += SplitParts(batch, i);
+        if (_itemTile.Length < items) (_itemTile, _itemPart) = (new int[items], new int[items]);
+        int m = 0;
+        for (int i = 0; i < n; i++)
+            if (SplitParts(batch, i) == 1) (_itemTile[m], _itemPart[m++]) = (i, -1);
+        _tiles = m;
+        for (int i = 0; i < n; i++)
+            if (SplitParts(batch, i) is int parts and > 1)
+                for (int p = 0; p < parts; p++) (_itemTile[m], _itemPart[m++]) = (i, p);
+        _items = m;
+        _stepParts.Ensure((_items - _tiles) * MaxGroupRows, _config.HeadDim);
         (_tiledBatch, _tiledVersion) = (batch, batch.Version);
     }
 
+    /// <summary>Items a tile becomes: one per part for a single query token over more than one part, else one.</summary>
+    private int SplitParts(AttentionBatch batch, int tile)
+    {
+        if (_tileCount[tile] != 1 || _config.GroupSize > MaxGroupRows) return 1;
+        return Math.Max(1, (batch.TokenPosition[_tileStart[tile]] + PartTokens) / PartTokens);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void AttendTile(int layer, AttentionBatch batch, int tile, float* qkv, float* output)
+    private void AttendTile(int layer, AttentionBatch batch, int item, float* qkv, float* output)
     {
         switch (_storage.Spec.DType)
         {
-            case KvDType.Fp32: AttendTile<Fp32Codec>(layer, batch, tile, qkv, output); break;
-            case KvDType.Fp16: AttendTile<Fp16Codec>(layer, batch, tile, qkv, output); break;
-            case KvDType.Int8: AttendTile<Int8Codec>(layer, batch, tile, qkv, output); break;
-            default: AttendTile<Int4Codec>(layer, batch, tile, qkv, output); break;
+            case KvDType.Fp32: AttendTile<Fp32Codec>(layer, batch, item, qkv, output); break;
+            case KvDType.Fp16: AttendTile<Fp16Codec>(layer, batch, item, qkv, output); break;
+            case KvDType.Int8: AttendTile<Int8Codec>(layer, batch, item, qkv, output); break;
+            default: AttendTile<Int4Codec>(layer, batch, item, qkv, output); break;
+        }
+    }
+
+    /// <summary>Partial results of long rows: per (row, part) the unnormalized value mix (d floats), max score and weight sum.</summary>
+    private sealed class PartResults
+    {
+        public float[] Mix = [], Max = [], Sum = [];
+
+        public void Ensure(int entries, int d)
+        {
+            if (Max.Length < entries) (Mix, Max, Sum) = (new float[entries * d], new float[entries], new float[entries]);
         }
     }
 
@@ -191,43 +232,43 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
         public float[] Q = [], QSum = [], Scores = [], Out = [], Bias = [];
         public nint[] Keys = [], Values = [];
         public readonly float[] Scaled = GC.AllocateArray<float>(64, pinned: true);
+        public readonly PartResults Parts = new();
 
         public void Ensure(int rows, int d, int groups, int blocks)
         {
             // Pinned (POH): raw pointers into these stay valid; they only ever grow.
             if (Q.Length < rows * d) (Q, Out) = (GC.AllocateArray<float>(rows * d, pinned: true), GC.AllocateArray<float>(rows * d, pinned: true));
             if (QSum.Length < rows * groups) (QSum, Bias) = (GC.AllocateArray<float>(rows * groups, pinned: true), GC.AllocateArray<float>(rows * groups, pinned: true));
-            if (Scores.Length < rows * blocks * BlockKernels.BlockSize) Scores = GC.AllocateArray<float>(Math.Max(rows * blocks * BlockKernels.BlockSize, Scores.Length * 2), pinned: true);
-            if (Keys.Length < blocks) (Keys, Values) = (GC.AllocateArray<nint>(Math.Max(blocks, 2 * Keys.Length), pinned: true), GC.AllocateArray<nint>(Math.Max(blocks, 2 * Keys.Length), pinned: true));
+            if (Scores.Length < rows * blocks * BlockKernels.BlockSize) Scores = GC.AllocateArray<float>(rows * blocks * BlockKernels.BlockSize, pinned: true);
+            if (Keys.Length < blocks) (Keys, Values) = (GC.AllocateArray<nint>(blocks, pinned: true), GC.AllocateArray<nint>(blocks, pinned: true));
         }
     }
 
     [ThreadStatic] private static TileScratch? _tileScratch;
 
     /// <summary>
-    /// One tile: its query rows (token-major, then the GQA group's heads) against the sequence's blocks,
-    /// four rows at a time so each key and value load serves all of them. Causal: a row sees the keys up
-    /// to its own position; later slots of the tile's chunk get zero weight.
+    /// One work item: a whole tile, or one part of a split single-token tile. Query rows (token-major,
+    /// then the GQA group's heads) go against the sequence's blocks four at a time, so each key and value
+    /// load serves all of them. Causal: a row sees the keys up to its own position.
+    /// A row whose context fits in one part (<see cref="PartTokens"/>) gets one normalized softmax. A longer
+    /// row is always computed part by part and merged by <see cref="MergeRow"/>, whether its parts run in
+    /// this item or in several: a row's arithmetic never depends on its tile (batch invariance).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void AttendTile<TCodec>(int layer, AttentionBatch batch, int tile, float* qkv, float* output) where TCodec : struct, IKvBlockCodec
+    private void AttendTile<TCodec>(int layer, AttentionBatch batch, int item, float* qkv, float* output) where TCodec : struct, IKvBlockCodec
     {
+        int tile = _itemTile[item], onlyPart = _itemPart[item];
         int t0 = _tileStart[tile], nt = _tileCount[tile], g = _tileHead[tile];
         int d = _config.HeadDim, group = _config.GroupSize, groups = TCodec.Affine ? _groups : 1, gs = TCodec.Affine ? _groupSize : d;
         int rows = nt * group, bs = BlockKernels.BlockSize;
-        int ctxMax = batch.TokenPosition[t0 + nt - 1] + 1, blocks = (ctxMax + bs - 1) / bs, stride = blocks * bs;
+        int ctxMax = batch.TokenPosition[t0 + nt - 1] + 1, blocks = (ctxMax + bs - 1) / bs;
         var table = batch.BlockTables[batch.TokenSeq[t0]];
         var s = _tileScratch ??= new TileScratch();
-        s.Ensure(rows, d, groups, blocks);
+        s.Ensure(rows, d, groups, PartBlocks);
         bool rotated = _storage.Rotated;
-        fixed (float* qf = s.Q, qsum = s.QSum, scores = s.Scores, outf = s.Out, bias = s.Bias, scaled = s.Scaled)
+        fixed (float* qf = s.Q, qsum = s.QSum, outf = s.Out)
         fixed (nint* keys = s.Keys, values = s.Values)
         {
-            for (int b = 0; b < blocks; b++)
-            {
-                keys[b] = (nint)_storage.KeyHead(layer, table[b], g);
-                values[b] = (nint)_storage.ValueHead(layer, table[b], g);
-            }
             for (int r = 0; r < rows; r++)
             {
                 var dst = new Span<float>(qf + r * d, d);
@@ -238,52 +279,37 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
                     for (int gi = 0; gi < groups; gi++) qsum[r * groups + gi] = TensorPrimitives.Sum(dst.Slice(gi * gs, gs));
             }
 
-            for (int r0 = 0; r0 < rows; r0 += 4)
+            if (onlyPart >= 0)
             {
-                int nr = Math.Min(4, rows - r0);
-                int chunkCtx = batch.TokenPosition[t0 + (r0 + nr - 1) / group] + 1, chunkBlocks = (chunkCtx + bs - 1) / bs;
-                int lastCount = chunkCtx - (chunkBlocks - 1) * bs;
-                float* q = qf + r0 * d, qs = qsum + r0 * groups, sc = scores + r0 * stride;
-                for (int b = 0; b < chunkBlocks; b++)
+                // One part of a split tile, all of whose rows are long: partial results for MergeParts.
+                LoadPart(layer, table, g, onlyPart, blocks, keys, values);
+                for (int r0 = 0; r0 < rows; r0 += 4)
+                    Part<TCodec>(batch, t0, r0, Math.Min(4, rows - r0), onlyPart, keys, values, s, _stepParts, (item - _tiles) * MaxGroupRows + r0, 1);
+                return;
+            }
+
+            // Rows are ordered by position, so the short ones (one part) come first.
+            int shortRows = 0;
+            while (shortRows < rows && batch.TokenPosition[t0 + shortRows / group] + 1 <= PartTokens) shortRows += group;
+            if (shortRows > 0)
+            {
+                LoadPart(layer, table, g, 0, blocks, keys, values);
+                for (int r0 = 0; r0 < shortRows; r0 += 4) Whole<TCodec>(batch, t0, r0, Math.Min(4, shortRows - r0), keys, values, s);
+            }
+            if (shortRows < rows)
+            {
+                int parts = (ctxMax + PartTokens - 1) / PartTokens, longRows = rows - shortRows;
+                s.Parts.Ensure(longRows * parts, d);
+                for (int p = 0; p < parts; p++)
                 {
-                    byte* head = (byte*)keys[b];
-                    var prm = (Half*)(head + _paramOffset);
-                    // Blocks are scattered through the pool, so the hardware prefetcher cannot see the next one coming.
-                    // Two blocks ahead: one block's scoring is shorter than a memory round trip. Past the
-                    // last key block, the first value blocks come next.
-                    if (b == 0 && chunkBlocks > 1) BlockKernels.Prefetch((byte*)keys[1], _headBytes);
-                    int ahead = b + PrefetchDistance;
-                    BlockKernels.Prefetch((byte*)(ahead < chunkBlocks ? keys[ahead] : values[Math.Min(ahead - chunkBlocks, chunkBlocks - 1)]), _headBytes);
-                    switch (nr)
-                    {
-                        case 1: BlockKernels.Score<TCodec, Rows1>(head, prm, q, qs, d, groups, gs, sc + b * bs, stride); break;
-                        case 2: BlockKernels.Score<TCodec, Rows2>(head, prm, q, qs, d, groups, gs, sc + b * bs, stride); break;
-                        case 3: BlockKernels.Score<TCodec, Rows3>(head, prm, q, qs, d, groups, gs, sc + b * bs, stride); break;
-                        default: BlockKernels.Score<TCodec, Rows4>(head, prm, q, qs, d, groups, gs, sc + b * bs, stride); break;
-                    }
+                    LoadPart(layer, table, g, p, blocks, keys, values);
+                    for (int r0 = shortRows; r0 < rows; r0 += 4)
+                        Part<TCodec>(batch, t0, r0, Math.Min(4, rows - r0), p, keys, values, s, s.Parts, (r0 - shortRows) * parts + p, parts);
                 }
-                for (int r = 0; r < nr; r++)
+                for (int r = shortRows; r < rows; r++)
                 {
-                    int ctx = batch.TokenPosition[t0 + (r0 + r) / group] + 1;
-                    var row = new Span<float>(sc + r * stride, chunkBlocks * bs);
-                    TensorPrimitives.SoftMax(row[..ctx], row[..ctx]);
-                    row[ctx..].Clear();
-                }
-                float* o = outf + r0 * d;
-                for (int c = 0; c < d; c += 16)
-                    switch (nr)
-                    {
-                        case 1: BlockKernels.AccumulateChunk<TCodec, Rows1>(values, _paramOffset, _headBytes, chunkBlocks, lastCount, sc, stride, d, c, c / gs, scaled, o); break;
-                        case 2: BlockKernels.AccumulateChunk<TCodec, Rows2>(values, _paramOffset, _headBytes, chunkBlocks, lastCount, sc, stride, d, c, c / gs, scaled, o); break;
-                        case 3: BlockKernels.AccumulateChunk<TCodec, Rows3>(values, _paramOffset, _headBytes, chunkBlocks, lastCount, sc, stride, d, c, c / gs, scaled, o); break;
-                        default: BlockKernels.AccumulateChunk<TCodec, Rows4>(values, _paramOffset, _headBytes, chunkBlocks, lastCount, sc, stride, d, c, c / gs, scaled, o); break;
-                    }
-                if (TCodec.Affine)
-                {
-                    BlockKernels.MinShares(values, _paramOffset, chunkBlocks, lastCount, sc, stride, nr, groups, bias);
-                    for (int r = 0; r < nr; r++)
-                        for (int gi = 0; gi < groups; gi++)
-                            TensorPrimitives.Add(new ReadOnlySpan<float>(o + r * d + gi * gs, gs), bias[r * groups + gi], new Span<float>(o + r * d + gi * gs, gs));
+                    int rowParts = (batch.TokenPosition[t0 + r / group] + PartTokens) / PartTokens;
+                    MergeRow(s.Parts, (r - shortRows) * parts, 1, rowParts, new Span<float>(outf + r * d, d));
                 }
             }
 
@@ -292,6 +318,175 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
                 var src = new Span<float>(outf + r * d, d);
                 if (rotated) Hadamard.Transform(src); // values were stored rotated: rotate the mix back
                 src.CopyTo(new Span<float>(output + (long)(t0 + r / group) * _config.QDim + (g * group + r % group) * d, d));
+            }
+        }
+    }
+
+    /// <summary>Block-head pointers of part <paramref name="part"/>'s blocks (at most <see cref="PartBlocks"/>), from index 0.</summary>
+    private void LoadPart(int layer, int[] table, int g, int part, int blocks, nint* keys, nint* values)
+    {
+        for (int b = part * PartBlocks, end = Math.Min(blocks, b + PartBlocks), i = 0; b < end; b++, i++)
+        {
+            keys[i] = (nint)_storage.KeyHead(layer, table[b], g);
+            values[i] = (nint)_storage.ValueHead(layer, table[b], g);
+        }
+    }
+
+    /// <summary>Rows [r0, r0 + nr) whose contexts fit in the first part: scores, one softmax each, the value mix into Out.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Whole<TCodec>(AttentionBatch batch, int t0, int r0, int nr, nint* keys, nint* values, TileScratch s) where TCodec : struct, IKvBlockCodec
+    {
+        int group = _config.GroupSize, bs = BlockKernels.BlockSize, stride = PartBlocks * bs;
+        int chunkCtx = batch.TokenPosition[t0 + (r0 + nr - 1) / group] + 1, chunkBlocks = (chunkCtx + bs - 1) / bs;
+        fixed (float* scores = s.Scores)
+        {
+            float* sc = scores + r0 * stride;
+            ScoreRows<TCodec>(r0, nr, chunkBlocks, keys, values, s, sc, stride);
+            for (int r = 0; r < nr; r++)
+            {
+                int ctx = batch.TokenPosition[t0 + (r0 + r) / group] + 1;
+                var row = new Span<float>(sc + r * stride, chunkBlocks * bs);
+                TensorPrimitives.SoftMax(row[..ctx], row[..ctx]);
+                row[ctx..].Clear();
+            }
+            MixRows<TCodec>(r0, nr, chunkBlocks, chunkCtx - (chunkBlocks - 1) * bs, values, s, sc, stride);
+        }
+    }
+
+    /// <summary>
+    /// Rows [r0, r0 + nr) against part <paramref name="part"/> (keys/values hold that part's blocks): each row's
+    /// exp(s - local max) weights, their sum and the unnormalized value mix go to <paramref name="results"/> at
+    /// entry <c>firstEntry + i·entryStep</c> for row r0 + i. A row that ends before the part gets sum 0.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Part<TCodec>(AttentionBatch batch, int t0, int r0, int nr, int part, nint* keys, nint* values, TileScratch s,
+        PartResults results, int firstEntry, int entryStep) where TCodec : struct, IKvBlockCodec
+    {
+        int group = _config.GroupSize, bs = BlockKernels.BlockSize, d = _config.HeadDim, stride = PartBlocks * bs, start = part * PartTokens;
+        int chunkCtx = batch.TokenPosition[t0 + (r0 + nr - 1) / group] + 1;
+        if (chunkCtx <= start)
+        {
+            for (int i = 0; i < nr; i++) results.Sum[firstEntry + i * entryStep] = 0;
+            return;
+        }
+        int local = Math.Min(chunkCtx - start, PartTokens), partBlocks = (local + bs - 1) / bs;
+        fixed (float* scores = s.Scores, outf = s.Out)
+        {
+            float* sc = scores + r0 * stride;
+            ScoreRows<TCodec>(r0, nr, partBlocks, keys, values, s, sc, stride);
+            for (int r = 0; r < nr; r++)
+            {
+                int entry = firstEntry + r * entryStep, n = Math.Clamp(batch.TokenPosition[t0 + (r0 + r) / group] + 1 - start, 0, PartTokens);
+                var row = new Span<float>(sc + r * stride, partBlocks * bs);
+                if (n == 0)
+                {
+                    results.Sum[entry] = 0;
+                    row.Clear();
+                    continue;
+                }
+                float max = TensorPrimitives.Max(row[..n]);
+                TensorPrimitives.Subtract(row[..n], max, row[..n]);
+                TensorPrimitives.Exp(row[..n], row[..n]);
+                (results.Max[entry], results.Sum[entry]) = (max, TensorPrimitives.Sum(row[..n]));
+                row[n..].Clear();
+            }
+            MixRows<TCodec>(r0, nr, partBlocks, local - (partBlocks - 1) * bs, values, s, sc, stride);
+            for (int r = 0; r < nr; r++)
+                new ReadOnlySpan<float>(outf + (r0 + r) * d, d).CopyTo(results.Mix.AsSpan((firstEntry + r * entryStep) * d, d));
+        }
+    }
+
+    /// <summary>
+    /// Combines a long row's parts, in part order: rescaled to the largest part max, Σ wₚ·mixₚ / Σ wₚ·sumₚ is the
+    /// full softmax mix. One code path for split and unsplit tiles, so both give the same bits.
+    /// </summary>
+    private static void MergeRow(PartResults results, int firstEntry, int entryStep, int parts, Span<float> dst)
+    {
+        int d = dst.Length;
+        float max = float.NegativeInfinity, sum = 0;
+        for (int p = 0; p < parts; p++)
+            if (results.Sum[firstEntry + p * entryStep] > 0) max = Math.Max(max, results.Max[firstEntry + p * entryStep]);
+        dst.Clear();
+        for (int p = 0; p < parts; p++)
+        {
+            int entry = firstEntry + p * entryStep;
+            if (results.Sum[entry] <= 0) continue;
+            float weight = MathF.Exp(results.Max[entry] - max);
+            sum += weight * results.Sum[entry];
+            TensorPrimitives.MultiplyAdd(results.Mix.AsSpan(entry * d, d), weight, dst, dst);
+        }
+        TensorPrimitives.Multiply(dst, 1f / sum, dst);
+    }
+
+    /// <summary>Merges every split tile's parts (after the step's items ran) into the attention output.</summary>
+    private void MergeParts(float* output)
+    {
+        int d = _config.HeadDim, group = _config.GroupSize;
+        for (int item = _tiles; item < _items;)
+        {
+            int tile = _itemTile[item], t0 = _tileStart[tile], g = _tileHead[tile], end = item;
+            while (end < _items && _itemTile[end] == tile) end++;
+            for (int r = 0; r < group; r++)
+            {
+                var dst = new Span<float>(output + (long)t0 * _config.QDim + (g * group + r) * d, d);
+                MergeRow(_stepParts, (item - _tiles) * MaxGroupRows + r, MaxGroupRows, end - item, dst);
+                if (_storage.Rotated) Hadamard.Transform(dst);
+            }
+            item = end;
+        }
+    }
+
+    /// <summary>Scores of rows [r0, r0 + nr) against the first <paramref name="blocks"/> blocks in <paramref name="keys"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ScoreRows<TCodec>(int r0, int nr, int blocks, nint* keys, nint* values, TileScratch s, float* sc, int stride) where TCodec : struct, IKvBlockCodec
+    {
+        int d = _config.HeadDim, groups = TCodec.Affine ? _groups : 1, gs = TCodec.Affine ? _groupSize : d, bs = BlockKernels.BlockSize;
+        fixed (float* qf = s.Q, qsum = s.QSum)
+        {
+            float* q = qf + r0 * d, qs = qsum + r0 * groups;
+            for (int b = 0; b < blocks; b++)
+            {
+                byte* head = (byte*)keys[b];
+                var prm = (Half*)(head + _paramOffset);
+                // Blocks are scattered through the pool, so the hardware prefetcher cannot see the next one coming.
+                // Two blocks ahead: one block's scoring is shorter than a memory round trip. Past the
+                // last key block, the first value blocks come next.
+                if (b == 0 && blocks > 1) BlockKernels.Prefetch((byte*)keys[1], _headBytes);
+                int ahead = b + PrefetchDistance;
+                BlockKernels.Prefetch((byte*)(ahead < blocks ? keys[ahead] : values[Math.Min(ahead - blocks, blocks - 1)]), _headBytes);
+                switch (nr)
+                {
+                    case 1: BlockKernels.Score<TCodec, Rows1>(head, prm, q, qs, d, groups, gs, sc + b * bs, stride); break;
+                    case 2: BlockKernels.Score<TCodec, Rows2>(head, prm, q, qs, d, groups, gs, sc + b * bs, stride); break;
+                    case 3: BlockKernels.Score<TCodec, Rows3>(head, prm, q, qs, d, groups, gs, sc + b * bs, stride); break;
+                    default: BlockKernels.Score<TCodec, Rows4>(head, prm, q, qs, d, groups, gs, sc + b * bs, stride); break;
+                }
+            }
+        }
+    }
+
+    /// <summary>Out rows [r0, r0 + nr) = the weights in <paramref name="sc"/> times the values, plus the minimums' share (affine).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void MixRows<TCodec>(int r0, int nr, int blocks, int lastCount, nint* values, TileScratch s, float* sc, int stride) where TCodec : struct, IKvBlockCodec
+    {
+        int d = _config.HeadDim, groups = TCodec.Affine ? _groups : 1, gs = TCodec.Affine ? _groupSize : d;
+        fixed (float* outf = s.Out, bias = s.Bias, scaled = s.Scaled)
+        {
+            float* o = outf + r0 * d;
+            for (int c = 0; c < d; c += 16)
+                switch (nr)
+                {
+                    case 1: BlockKernels.AccumulateChunk<TCodec, Rows1>(values, _paramOffset, _headBytes, blocks, lastCount, sc, stride, d, c, c / gs, scaled, o); break;
+                    case 2: BlockKernels.AccumulateChunk<TCodec, Rows2>(values, _paramOffset, _headBytes, blocks, lastCount, sc, stride, d, c, c / gs, scaled, o); break;
+                    case 3: BlockKernels.AccumulateChunk<TCodec, Rows3>(values, _paramOffset, _headBytes, blocks, lastCount, sc, stride, d, c, c / gs, scaled, o); break;
+                    default: BlockKernels.AccumulateChunk<TCodec, Rows4>(values, _paramOffset, _headBytes, blocks, lastCount, sc, stride, d, c, c / gs, scaled, o); break;
+                }
+            if (TCodec.Affine)
+            {
+                BlockKernels.MinShares(values, _paramOffset, blocks, lastCount, sc, stride, nr, groups, bias);
+                for (int r = 0; r < nr; r++)
+                    for (int gi = 0; gi < groups; gi++)
+                        TensorPrimitives.Add(new ReadOnlySpan<float>(o + r * d + gi * gs, gs), bias[r * groups + gi], new Span<float>(o + r * d + gi * gs, gs));
             }
         }
     }

@@ -71,4 +71,88 @@ public class PagedAttentionKernelTests
             }
         }
     }
+
+    private static ModelConfig SmolShape(int layers = 1) => new()
+    {
+        Architecture = "test", HiddenSize = 9 * 64, IntermediateSize = 1, NumLayers = layers, NumHeads = 9, NumKvHeads = 3,
+        HeadDim = 64, VocabSize = 1, MaxPositionEmbeddings = 1024,
+    };
+
+    /// <summary>Deterministic q/k/v row for a position, so two runs can write identical caches.</summary>
+    private static float[] Row(int width, int position, int salt)
+    {
+        var rng = new Random(position * 7919 + salt);
+        return Enumerable.Range(0, width).Select(_ => (float)(rng.NextDouble() * 4 - 2)).ToArray();
+    }
+
+    /// <summary>Runs tokens [start, start + count) of one sequence through <paramref name="attention"/>; returns the outputs.</summary>
+    private static float[] Step(CpuPagedAttention attention, ModelConfig config, int[] table, int start, int count, int salt)
+    {
+        int width = config.QDim + 2 * config.KvDim;
+        var batch = new AttentionBatch(128, 2);
+        int s = batch.AddSequence(table, start + count);
+        var qkv = new float[count * width];
+        for (int i = 0; i < count; i++)
+        {
+            batch.AddToken(s, start + i);
+            Row(width, start + i, salt).CopyTo(qkv, i * width);
+        }
+        var output = new float[count * config.QDim];
+        attention.Forward(0, batch, qkv, output);
+        return output;
+    }
+
+    [Theory]
+    [InlineData(KvDType.Fp32)]
+    [InlineData(KvDType.Int8)]
+    [InlineData(KvDType.Int4)]
+    public void LongContextDecodeSplitAcrossPartsMatchesTheGenericKernel(KvDType dtype)
+    {
+        // 700 cached tokens: a decode token's tile spans three 256-token parts, computed as separate work
+        // items and merged. The prefill before it runs in chunks of 100 tokens (rows past 256 in parts too).
+        var config = SmolShape();
+        var spec = new KvCacheSpec(1, 3, 64, 16, dtype);
+        using var blockStorage = KvStorage.Create(spec, 64);
+        using var genericStorage = KvStorage.Create(spec, 64);
+        var block = new CpuPagedAttention(config, blockStorage, new RotaryEmbedding(config));
+        var generic = new CpuPagedAttention(config, genericStorage, new RotaryEmbedding(config), allowBlockKernels: false);
+        Assert.SkipUnless(block.UsesBlockKernels, "The block kernels need AVX-512; this machine runs the generic kernel only.");
+
+        var table = Enumerable.Range(0, 45).Reverse().ToArray(); // scattered, descending block ids
+        for (int start = 0; start <= 700; start += 100)
+        {
+            int count = start == 700 ? 1 : 100;
+            var expected = Step(generic, config, table, start, count, (int)dtype);
+            var actual = Step(block, config, table, start, count, (int)dtype);
+            for (int i = 0; i < expected.Length; i++)
+                Assert.True(Math.Abs(expected[i] - actual[i]) <= 2e-5 + 1e-4 * Math.Abs(expected[i]),
+                    $"{dtype}, tokens {start}..{start + count}: output {i} is {actual[i]}, generic kernel gives {expected[i]}");
+        }
+    }
+
+    [Theory]
+    [InlineData(KvDType.Fp32)]
+    [InlineData(KvDType.Int8)]
+    public void ALongRowGivesTheSameBitsAsASplitDecodeOrInsideAPrefillTile(KvDType dtype)
+    {
+        // Position 700 once as a lone decode token (its tile split into parts over threads) and once as the
+        // last row of a 16-token prefill tile (parts computed in one item): batch invariance needs equal bits.
+        var config = SmolShape();
+        var spec = new KvCacheSpec(1, 3, 64, 16, dtype);
+        using var storageA = KvStorage.Create(spec, 64);
+        using var storageB = KvStorage.Create(spec, 64);
+        var a = new CpuPagedAttention(config, storageA, new RotaryEmbedding(config));
+        var b = new CpuPagedAttention(config, storageB, new RotaryEmbedding(config));
+        Assert.SkipUnless(a.UsesBlockKernels, "The block kernels need AVX-512; this machine runs the generic kernel only.");
+        var table = Enumerable.Range(0, 45).ToArray();
+
+        for (int start = 0; start < 700; start += 100) Step(a, config, table, start, Math.Min(100, 700 - start), 5);
+        var alone = Step(a, config, table, 700, 1, 5);
+
+        for (int start = 0; start < 685; start += 100) Step(b, config, table, start, Math.Min(100, 685 - start), 5);
+        var inTile = Step(b, config, table, 685, 16, 5);
+
+        var last = inTile.AsSpan(15 * config.QDim, config.QDim).ToArray();
+        Assert.Equal(alone, last);
+    }
 }
