@@ -72,11 +72,36 @@ public class PagedAttentionKernelTests
         }
     }
 
-    private static ModelConfig SmolShape(int layers = 1) => new()
+    /// <summary>
+    /// Two attentions (SmolLM2's attention shape, one layer) over two fresh caches of one dtype: the first with
+    /// block kernels, the second with or without. Skips where the block kernels cannot run.
+    /// </summary>
+    private sealed class TwoCaches : IDisposable
     {
-        Architecture = "test", HiddenSize = 9 * 64, IntermediateSize = 1, NumLayers = layers, NumHeads = 9, NumKvHeads = 3,
-        HeadDim = 64, VocabSize = 1, MaxPositionEmbeddings = 1024,
-    };
+        private readonly KvStorage _first, _second;
+        public ModelConfig Config { get; } = new()
+        {
+            Architecture = "test", HiddenSize = 9 * 64, IntermediateSize = 1, NumLayers = 1, NumHeads = 9, NumKvHeads = 3,
+            HeadDim = 64, VocabSize = 1, MaxPositionEmbeddings = 1024,
+        };
+        public CpuPagedAttention First { get; }
+        public CpuPagedAttention Second { get; }
+
+        public TwoCaches(KvDType dtype, bool secondUsesBlockKernels)
+        {
+            var spec = new KvCacheSpec(1, 3, 64, 16, dtype);
+            (_first, _second) = (KvStorage.Create(spec, 64), KvStorage.Create(spec, 64));
+            First = new CpuPagedAttention(Config, _first, new RotaryEmbedding(Config));
+            Second = new CpuPagedAttention(Config, _second, new RotaryEmbedding(Config), allowBlockKernels: secondUsesBlockKernels);
+            Assert.SkipUnless(First.UsesBlockKernels, "The block kernels need AVX-512; this machine runs the generic kernel only.");
+        }
+
+        public void Dispose()
+        {
+            _first.Dispose();
+            _second.Dispose();
+        }
+    }
 
     /// <summary>Deterministic q/k/v row for a position, so two runs can write identical caches.</summary>
     private static float[] Row(int width, int position, int salt)
@@ -110,14 +135,8 @@ public class PagedAttentionKernelTests
     {
         // 700 cached tokens: a decode token's tile spans three 256-token parts, computed as separate work
         // items and merged. The prefill before it runs in chunks of 100 tokens (rows past 256 in parts too).
-        var config = SmolShape();
-        var spec = new KvCacheSpec(1, 3, 64, 16, dtype);
-        using var blockStorage = KvStorage.Create(spec, 64);
-        using var genericStorage = KvStorage.Create(spec, 64);
-        var block = new CpuPagedAttention(config, blockStorage, new RotaryEmbedding(config));
-        var generic = new CpuPagedAttention(config, genericStorage, new RotaryEmbedding(config), allowBlockKernels: false);
-        Assert.SkipUnless(block.UsesBlockKernels, "The block kernels need AVX-512; this machine runs the generic kernel only.");
-
+        using var caches = new TwoCaches(dtype, secondUsesBlockKernels: false);
+        var (block, generic, config) = (caches.First, caches.Second, caches.Config);
         var table = Enumerable.Range(0, 45).Reverse().ToArray(); // scattered, descending block ids
         for (int start = 0; start <= 700; start += 100)
         {
@@ -137,13 +156,8 @@ public class PagedAttentionKernelTests
     {
         // Position 700 once as a lone decode token (its tile split into parts over threads) and once as the
         // last row of a 16-token prefill tile (parts computed in one item): batch invariance needs equal bits.
-        var config = SmolShape();
-        var spec = new KvCacheSpec(1, 3, 64, 16, dtype);
-        using var storageA = KvStorage.Create(spec, 64);
-        using var storageB = KvStorage.Create(spec, 64);
-        var a = new CpuPagedAttention(config, storageA, new RotaryEmbedding(config));
-        var b = new CpuPagedAttention(config, storageB, new RotaryEmbedding(config));
-        Assert.SkipUnless(a.UsesBlockKernels, "The block kernels need AVX-512; this machine runs the generic kernel only.");
+        using var caches = new TwoCaches(dtype, secondUsesBlockKernels: true);
+        var (a, b, config) = (caches.First, caches.Second, caches.Config);
         var table = Enumerable.Range(0, 45).ToArray();
 
         for (int start = 0; start < 700; start += 100) Step(a, config, table, start, Math.Min(100, 700 - start), 5);
