@@ -10,17 +10,10 @@ namespace InferServe.Onnx;
 public static class HostGraphs
 {
     /// <summary>One node: <paramref name="opType"/>(int64[1] input) → int64[1] output.</summary>
-    public static byte[] SingleOp(string domain, string opType, string input, string output) =>
-        new OnnxGraphBuilder(opType)
-            .Input(input, DT.Int64, 1)
-            .Output(output, DT.Int64, 1)
-            .NodeIn(domain, opType, input, output)
-            .Build(extraDomains: domain)
-            .ToByteArray();
-
-    private static OnnxGraphBuilder NodeIn(this OnnxGraphBuilder g, string domain, string opType, string input, string output)
+    public static byte[] SingleOp(string domain, string opType, string input, string output)
     {
+        var g = new OnnxGraphBuilder(opType).Input(input, DT.Int64, 1).Output(output, DT.Int64, 1);
         g.Node(opType, [input], [output], domain);
-        return g;
+        return g.Build(extraDomains: domain).ToByteArray();
     }
 }

@@ -48,7 +48,7 @@ internal readonly unsafe struct Int4Codec : IKvBlockCodec
         var packed = Vector128.CreateScalar(*(ulong*)(head + channel * 8));
         var low = packed.AsByte() & Vector128.Create((byte)0x0F);
         var high = Vector128.ShiftRightLogical(packed, 4).AsByte() & Vector128.Create((byte)0x0F);
-        var tokens = Sse2.IsSupported ? Sse2.UnpackLow(low.AsUInt64(), high.AsUInt64()) : Vector128.Create(low.AsUInt64()[0], high.AsUInt64()[0]);
+        var tokens = Sse2.UnpackLow(low.AsUInt64(), high.AsUInt64()); // the block kernels run on AVX-512 hardware only
         return BlockKernels.Bytes(tokens.AsByte());
     }
 

@@ -41,7 +41,7 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
     /// <summary>Query tokens of one sequence that share a tile, and so every key and value load.</summary>
     private const int TileTokens = 16;
     /// <summary>Blocks between the one being read and the one being prefetched.</summary>
-    internal const int PrefetchDistance = 2;
+    private const int PrefetchDistance = 2;
     /// <summary>Tokens per part of a long context (a multiple of the 16-token block).</summary>
     private const int PartTokens = 256;
     private const int PartBlocks = PartTokens / 16;
@@ -55,13 +55,13 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
     private int[] _tileCount = [];
     private int[] _tileHead = [];
     private int _tiles;
-    private long _tiledVersion = -1;
-    private AttentionBatch? _tiledBatch;
     private int[] _runStart = [];
     private int[] _runCount = [];
     private int _runs;
-    private long _runVersion = -1;
-    private AttentionBatch? _runBatch;
+    // The step plan (runs, tiles, items, whether to fork) depends only on the batch: built once per step.
+    private AttentionBatch? _plannedBatch;
+    private long _plannedVersion = -1;
+    private bool _forkStep;
     private readonly Action<int> _writeRun;
     private int _qkvLength;
 
@@ -97,42 +97,49 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Forward(int layer, AttentionBatch batch, Span<float> qkv, Span<float> output)
     {
-        int T = batch.NumTokens;
-        long work = 0, started = Stopwatch.GetTimestamp();
-        for (int t = 0; t < T; t++) work += batch.TokenPosition[t] + 1;
-        bool parallel = work * _config.NumHeads >= ParallelThreshold;
-        BuildRuns(batch);
+        long started = Stopwatch.GetTimestamp();
+        Plan(batch);
         fixed (float* qkvPtr = qkv, outPtr = output)
         {
             // Cached delegates over per-call fields: no closure allocation per layer.
             (_layer, _batch, _q, _o, _qkvLength) = (layer, batch, (IntPtr)qkvPtr, (IntPtr)outPtr, qkv.Length);
-            if (parallel && _runs > 1) _parallel.For(_runs, _writeRun);
+            if (_forkStep && _runs > 1) _parallel.For(_runs, _writeRun);
             else
                 for (int r = 0; r < _runs; r++) WriteRun(layer, batch, qkv, r);
             WriteTicks += Stopwatch.GetTimestamp() - started;
             if (_fast)
             {
-                BuildTiles(batch);
-                if (!parallel || _items == 1)
+                if (!_forkStep || _items == 1)
                     for (int i = 0; i < _items; i++) AttendTile(layer, batch, i, qkvPtr, outPtr);
                 else _parallel.For(_items, _attendTile);
                 if (_items > _tiles) MergeParts(outPtr);
                 return;
             }
-            int items = T * _config.NumKvHeads;
-            if (!parallel || items == 1)
+            int items = batch.NumTokens * _config.NumKvHeads;
+            if (!_forkStep || items == 1)
                 for (int i = 0; i < items; i++) AttendGroup(layer, batch, i, _q, _o);
             else _parallel.For(items, _attendItem);
         }
     }
 
+    /// <summary>Plans a step once (every layer sees the same batch): write runs, tiles and work items, and whether to fork.</summary>
+    private void Plan(AttentionBatch batch)
+    {
+        if (_plannedBatch == batch && _plannedVersion == batch.Version) return;
+        long work = 0;
+        for (int t = 0; t < batch.NumTokens; t++) work += batch.TokenPosition[t] + 1;
+        _forkStep = work * _config.NumHeads >= ParallelThreshold;
+        BuildRuns(batch);
+        if (_fast) BuildTiles(batch);
+        (_plannedBatch, _plannedVersion) = (batch, batch.Version);
+    }
+
     /// <summary>
-    /// Splits the step's tokens into runs that share a sequence and a KV block, once per step. Runs are
-    /// written in parallel; a block never straddles two runs (int4 keys pack two tokens in one byte).
+    /// Splits the step's tokens into runs that share a sequence and a KV block. Runs are written in
+    /// parallel; a block never straddles two runs (int4 keys pack two tokens in one byte).
     /// </summary>
     private void BuildRuns(AttentionBatch batch)
     {
-        if (_runBatch == batch && _runVersion == batch.Version) return;
         int T = batch.NumTokens, bs = _storage.Spec.BlockSize;
         if (_runStart.Length < T) (_runStart, _runCount) = (new int[T], new int[T]);
         int n = 0;
@@ -144,7 +151,6 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
             t += count;
         }
         _runs = n;
-        (_runBatch, _runVersion) = (batch, batch.Version);
     }
 
     /// <summary>RoPE on a run's q and k rows, then its k/v into the cache (quantized on write).</summary>
@@ -163,13 +169,9 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
         }
     }
 
-    /// <summary>
-    /// Splits the step into (sequence, KV head, up to <see cref="TileTokens"/> consecutive query tokens)
-    /// tiles, once per step: every layer sees the same batch.
-    /// </summary>
+    /// <summary>Splits the step into (sequence, KV head, up to <see cref="TileTokens"/> consecutive query tokens) tiles.</summary>
     private void BuildTiles(AttentionBatch batch)
     {
-        if (_tiledBatch == batch && _tiledVersion == batch.Version) return;
         int T = batch.NumTokens, kvHeads = _config.NumKvHeads, capacity = (T + batch.NumSeqs * TileTokens) / TileTokens * kvHeads + kvHeads;
         if (_tileStart.Length < capacity) (_tileStart, _tileCount, _tileHead) = (new int[capacity], new int[capacity], new int[capacity]);
         int n = 0;
@@ -194,7 +196,6 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
                 for (int p = 0; p < parts; p++) (_itemTile[m], _itemPart[m++]) = (i, p);
         _items = m;
         _stepParts.Ensure((_items - _tiles) * MaxGroupRows, _config.HeadDim);
-        (_tiledBatch, _tiledVersion) = (batch, batch.Version);
     }
 
     /// <summary>Items a tile becomes: one per part for a single query token over more than one part, else one.</summary>
