@@ -105,31 +105,30 @@ internal sealed class InferenceService(EngineHost host)
 
     public Task<ModelInfo> GetModelInfoAsync(ModelInfoRequest request, ServerCallContext context)
     {
-        var engine = RequireEngine();
-        var config = engine.Config;
+        var facts = RequireEngine().Facts;
         var info = new ModelInfo
         {
             Id = host.ServedModelName,
-            Architecture = config.Architecture,
-            MaxContext = engine.MaxContext,
-            VocabSize = config.VocabSize,
-            KvBlockSize = engine.KvSpec.BlockSize,
-            KvTotalBlocks = engine.Stats.TotalBlocks,
+            Architecture = facts.Architecture,
+            MaxContext = facts.MaxContext,
+            VocabSize = facts.VocabSize,
+            KvBlockSize = facts.KvBlockSize,
+            KvTotalBlocks = facts.KvTotalBlocks,
         };
-        if ((config.BosTokenId ?? engine.Tokenizer.BosTokenId) is { } bos)
+        if (facts.BosTokenId is { } bos)
         {
             info.BosTokenId = bos;
         }
 
-        info.EosTokenIds.AddRange(config.EosTokenIds.Concat(engine.Tokenizer.EosTokenIds).Distinct().Order());
+        info.EosTokenIds.AddRange(facts.EosTokenIds);
         return Task.FromResult(info);
     }
 
-    private LlmEngine RequireEngine()
+    private IGenerationService RequireEngine()
     {
         if (host.Current is { } loaded)
         {
-            return loaded.Engine;
+            return loaded.Service;
         }
 
         throw new RpcException(
@@ -137,7 +136,7 @@ internal sealed class InferenceService(EngineHost host)
             host.LoadError is null ? "The model is still loading; retry shortly." : "The model failed to load; see the server log.");
     }
 
-    private static GenerationHandle Submit(LlmEngine engine, GenerationRequest spec, CancellationToken ct)
+    private static IGenerationStream Submit(IGenerationService engine, GenerationRequest spec, CancellationToken ct)
     {
         try
         {

@@ -14,7 +14,7 @@ internal static class RequestMapping
     /// Builds the engine request, throwing INVALID_ARGUMENT for what only the API layer can judge (missing or
     /// empty prompt, unknown enum values). Ranges (max_tokens, temperature, ...) are checked by the engine.
     /// </summary>
-    public static GenerationRequest ToEngineRequest(GenerateRequest request, LlmEngine engine)
+    public static GenerationRequest ToEngineRequest(GenerateRequest request, IGenerationService engine)
     {
         if (!Enum.IsDefined(request.UsageReporting))
         {
@@ -29,15 +29,6 @@ internal static class RequestMapping
             GenerateRequest.PromptOneofCase.None => throw Invalid("A prompt is required: set text or token_ids."),
             _ => throw Invalid("The prompt must not be empty."),
         };
-
-        var vocab = engine.Config.VocabSize;
-        foreach (var id in request.StopTokenIds)
-        {
-            if ((uint)id >= (uint)vocab)
-            {
-                throw Invalid($"stop_token_ids: token id {id} is outside the vocabulary (size {vocab}).");
-            }
-        }
 
         return new GenerationRequest
         {

@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using InferServe.Engine.Attention;
 using InferServe.Engine.Core;
 using InferServe.Engine.Kv;
+using InferServe.Engine.Kv.Transfer;
 using InferServe.Engine.Runner;
 using InferServe.Engine.Sampling;
 using InferServe.Engine.Scheduling;
@@ -17,7 +18,7 @@ namespace InferServe.Engine;
 /// and runner, and an async stream of token events per request. Cancelling a request's token (or
 /// disposing its handle) aborts it and frees its KV blocks within one step.
 /// </summary>
-public sealed class LlmEngine : IAsyncDisposable
+public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
 {
     private readonly ModelInstance _model;
     private readonly EngineOptions _options;
@@ -34,6 +35,9 @@ public sealed class LlmEngine : IAsyncDisposable
     private readonly List<int> _rows = [];
     private readonly List<Sequence> _sampling = [];
     private readonly HashSet<RequestState> _live = [];
+    private readonly KvLeaseTable _leases;
+    private readonly Queue<RequestState> _pendingImports = new();
+    private readonly List<RequestState> _exports = [];
     private volatile EngineStats _stats;
     private int _queued;
     private long _steps, _promptTokens, _generationTokens;
@@ -45,6 +49,7 @@ public sealed class LlmEngine : IAsyncDisposable
     public KvCacheSpec KvSpec => _model.Kv.Spec;
     public RunnerTimings Timings => _model.Runner.Timings;
     public IAttentionBackend Attention => _model.Attention;
+    public ModelFacts Facts { get; }
 
     public LlmEngine(ModelInstance model, ITokenizer tokenizer, EngineOptions options, IEngineObserver? observer = null, bool stopAtBos = false)
     {
@@ -57,6 +62,10 @@ public sealed class LlmEngine : IAsyncDisposable
             throw new ArgumentException("Scheduler limits exceed the runner's buffers.");
         _scheduler = new Scheduler(s, model.Kv);
         _scheduler.Preempted += _ => _observer.Preempted();
+        _scheduler.PrefixLookup += (queried, hit) => _observer.PrefixCacheLookup(queried, hit);
+        _leases = new KvLeaseTable(model.Kv.Pool, options.KvLeaseTime);
+        Facts = new ModelFacts(model.Config.Architecture, model.Config.VocabSize, model.MaxContext, model.Config.BosTokenId ?? tokenizer.BosTokenId,
+            [.. model.Config.EosTokenIds.Concat(tokenizer.EosTokenIds).Distinct().Order()], model.Kv.Spec.BlockSize, model.Kv.Pool.NumBlocks, s.MaxSeqs);
         _eos = [.. model.Config.EosTokenIds, .. tokenizer.EosTokenIds];
         if (stopAtBos && model.Config.BosTokenId is int bos) _eos.Add(bos);
         _batch = new AttentionBatch(s.MaxBatchedTokens, s.MaxSeqs);
@@ -70,17 +79,21 @@ public sealed class LlmEngine : IAsyncDisposable
     /// Validates and queues a request. Throws <see cref="InvalidRequestException"/> for requests that
     /// can never run and <see cref="EngineOverloadedException"/> when the waiting queue is full.
     /// </summary>
-    public GenerationHandle Submit(GenerationRequest request, CancellationToken cancellationToken = default)
+    public GenerationHandle Submit(GenerationRequest request, CancellationToken cancellationToken = default) =>
+        Enqueue(new RequestState(request, Stopwatch.GetTimestamp()), Admit, cancellationToken);
+
+    IGenerationStream IGenerationService.Submit(GenerationRequest request, CancellationToken cancellationToken) => Submit(request, cancellationToken);
+
+    private GenerationHandle Enqueue(RequestState state, Action<RequestState> admit, CancellationToken cancellationToken)
     {
-        Validate(request);
+        RequestValidator.Validate(state.Spec, Facts);
         if (Interlocked.Increment(ref _queued) > _options.MaxQueue)
         {
             Interlocked.Decrement(ref _queued);
             throw new EngineOverloadedException($"The waiting queue is full ({_options.MaxQueue} requests); retry later.");
         }
-        var state = new RequestState(request, Stopwatch.GetTimestamp());
         var handle = new GenerationHandle(this, state);
-        Post(() => Admit(state));
+        Post(() => admit(state));
         if (cancellationToken.CanBeCanceled) handle.Registration = cancellationToken.Register(handle.Abort);
         return handle;
     }
@@ -92,33 +105,6 @@ public sealed class LlmEngine : IAsyncDisposable
         await foreach (var e in handle.ReadAllAsync(cancellationToken)) yield return e;
     }
 
-    private void Validate(GenerationRequest r)
-    {
-        int n = r.PromptTokens.Count;
-        if (n == 0) throw new InvalidRequestException("The prompt must contain at least one token.", "prompt");
-        foreach (var t in r.PromptTokens)
-            if ((uint)t >= (uint)Config.VocabSize)
-                throw new InvalidRequestException($"Token id {t} is outside the vocabulary (size {Config.VocabSize}).", "prompt");
-        if (r.MaxTokens < 1) throw new InvalidRequestException("max_tokens must be at least 1.", "max_tokens");
-        if (n + r.MaxTokens > MaxContext)
-            throw new InvalidRequestException($"This model's maximum context length is {MaxContext} tokens. However, you requested {n + r.MaxTokens} tokens ({n} in the prompt, {r.MaxTokens} for the completion).", "max_tokens");
-        int blocks = _model.Kv.BlocksFor(n + r.MaxTokens);
-        if (blocks > _model.Kv.Pool.NumBlocks)
-            throw new InvalidRequestException($"The request needs {blocks} KV blocks but the cache holds {_model.Kv.Pool.NumBlocks}; lower max_tokens or raise --kv-cache-memory.", "max_tokens");
-        if (r.N < 1 || r.N > _options.Scheduler.MaxSeqs) throw new InvalidRequestException($"n must be between 1 and {_options.Scheduler.MaxSeqs}.", "n");
-        if (r.Logprobs is < 0 or > 20) throw new InvalidRequestException("logprobs must be between 0 and 20.", "logprobs");
-        var p = r.Sampling;
-        if (!(p.Temperature >= 0)) throw new InvalidRequestException("temperature must be non-negative.", "temperature");
-        if (!(p.TopP > 0 && p.TopP <= 1)) throw new InvalidRequestException("top_p must be in (0, 1].", "top_p");
-        if (!(p.MinP >= 0 && p.MinP <= 1)) throw new InvalidRequestException("min_p must be in [0, 1].", "min_p");
-        if (p.TopK < -1) throw new InvalidRequestException("top_k must be -1 (disabled) or positive.", "top_k");
-        if (!(p.RepetitionPenalty > 0)) throw new InvalidRequestException("repetition_penalty must be positive.", "repetition_penalty");
-        if (!(p.PresencePenalty >= -2 && p.PresencePenalty <= 2)) throw new InvalidRequestException("presence_penalty must be in [-2, 2].", "presence_penalty");
-        if (!(p.FrequencyPenalty >= -2 && p.FrequencyPenalty <= 2)) throw new InvalidRequestException("frequency_penalty must be in [-2, 2].", "frequency_penalty");
-        foreach (var s in r.StopStrings)
-            if (string.IsNullOrEmpty(s)) throw new InvalidRequestException("Stop strings must not be empty.", "stop");
-    }
-
     internal void Post(Action command)
     {
         _inbox.Enqueue(command);
@@ -128,7 +114,7 @@ public sealed class LlmEngine : IAsyncDisposable
     private void Admit(RequestState state)
     {
         var spec = state.Spec;
-        var salt = BlockHash.Salt(_options.CacheSaltBase + "\u0001" + spec.CacheSalt);
+        var salt = SaltFor(spec);
         ulong seed = spec.Sampling.Seed ?? (ulong)Random.Shared.NextInt64();
         var seq = new Sequence(state, 0, spec.PromptTokens.ToArray(), spec.PromptTokens.Count, new SequenceKv(salt), seed, NewOutput(spec));
         state.Sequences.Add(seq);
@@ -142,6 +128,8 @@ public sealed class LlmEngine : IAsyncDisposable
         _scheduler.Enqueue(seq);
         _observer.RequestQueued();
     }
+
+    private BlockHash SaltFor(GenerationRequest spec) => BlockHash.Salt(_options.CacheSaltBase + "\u0001" + spec.CacheSalt);
 
     private OutputState NewOutput(GenerationRequest spec)
     {
@@ -174,10 +162,12 @@ public sealed class LlmEngine : IAsyncDisposable
         while (!_stop.IsCancellationRequested)
         {
             while (_inbox.TryDequeue(out var command)) command();
+            _leases.ExpireDue();
+            if (_pendingImports.Count > 0) StartImports();
             if (_scheduler.RunningCount == 0 && _scheduler.WaitingCount == 0)
             {
                 _stats = Snapshot();
-                try { _wake.Wait(_stop.Token); }
+                try { _wake.Wait(_leases.NextExpiry(), _stop.Token); }
                 catch (OperationCanceledException) { break; }
                 continue;
             }
@@ -264,7 +254,9 @@ public sealed class LlmEngine : IAsyncDisposable
                 }
             }
             SampleAndEmit(seq, row);
+            if (request.Export is not null && !_exports.Contains(request)) _exports.Add(request);
         }
+        if (_exports.Count > 0) CompleteExports();
         _observer.TokensComputed(prompt, _sampling.Count);
     }
 
@@ -312,18 +304,24 @@ public sealed class LlmEngine : IAsyncDisposable
     private static void Emit(Sequence seq, string text, int[] tokens, TokenLogprob[]? logprobs, FinishReason? finish) =>
         seq.Request.Events.Writer.TryWrite(new GenerationEvent(seq.Index, text, tokens, logprobs, finish, seq.Request.Usage));
 
-    private void Finish(Sequence seq, FinishReason reason)
+    private void Finish(Sequence seq, FinishReason reason, bool exported = false)
     {
         if (seq.IsFinished) return;
         bool wasQueued = seq.Request.FirstTokenTicks == 0;
+        bool transferHolds = seq.Status == SequenceStatus.WaitingForKv;
         _scheduler.Remove(seq);
         seq.Status = SequenceStatus.Finished;
-        _model.Kv.Free(seq.Kv);
+        seq.FinishReason = reason;
         var request = seq.Request;
+        // A transfer still writing the blocks: cancel it; ImportDone frees them once it has stopped.
+        if (transferHolds) request.Import!.Cancel.Cancel();
+        else _model.Kv.Free(seq.Kv);
         if (--request.Unfinished > 0) return;
         if (wasQueued) Interlocked.Decrement(ref _queued);
         _live.Remove(request);
+        request.Export?.TrySetCanceled();
         request.Events.Writer.TryComplete();
+        if (exported) return;
         _observer.RequestFinished(request.Spec.RequestId, reason, Stopwatch.GetElapsedTime(request.ArrivalTicks), request.Spec.PromptTokens.Count, request.CompletionTokens, request.CachedTokens);
     }
 
@@ -342,17 +340,17 @@ public sealed class LlmEngine : IAsyncDisposable
     private EngineStats Snapshot()
     {
         var pool = _model.Kv.Pool;
-        return new EngineStats(_scheduler.RunningCount, _scheduler.WaitingCount + _inbox.Count, pool.NumBlocks, pool.FreeCount, _model.Kv.Spec.BlockSize,
-            _model.Kv.PrefixQueryTokens, _model.Kv.PrefixHitTokens, _scheduler.Preemptions, _steps, _promptTokens, _generationTokens);
+        return new EngineStats(_scheduler.RunningCount + _scheduler.Reserved, _scheduler.WaitingCount + _pendingImports.Count + _inbox.Count, pool.NumBlocks,
+            pool.FreeCount, _model.Kv.Spec.BlockSize, _model.Kv.PrefixQueryTokens, _model.Kv.PrefixHitTokens, _scheduler.Preemptions, _steps, _promptTokens, _generationTokens)
+        {
+            LeasesHeld = _leases.Held,
+            LeasesExpired = _leases.Expired,
+            LeasesReleased = _leases.Released,
+        };
     }
 
     /// <summary>Runs <paramref name="query"/> on the engine thread between steps (tests and diagnostics).</summary>
-    public Task<T> InspectAsync<T>(Func<KvCacheManager, T> query)
-    {
-        var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Post(() => tcs.SetResult(query(_model.Kv)));
-        return tcs.Task;
-    }
+    public Task<T> InspectAsync<T>(Func<KvCacheManager, T> query) => OnEngineThread(() => query(_model.Kv));
 
     public async ValueTask DisposeAsync()
     {

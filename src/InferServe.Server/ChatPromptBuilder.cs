@@ -16,7 +16,7 @@ internal sealed class ChatPromptBuilder
 
     public ChatPromptBuilder(LoadedEngine loaded, string? templateOverride)
     {
-        _tokenizer = loaded.Engine.Tokenizer;
+        _tokenizer = loaded.Service.Tokenizer;
         string? configPath = loaded.ModelDirectory is { } dir ? Path.Combine(dir, "tokenizer_config.json") : null;
         if (configPath is not null && File.Exists(configPath))
         {

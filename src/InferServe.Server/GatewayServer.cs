@@ -55,9 +55,9 @@ public sealed partial class GatewayServer : IAsyncDisposable
         ServedModelName = host.ServedModelName;
         _keyHashes = settings.ResolveApiKeys().Select(k => SHA256.HashData(Encoding.UTF8.GetBytes(k))).ToArray();
         Metrics = new EngineMetrics(Registry, ServedModelName, new EngineMetricsOptions { Prefix = "inferserve_" });
-        Metrics.BindRunning(() => Host.Current?.Engine.Stats.Running ?? 0);
-        Metrics.BindWaiting(() => Host.Current?.Engine.Stats.Waiting ?? 0);
-        Metrics.BindKvCacheUsage(() => Host.Current?.Engine.Stats.KvUsage ?? 0);
+        Metrics.BindRunning(() => Host.Current?.Service.Stats.Running ?? 0);
+        Metrics.BindWaiting(() => Host.Current?.Service.Stats.Waiting ?? 0);
+        Metrics.BindKvCacheUsage(() => Host.Current?.Service.Stats.KvUsage ?? 0);
         Observer = new MetricsObserver(Metrics);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
@@ -153,11 +153,11 @@ public sealed partial class GatewayServer : IAsyncDisposable
 
     private void OnLoaded(LoadedEngine loaded, TimeSpan elapsed)
     {
-        var stats = loaded.Engine.Stats;
-        Metrics.SetCacheConfig(new CacheConfigInfo(stats.BlockSize, loaded.Engine.KvSpec.DType.ToString().ToLowerInvariant(), stats.TotalBlocks,
+        var facts = loaded.Service.Facts;
+        Metrics.SetCacheConfig(new CacheConfigInfo(facts.KvBlockSize, Host.Settings.KvDtype.ToLowerInvariant(), facts.KvTotalBlocks,
             EnablePrefixCaching: Host.Settings.PrefixCaching));
         _log.LogInformation("Model ready in {ElapsedSeconds:F2}s: context {MaxContext}, {Blocks} KV blocks of {BlockSize} tokens",
-            elapsed.TotalSeconds, loaded.Engine.MaxContext, stats.TotalBlocks, stats.BlockSize);
+            elapsed.TotalSeconds, facts.MaxContext, facts.KvTotalBlocks, facts.KvBlockSize);
     }
 
     internal ChatPromptBuilder ChatBuilder(LoadedEngine loaded)
@@ -261,7 +261,7 @@ public sealed partial class GatewayServer : IAsyncDisposable
             w.WriteNumber("created", _created);
             w.WriteString("owned_by", "inferserve");
             w.WriteString("root", Host.Settings.Model);
-            if (Host.Current is { } loaded) w.WriteNumber("max_model_len", loaded.Engine.MaxContext);
+            if (Host.Current is { } loaded) w.WriteNumber("max_model_len", loaded.Service.Facts.MaxContext);
             w.WriteEndObject();
             if (!single)
             {

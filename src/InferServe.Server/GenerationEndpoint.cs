@@ -44,7 +44,7 @@ internal sealed class GenerationEndpoint(GatewayServer server, ILogger logger)
         if (req.Model is not null && req.Model != server.ServedModelName)
             throw new ApiException(404, $"The model '{req.Model}' does not exist; this server serves '{server.ServedModelName}'.", "model", "model_not_found", "invalid_request_error");
 
-        var engine = loaded.Engine;
+        var engine = loaded.Service;
         var tokenizer = engine.Tokenizer;
         List<(int[] Ids, string Text)> prompts;
         if (kind == ApiKind.Chat)
@@ -59,7 +59,7 @@ internal sealed class GenerationEndpoint(GatewayServer server, ILogger logger)
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var started = Stopwatch.GetTimestamp();
 
-        var handles = new List<GenerationHandle>(prompts.Count);
+        var handles = new List<IGenerationStream>(prompts.Count);
         try
         {
             for (int i = 0; i < prompts.Count; i++)
@@ -113,15 +113,14 @@ internal sealed class GenerationEndpoint(GatewayServer server, ILogger logger)
     private static ApiException NotReady() => new(503, "The model is still loading; retry shortly (see GET /ready).", null, "model_loading");
 
     /// <summary>vLLM: chat fills the remaining context; completions default to 16 like OpenAI. Clamped to what the KV pool can hold.</summary>
-    private static int DefaultMaxTokens(ApiKind kind, LlmEngine engine, int promptLength)
+    private static int DefaultMaxTokens(ApiKind kind, IGenerationService engine, int promptLength)
     {
-        var stats = engine.Stats;
-        int room = Math.Min(engine.MaxContext, stats.TotalBlocks * stats.BlockSize) - promptLength;
+        int room = Math.Min(engine.Facts.MaxContext, engine.Facts.KvCapacityTokens) - promptLength;
         int wanted = kind == ApiKind.Chat ? room : Math.Min(16, room);
         return Math.Max(1, wanted);
     }
 
-    private static async Task Pump(GenerationHandle handle, int prompt, ChannelWriter<(int, GenerationEvent)> writer, CancellationToken ct)
+    private static async Task Pump(IGenerationStream handle, int prompt, ChannelWriter<(int, GenerationEvent)> writer, CancellationToken ct)
     {
         await foreach (var e in handle.ReadAllAsync(ct)) await writer.WriteAsync((prompt, e), ct);
     }
@@ -300,7 +299,7 @@ internal sealed class GenerationEndpoint(GatewayServer server, ILogger logger)
         w.WriteStartObject();
         w.WriteNumber("index", index);
         w.WriteString("text", text);
-        if (logprobs is { } lp) WriteCompletionLogprobsCore(w, lp.Item1, lp.Item2, server.Host.Current!.Engine.Tokenizer);
+        if (logprobs is { } lp) WriteCompletionLogprobsCore(w, lp.Item1, lp.Item2, server.Host.Current!.Service.Tokenizer);
         else w.WriteNull("logprobs");
         if (finish is null) w.WriteNull("finish_reason"); else w.WriteString("finish_reason", finish);
         w.WriteEndObject();

@@ -4,7 +4,7 @@ using InferServe.Engine.Core;
 namespace InferServe.Engine;
 
 /// <summary>A submitted request: read its events, or abort it. Disposing an unfinished handle aborts.</summary>
-public sealed class GenerationHandle : IAsyncDisposable
+public sealed class GenerationHandle : IGenerationStream
 {
     private readonly LlmEngine _engine;
     private readonly RequestState _state;

@@ -18,6 +18,10 @@ internal sealed class RequestState(GenerationRequest spec, long arrivalTicks)
     /// <summary>Engine step count when an abort was posted, or -1; a field so it can be written with a barrier.</summary>
     public long AbortRequestedAtStep = -1;
     public int CompletionTokens { get; set; }
+    /// <summary>Set for a remote prefill: the request stops after its first token and its KV goes under a lease.</summary>
+    public TaskCompletionSource<PrefillResult>? Export { get; init; }
+    /// <summary>Set for a decode that takes its prompt KV from another worker.</summary>
+    public KvImport? Import { get; init; }
 
     public GenerationUsage Usage => new(Spec.PromptTokens.Count, CompletionTokens, CachedTokens);
 }

@@ -3,7 +3,8 @@ using InferServe.Engine.Sampling;
 
 namespace InferServe.Engine.Core;
 
-internal enum SequenceStatus { Waiting, Running, Finished }
+/// <summary>WaitingForKv: blocks reserved while a transfer fills them; not scheduled, never preempted.</summary>
+internal enum SequenceStatus { Waiting, Running, WaitingForKv, Finished }
 
 /// <summary>
 /// One choice of a request: its tokens (prompt then output), how many of them have KV in the
@@ -25,6 +26,7 @@ internal sealed class Sequence : IPenaltyContext
     public ulong Rng;
     public OutputState Output { get; }
     public long AdmittedTicks { get; set; }
+    public FinishReason? FinishReason { get; set; }
 
     public Sequence(RequestState request, int index, ReadOnlySpan<int> tokens, int promptLength, SequenceKv kv, ulong rng, OutputState output)
     {

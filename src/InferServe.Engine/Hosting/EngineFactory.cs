@@ -9,14 +9,35 @@ using InferServe.Tokenization;
 
 namespace InferServe.Engine.Hosting;
 
-/// <summary>A started engine plus what the edges need to know about its model.</summary>
-public sealed class LoadedEngine(LlmEngine engine, string modelPath, string? modelDirectory) : IAsyncDisposable
+/// <summary>
+/// A ready generation service plus what the edges need to know about its model: a local engine
+/// (<c>--role all</c> and the workers) or the router of a gateway.
+/// </summary>
+public sealed class LoadedEngine : IAsyncDisposable
 {
-    public LlmEngine Engine { get; } = engine;
-    public string ModelPath { get; } = modelPath;
+    private readonly LlmEngine? _engine;
+    private readonly IAsyncDisposable? _owned;
+
+    public LoadedEngine(LlmEngine engine, string modelPath, string? modelDirectory)
+        : this((IGenerationService)engine, modelPath, modelDirectory, engine) => _engine = engine;
+
+    public LoadedEngine(IGenerationService service, string modelPath, string? modelDirectory, IAsyncDisposable? owned = null)
+    {
+        Service = service;
+        ModelPath = modelPath;
+        ModelDirectory = modelDirectory;
+        _owned = owned;
+    }
+
+    /// <summary>What the API edges talk to.</summary>
+    public IGenerationService Service { get; }
+    /// <summary>The local engine; a gateway that routes to workers has none.</summary>
+    public LlmEngine Engine => _engine ?? throw new InvalidOperationException("This process routes to workers; it has no local engine.");
+    public bool IsLocal => _engine is not null;
+    public string ModelPath { get; }
     /// <summary>HF directory (tokenizer_config.json, chat template), or null for llama2.c.</summary>
-    public string? ModelDirectory { get; } = modelDirectory;
-    public ValueTask DisposeAsync() => Engine.DisposeAsync();
+    public string? ModelDirectory { get; }
+    public ValueTask DisposeAsync() => _owned?.DisposeAsync() ?? ValueTask.CompletedTask;
 }
 
 public static class EngineFactory
@@ -27,6 +48,7 @@ public static class EngineFactory
         if (s.MaxSeqs < 1) throw new ArgumentException("--max-seqs must be at least 1.");
         if (s.MaxBatchedTokens < 1) throw new ArgumentException("--max-batched-tokens must be at least 1.");
         if (s.MaxQueue < 1) throw new ArgumentException("--max-queue must be at least 1.");
+        if (!(s.KvLeaseSeconds > 0)) throw new ArgumentException("--kv-lease-seconds must be positive.");
         if (s.BlockSize is < 1 or > 1024) throw new ArgumentException("--block-size must be between 1 and 1024.");
         var kvDtype = KvCacheSpec.ParseDType(s.KvDtype);
         var weights = GraphOptions.ParsePrecision(s.Weights);
@@ -59,6 +81,7 @@ public static class EngineFactory
             {
                 Scheduler = new SchedulerOptions { MaxBatchedTokens = s.MaxBatchedTokens, MaxSeqs = s.MaxSeqs, PriorityAgingSeconds = s.PriorityAgingSeconds },
                 MaxQueue = s.MaxQueue,
+                KvLeaseTime = TimeSpan.FromSeconds(s.KvLeaseSeconds),
                 CacheSaltBase = ckpt.Fingerprint + "|" + weights,
             },
             observer,

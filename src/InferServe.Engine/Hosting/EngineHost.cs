@@ -7,15 +7,18 @@ namespace InferServe.Engine.Hosting;
 public sealed class EngineHost : IAsyncDisposable
 {
     private readonly TaskCompletionSource<LoadedEngine> _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Func<IEngineObserver?, Action<string>?, LoadedEngine> _load;
 
     public EngineSettings Settings { get; }
     /// <summary>The name clients use for the model (OpenAI "model" field).</summary>
     public string ServedModelName { get; }
 
-    public EngineHost(EngineSettings settings, string servedModelName)
+    /// <param name="load">What loading means; by default a local engine from <paramref name="settings"/> (a gateway passes its router).</param>
+    public EngineHost(EngineSettings settings, string servedModelName, Func<IEngineObserver?, Action<string>?, LoadedEngine>? load = null)
     {
         Settings = settings;
         ServedModelName = servedModelName;
+        _load = load ?? ((observer, log) => EngineFactory.Create(settings, observer, log));
     }
 
     /// <summary>Loads the model (graph build or cache hit, KV allocation) on a background thread.</summary>
@@ -24,7 +27,7 @@ public sealed class EngineHost : IAsyncDisposable
         {
             try
             {
-                _loaded.TrySetResult(EngineFactory.Create(Settings, observer, log));
+                _loaded.TrySetResult(_load(observer, log));
             }
             catch (Exception e)
             {

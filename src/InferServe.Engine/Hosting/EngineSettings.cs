@@ -35,6 +35,8 @@ public sealed class EngineSettings
     public int MaxQueue { get; set; } = 1024;
     public bool PrefixCaching { get; set; } = true;
     public double PriorityAgingSeconds { get; set; } = 10;
+    /// <summary>Prefill workers: seconds a finished prefill's KV blocks wait for a decode worker before they are freed.</summary>
+    public double KvLeaseSeconds { get; set; } = 30;
     /// <summary>Where built ONNX graphs are cached (default ~/.cache/inferserve or $INFERSERVE_CACHE_DIR).</summary>
     public string? CacheDir { get; set; }
 }

@@ -23,6 +23,8 @@ public sealed class BlockPool
     public int UsedCount => NumBlocks - FreeCount;
     public int CachedCount => _cached.Count;
     public long Evictions { get; private set; }
+    /// <summary>A hash entered (true) or left (false) the prefix cache; routers track where prefixes live from it.</summary>
+    public event Action<BlockHash, bool>? BlockEvent;
 
     public BlockPool(int numBlocks)
     {
@@ -48,6 +50,7 @@ public sealed class BlockPool
             _cached.Remove(_hash[block]);
             _hashed[block] = false;
             Evictions++;
+            BlockEvent?.Invoke(_hash[block], false);
         }
         _refCount[block] = 1;
         return true;
@@ -83,11 +86,15 @@ public sealed class BlockPool
         if (_hashed[block] || !_cached.TryAdd(hash, block)) return;
         _hash[block] = hash;
         _hashed[block] = true;
+        BlockEvent?.Invoke(hash, true);
     }
+
+    public BlockHash[] CachedHashes() => [.. _cached.Keys];
 
     /// <summary>Drops every cached hash (e.g. after weights change). Blocks stay allocated as they are.</summary>
     public void ResetPrefixCache()
     {
+        if (BlockEvent is { } handler) foreach (var hash in _cached.Keys) handler(hash, false);
         _cached.Clear();
         Array.Clear(_hashed);
     }

@@ -113,6 +113,13 @@ public abstract unsafe class KvStorage : IDisposable
     /// <summary>Decodes the first <paramref name="rows"/> values token-major: token j's channel i lands at <c>dst[j*d + i]</c>.</summary>
     public abstract void DequantizeValues(int layer, int block, int head, int rows, Span<float> dst);
 
+    /// <summary>Bytes of one layer's K (or V) region of one block: every KV head, codes then parameters.</summary>
+    public int LayerRegionBytes => Spec.NumKvHeads * HeadBytes;
+
+    /// <summary>One layer's K or V region of a block, for KV transfer between workers.</summary>
+    public Transfer.KvSpan LayerRegion(bool value, int layer, int block) =>
+        new((nint)BlockHead(value, layer, block, 0), LayerRegionBytes, Transfer.KvMemoryKind.Host);
+
     /// <summary>Copy-on-write support: duplicates a block's contents in every layer.</summary>
     public void CopyBlock(int source, int destination)
     {

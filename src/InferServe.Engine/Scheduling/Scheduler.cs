@@ -28,9 +28,13 @@ internal sealed class Scheduler(SchedulerOptions options, KvCacheManager kv)
 
     public int RunningCount => _running.Count;
     public int WaitingCount => _waiting.Count;
+    /// <summary>Seats held by sequences waiting for remote KV: they count toward the sequence cap.</summary>
+    public int Reserved { get; set; }
     public long Preemptions { get; private set; }
     public IReadOnlyList<Sequence> Running => _running;
     public event Action<Sequence>? Preempted;
+    /// <summary>A prefix-cache lookup on admission: tokens looked up and tokens found.</summary>
+    public event Action<int, int>? PrefixLookup;
 
     public void Enqueue(Sequence seq)
     {
@@ -89,11 +93,12 @@ internal sealed class Scheduler(SchedulerOptions options, KvCacheManager kv)
             {
                 var seq = _waiting[admitted];
                 int needSeqs = seq.Request.Forked ? 1 : seq.Request.Spec.N;
-                if (_running.Count + needSeqs > options.MaxSeqs) break;
+                if (_running.Count + Reserved + needSeqs > options.MaxSeqs) break;
                 int cached = 0;
                 if (seq.Kv.Table.Count == 0 && seq.NumComputed == 0)
                 {
                     cached = kv.AcquireCachedPrefix(seq.Kv, seq.Tokens);
+                    PrefixLookup?.Invoke(seq.Count, cached);
                     seq.NumComputed = cached;
                 }
                 int n = Math.Min(seq.Count - seq.NumComputed, budget);

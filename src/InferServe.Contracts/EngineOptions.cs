@@ -9,4 +9,6 @@ public sealed record EngineOptions
     public int MaxQueue { get; init; } = 1024;
     /// <summary>Part of every prefix-cache hash: KV from another model must never be reused.</summary>
     public string CacheSaltBase { get; init; } = "";
+    /// <summary>How long a remote prefill's KV blocks wait for pickup before they are freed.</summary>
+    public TimeSpan KvLeaseTime { get; init; } = TimeSpan.FromSeconds(30);
 }
