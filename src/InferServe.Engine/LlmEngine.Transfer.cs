@@ -24,7 +24,8 @@ public sealed partial class LlmEngine
     /// Continues a request prefilled elsewhere: reserves the prompt's blocks, lets <paramref name="fill"/> write them
     /// (off the engine thread), then decodes from the prefill's first tokens and random states.
     /// </summary>
-    public GenerationHandle SubmitImported(GenerationRequest request, ImportedPrefill prefill, Func<KvBlockSpans, CancellationToken, Task> fill,
+    /// <remarks>Without <paramref name="fill"/> the prompt's KV is recomputed here (its prefill worker is gone).</remarks>
+    public GenerationHandle SubmitImported(GenerationRequest request, ImportedPrefill prefill, Func<KvBlockSpans, CancellationToken, Task>? fill,
         CancellationToken cancellationToken = default)
     {
         if (prefill.Choices.Count != request.N || prefill.Choices.Any(c => (uint)c.Index >= (uint)request.N || (uint)c.Token >= (uint)Config.VocabSize))
@@ -122,7 +123,18 @@ public sealed partial class LlmEngine
             AbortNow(state);
             return;
         }
-        _pendingImports.Enqueue(state);
+        if (state.Import!.Fill is null)
+            foreach (var seq in state.Sequences) Recompute(seq);
+        else _pendingImports.Enqueue(state);
+    }
+
+    /// <summary>Imports whose KV was recomputed here because the transfer failed.</summary>
+    public long ImportFallbacks { get; private set; }
+
+    private void Recompute(Sequence seq)
+    {
+        seq.NumComputed = 0;
+        _scheduler.Enqueue(seq);
     }
 
     /// <summary>Reserves blocks and seats for waiting imports in arrival order, and starts their transfers.</summary>
@@ -149,7 +161,7 @@ public sealed partial class LlmEngine
             _ = Task.Run(async () =>
             {
                 Exception? error = null;
-                try { await import.Fill(spans, import.Cancel.Token).ConfigureAwait(false); }
+                try { await import.Fill!(spans, import.Cancel.Token).ConfigureAwait(false); }
                 catch (Exception e) { error = e; }
                 Post(() => ImportDone(state, error));
             });
@@ -170,13 +182,12 @@ public sealed partial class LlmEngine
         }
         if (error is not null)
         {
-            Trace.TraceWarning($"KV import for request {state.Spec.RequestId} failed: {error.Message}");
-            foreach (var seq in state.Sequences.ToArray())
-            {
-                seq.Status = SequenceStatus.Waiting;
-                Emit(seq, "", [], null, FinishReason.Error);
-                Finish(seq, FinishReason.Error);
-            }
+            // The KV never arrived (prefill worker gone, lease expired): recompute it here, as a preempted sequence
+            // would. The first tokens stand, so the output is the same as if the transfer had worked.
+            Trace.TraceWarning($"KV import for request {state.Spec.RequestId} failed ({error.Message}); recomputing the prompt locally.");
+            ImportFallbacks++;
+            _model.Kv.Free(lead.Kv);
+            foreach (var seq in state.Sequences) Recompute(seq);
             return;
         }
         int prompt = lead.PromptLength;

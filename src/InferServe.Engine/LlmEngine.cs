@@ -50,6 +50,8 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
     public RunnerTimings Timings => _model.Runner.Timings;
     public IAttentionBackend Attention => _model.Attention;
     public ModelFacts Facts { get; }
+    /// <summary>Everything besides tokens that block hashes depend on (checkpoint and weight precision); routers need it.</summary>
+    public string CacheSaltBase => _options.CacheSaltBase;
 
     public LlmEngine(ModelInstance model, ITokenizer tokenizer, EngineOptions options, IEngineObserver? observer = null, bool stopAtBos = false)
     {

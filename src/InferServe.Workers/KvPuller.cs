@@ -1,0 +1,50 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using InferServe.Engine.Kv.Transfer;
+using InferServe.Grpc;
+using InferServe.Transport;
+using InferServe.Transport.V1;
+
+namespace InferServe.Workers;
+
+/// <summary>Decode side of a KV transfer: streams a lease's blocks from the prefill worker straight into reserved blocks.</summary>
+public sealed class KvPuller(WorkerMetrics metrics, TimeSpan timeout) : IDisposable
+{
+    private readonly ConcurrentDictionary<string, GrpcClient> _clients = new(StringComparer.Ordinal);
+
+    public async Task PullAsync(string source, string leaseId, int expectedBlocks, KvBlockSpans target, CancellationToken cancellationToken)
+    {
+        if (expectedBlocks != target.BlockCount)
+            throw new InvalidDataException($"The prefill leased {expectedBlocks} blocks but this worker reserved {target.BlockCount}; block sizes differ.");
+        var started = Stopwatch.GetTimestamp();
+        var client = _clients.GetOrAdd(source, s => new GrpcClient(new Uri(s)));
+        int received = 0;
+        long bytes = 0;
+        try
+        {
+            using var call = client.ServerStreaming(WorkerMethods.PullKv, new PullKvRequest { LeaseId = leaseId },
+                CallOptions.FromTimeout(timeout, cancellationToken));
+            await foreach (var chunk in call.ResponseStream.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (chunk.TotalBlocks != target.BlockCount || chunk.FirstBlock != received)
+                    throw new InvalidDataException($"KV chunk [{chunk.FirstBlock}, +{chunk.NumBlocks}) of {chunk.TotalBlocks} does not follow block {received} of {target.BlockCount}.");
+                target.Write(chunk.FirstBlock, chunk.Data.Span);
+                received += chunk.NumBlocks;
+                bytes += chunk.Data.Length;
+            }
+            if (received != target.BlockCount)
+                throw new InvalidDataException($"The KV stream ended after {received} of {target.BlockCount} blocks.");
+        }
+        catch
+        {
+            metrics.TransferFailed();
+            throw;
+        }
+        metrics.Received(bytes, received, Stopwatch.GetElapsedTime(started));
+    }
+
+    public void Dispose()
+    {
+        foreach (var c in _clients.Values) c.Dispose();
+    }
+}
