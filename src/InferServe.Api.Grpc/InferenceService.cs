@@ -13,7 +13,37 @@ namespace InferServe.Api.Grpc;
 /// </summary>
 internal sealed class InferenceService(EngineHost host)
 {
-    public async Task GenerateAsync(GenerateRequest request, IServerStreamWriter<GenerateResponse> responses, ServerCallContext context)
+    public Task GenerateAsync(GenerateRequest request, IServerStreamWriter<GenerateResponse> responses, ServerCallContext context) =>
+        Mapped(async () =>
+        {
+            await GenerateCoreAsync(request, responses, context).ConfigureAwait(false);
+            return true;
+        });
+
+    public Task<CompleteResponse> CompleteAsync(GenerateRequest request, ServerCallContext context) => Mapped(() => CompleteCoreAsync(request, context));
+
+    /// <summary>Service errors raised while streaming (a routed request's workers) become gRPC statuses.</summary>
+    private static async Task<T> Mapped<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (InvalidRequestException e)
+        {
+            throw RequestMapping.Invalid(e.Message);
+        }
+        catch (EngineOverloadedException e)
+        {
+            throw new RpcException(StatusCode.ResourceExhausted, e.Message);
+        }
+        catch (ServiceUnavailableException e)
+        {
+            throw new RpcException(StatusCode.Unavailable, e.Message);
+        }
+    }
+
+    private async Task GenerateCoreAsync(GenerateRequest request, IServerStreamWriter<GenerateResponse> responses, ServerCallContext context)
     {
         var engine = RequireEngine();
         var spec = RequestMapping.ToEngineRequest(request, engine);
@@ -50,7 +80,7 @@ internal sealed class InferenceService(EngineHost host)
         }
     }
 
-    public async Task<CompleteResponse> CompleteAsync(GenerateRequest request, ServerCallContext context)
+    private async Task<CompleteResponse> CompleteCoreAsync(GenerateRequest request, ServerCallContext context)
     {
         var engine = RequireEngine();
         var spec = RequestMapping.ToEngineRequest(request, engine);
@@ -103,7 +133,9 @@ internal sealed class InferenceService(EngineHost host)
         return response;
     }
 
-    public Task<ModelInfo> GetModelInfoAsync(ModelInfoRequest request, ServerCallContext context)
+    public Task<ModelInfo> GetModelInfoAsync(ModelInfoRequest request, ServerCallContext context) => Mapped(() => GetModelInfoCoreAsync());
+
+    private Task<ModelInfo> GetModelInfoCoreAsync()
     {
         var facts = RequireEngine().Facts;
         var info = new ModelInfo
@@ -128,6 +160,11 @@ internal sealed class InferenceService(EngineHost host)
     {
         if (host.Current is { } loaded)
         {
+            if (loaded.Service is IReadinessProbe probe && !probe.IsReady(out var reason))
+            {
+                throw new RpcException(StatusCode.Unavailable, "Not ready: " + reason);
+            }
+
             return loaded.Service;
         }
 

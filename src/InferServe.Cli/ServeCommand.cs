@@ -20,11 +20,18 @@ public static class ServeCommand
           --tokenizer PATH           tokenizer when it is not beside the model
           --device, --threads, --weights, --kv-dtype, --kv-cache-memory, --block-size,
           --max-seqs, --max-batched-tokens, --max-queue, --no-prefix-caching, --cache-dir
+        Role (one binary, four roles; see README "Deployments"):
+          --role all|prefill|decode|gateway   default all: everything in this process
+          --prefill URL[,URL...]     gateway: prefill workers' gRPC addresses (http://host:grpc-port)
+          --decode URL[,URL...]      gateway: decode workers' gRPC addresses
+          --routing POLICY           gateway: cache-aware (default), least-load or round-robin (prefill placement)
+          --remote-prefill-min-tokens N   gateway: shorter prompts prefill on the decode worker (default 32; 0 = always remote)
+          --kv-lease-seconds S       prefill worker: how long prompt KV waits for pickup (default 30)
         Gateway:
           --served-model-name NAME   name clients send as "model" (default: model directory / file name)
           --host ADDR                listen address (default 127.0.0.1)
           --port N                   HTTP port (default 8000)
-          --grpc-port N              h2c port for the gRPC API (default 50051; 0 disables)
+          --grpc-port N              h2c port for the gRPC API (default 50051; 0 disables); on a worker, the worker protocol
           --api-key KEY              accepted bearer key (repeatable; also --api-key-file, INFERSERVE_API_KEY)
           --api-key-file PATH        one key per line
           --chat-template FILE|TEXT  chat template overriding the model's
@@ -45,15 +52,35 @@ public static class ServeCommand
             .AddEnvironmentVariables()
             .Build();
         var settings = ServerSettings.FromConfiguration(configuration);
+        var router = new InferServe.Router.RouterOptions();
+        configuration.GetSection(ServerSettings.SectionName).Bind(router);
         Apply(cmd, settings);
+        ApplyRole(cmd, settings, router);
         cmd.RejectUnknown();
 
-        var servedName = settings.ServedModelName ?? ServerSettings.DefaultServedName(settings.Engine.Model);
-        await using var host = new EngineHost(settings.Engine, servedName);
-        await using var server = GatewayServer.Create(settings, host);
-        await server.StartAsync(loadModel: true);
-        await server.RunAsync();
-        return 0;
+        return await ServeRoles.RunAsync(settings, router);
+    }
+
+    private static readonly string[] Roles = ["all", "prefill", "decode", "gateway"];
+
+    /// <summary>The role and its flags; a flag that does not fit the role is an error, not silently ignored.</summary>
+    public static void ApplyRole(CommandLine cmd, ServerSettings s, InferServe.Router.RouterOptions router)
+    {
+        s.Role = (cmd.Get("role") ?? s.Role).ToLowerInvariant();
+        if (!Roles.Contains(s.Role)) throw new UsageException($"Unknown --role '{s.Role}'; use all, prefill, decode or gateway.");
+        static List<string> Urls(string? list) => list is null ? [] : [.. list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+        if (cmd.Get("prefill") is { } p) router.PrefillWorkers = Urls(p);
+        if (cmd.Get("decode") is { } d) router.DecodeWorkers = Urls(d);
+        router.Policy = cmd.Get("routing") ?? router.Policy;
+        router.RemotePrefillMinTokens = cmd.GetInt("remote-prefill-min-tokens", router.RemotePrefillMinTokens, 0);
+        s.Engine.KvLeaseSeconds = cmd.GetFloat("kv-lease-seconds", (float)s.Engine.KvLeaseSeconds, 0.001f);
+        if (s.Role == "gateway")
+        {
+            if (router.DecodeWorkers.Count == 0) throw new UsageException("--role gateway needs --decode URL[,URL...] (and usually --prefill URL[,URL...]).");
+            _ = InferServe.Router.Routing.RoutingPolicies.Create(router.Policy, 0);
+        }
+        else if (router.PrefillWorkers.Count > 0 || router.DecodeWorkers.Count > 0)
+            throw new UsageException("--prefill and --decode are for --role gateway.");
     }
 
     /// <summary>Command-line flags over the configured settings (CLI wins).</summary>

@@ -26,6 +26,8 @@ public sealed class GatewayHooks
     public Action<WebApplicationBuilder>? ConfigureBuilder { get; init; }
     /// <summary>Replaces the console logging setup (tests).</summary>
     public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
+    /// <summary>The registry /metrics serves, when the caller registers metrics of its own (workers, router).</summary>
+    public MetricRegistry? Registry { get; init; }
 }
 
 /// <summary>
@@ -43,7 +45,7 @@ public sealed partial class GatewayServer : IAsyncDisposable
 
     public WebApplication App { get; }
     public EngineHost Host { get; }
-    public MetricRegistry Registry { get; } = new();
+    public MetricRegistry Registry { get; }
     public EngineMetrics Metrics { get; }
     public IEngineObserver Observer { get; }
     public string ServedModelName { get; }
@@ -52,6 +54,7 @@ public sealed partial class GatewayServer : IAsyncDisposable
     {
         _settings = settings;
         Host = host;
+        Registry = hooks.Registry ?? new MetricRegistry();
         ServedModelName = host.ServedModelName;
         _keyHashes = settings.ResolveApiKeys().Select(k => SHA256.HashData(Encoding.UTF8.GetBytes(k))).ToArray();
         Metrics = new EngineMetrics(Registry, ServedModelName, new EngineMetricsOptions { Prefix = "inferserve_" });
@@ -70,6 +73,8 @@ public sealed partial class GatewayServer : IAsyncDisposable
             builder.Logging.AddSimpleConsole(o => { o.IncludeScopes = true; o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+        // Start-up failures (a port in use) reach the CLI, which prints one line; no stack trace in the log.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(Math.Max(1, settings.ShutdownTimeoutSeconds)));
         long maxBody = settings.MaxBodyBytes;
         builder.WebHost.ConfigureKestrel(k =>
@@ -85,7 +90,8 @@ public sealed partial class GatewayServer : IAsyncDisposable
         App = builder.Build();
         _log = App.Services.GetRequiredService<ILoggerFactory>().CreateLogger("InferServe.Server");
         Configure(App);
-        if (settings.GrpcPort > 0) MapGrpcApi(App, host, settings.GrpcPort);
+        // A worker's gRPC port carries the worker protocol (mapped by the hook) instead of the public API.
+        if (settings.GrpcPort > 0 && !settings.IsWorker) MapGrpcApi(App, host, settings.GrpcPort);
         hooks.MapGrpcApi?.Invoke(App, host);
     }
 
@@ -132,7 +138,7 @@ public sealed partial class GatewayServer : IAsyncDisposable
     public async Task StartAsync(bool loadModel = true, CancellationToken ct = default)
     {
         await App.StartAsync(ct);
-        _log.LogInformation("Listening on {Addresses}; model '{Model}' served as '{ServedModelName}'",
+        _log.LogInformation("Role {Role}: listening on {Addresses}; model '{Model}' served as '{ServedModelName}'", _settings.Role,
             string.Join(", ", App.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses),
             Host.Settings.Model, ServedModelName);
         if (loadModel) _ = StartLoadingModel();
@@ -153,6 +159,11 @@ public sealed partial class GatewayServer : IAsyncDisposable
 
     private void OnLoaded(LoadedEngine loaded, TimeSpan elapsed)
     {
+        if (!loaded.IsLocal)
+        {
+            _log.LogInformation("Routing to workers; ready once a prefill and a decode worker answer");
+            return;
+        }
         var facts = loaded.Service.Facts;
         Metrics.SetCacheConfig(new CacheConfigInfo(facts.KvBlockSize, Host.Settings.KvDtype.ToLowerInvariant(), facts.KvTotalBlocks,
             EnablePrefixCaching: Host.Settings.PrefixCaching));
@@ -199,17 +210,27 @@ public sealed partial class GatewayServer : IAsyncDisposable
         {
             app.MapGet("/health", (HttpContext ctx) => Json(ctx, 200, "{\"status\":\"ok\"}")),
             app.MapGet("/ready", (HttpContext ctx) =>
-                Host.IsReady ? Json(ctx, 200, "{\"status\":\"ready\"}")
+                Host.Current?.Service is IReadinessProbe probe && !probe.IsReady(out var reason)
+                    ? ErrorWriter.WriteAsync(ctx, 503, "Not ready: " + reason, null, null, "workers_unavailable")
+                : Host.IsReady ? Json(ctx, 200, "{\"status\":\"ready\"}")
                 : Host.LoadError is { } e ? ErrorWriter.WriteAsync(ctx, 503, "The model failed to load: " + e.Message, null, null, "model_load_failed")
                 : ErrorWriter.WriteAsync(ctx, 503, "The model is still loading.", null, null, "model_loading")),
             app.MapPrometheusMetrics("/metrics", Registry),
+        };
+        if (_settings.IsWorker)
+        {
+            foreach (var r in routes) r.WithMetadata(HttpGatewayRoute.Instance);
+            return;
+        }
+        routes.AddRange(
+        [
             app.MapGet("/v1/models", ListModels),
             app.MapGet("/v1/models/{id}", (HttpContext ctx, string id) =>
                 id == ServedModelName ? ListModels(ctx, single: true)
                 : ErrorWriter.WriteAsync(ctx, 404, $"The model '{id}' does not exist.", "invalid_request_error", "model", "model_not_found")),
             app.MapPost("/v1/completions", (HttpContext ctx) => generation.HandleAsync(ctx, ApiKind.Completions)),
             app.MapPost("/v1/chat/completions", (HttpContext ctx) => generation.HandleAsync(ctx, ApiKind.Chat)),
-        };
+        ]);
         foreach (var r in routes) r.WithMetadata(HttpGatewayRoute.Instance);
     }
 
@@ -261,7 +282,7 @@ public sealed partial class GatewayServer : IAsyncDisposable
             w.WriteNumber("created", _created);
             w.WriteString("owned_by", "inferserve");
             w.WriteString("root", Host.Settings.Model);
-            if (Host.Current is { } loaded) w.WriteNumber("max_model_len", loaded.Service.Facts.MaxContext);
+            if (Host.Current is { } loaded && TryFacts(loaded) is { } facts) w.WriteNumber("max_model_len", facts.MaxContext);
             w.WriteEndObject();
             if (!single)
             {
@@ -271,6 +292,12 @@ public sealed partial class GatewayServer : IAsyncDisposable
         }
         ctx.Response.ContentType = "application/json";
         return ctx.Response.Body.WriteAsync(ms.ToArray()).AsTask();
+    }
+
+    private static ModelFacts? TryFacts(LoadedEngine loaded)
+    {
+        try { return loaded.Service.Facts; }
+        catch (ServiceUnavailableException) { return null; }
     }
 
     private readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -310,6 +337,12 @@ public sealed partial class GatewayServer : IAsyncDisposable
         {
             _log.LogInformation("Rejected: 400 {Message}", e.Message);
             await ErrorWriter.WriteAsync(ctx, 400, e.Message, "invalid_request_error", e.Param, "invalid_value");
+        }
+        catch (ServiceUnavailableException e)
+        {
+            _log.LogWarning("Rejected: 503 {Message}", e.Message);
+            if (!ctx.Response.HasStarted) ctx.Response.Headers.RetryAfter = "1";
+            await ErrorWriter.WriteAsync(ctx, 503, e.Message, "server_error", null, "service_unavailable");
         }
         catch (EngineOverloadedException e)
         {

@@ -219,6 +219,8 @@ internal sealed class GenerationEndpoint(GatewayServer server, ILogger logger)
             w.WriteString("model", server.ServedModelName);
         }
 
+        // Errors before the first token (overload, no worker, invalid for the model) still get their HTTP status.
+        await reader.WaitToReadAsync(ct);
         await ctx.Response.StartAsync(ct);
         // First chunk of each choice: the assistant role (chat) or the echoed prompt (completions).
         for (int i = 0; i < choices.Length; i++)

@@ -35,6 +35,11 @@ public sealed class ServerSettings
     /// <summary>Seconds in-flight requests get to finish on shutdown.</summary>
     public int ShutdownTimeoutSeconds { get; set; } = 10;
 
+    /// <summary>all (one process), prefill or decode (workers), or gateway (routes to workers).</summary>
+    public string Role { get; set; } = "all";
+    /// <summary>A worker serves only /health, /ready and /metrics over HTTP, and the worker protocol on the gRPC port.</summary>
+    public bool IsWorker => Role is "prefill" or "decode";
+
     public EngineSettings Engine { get; set; } = new();
 
     /// <summary>Binds both the gateway and the engine settings from the flat "InferServe" section.</summary>

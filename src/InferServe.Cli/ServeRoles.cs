@@ -1,0 +1,108 @@
+using System.Runtime.InteropServices;
+using InferServe.Engine.Hosting;
+using InferServe.Metrics;
+using InferServe.Router;
+using InferServe.Server;
+using InferServe.Tokenization;
+using InferServe.Workers;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace InferServe.Cli;
+
+/// <summary>
+/// Composes a serving process for its role: the one-process server (all), a prefill or decode worker (engine +
+/// worker protocol), or a gateway (router + the public APIs, no weights and no ONNX Runtime).
+/// </summary>
+public static class ServeRoles
+{
+    public static async Task<int> RunAsync(ServerSettings settings, RouterOptions router)
+    {
+        var servedName = settings.ServedModelName ?? ServerSettings.DefaultServedName(settings.Engine.Model);
+        return settings.Role switch
+        {
+            "gateway" => await RunGatewayAsync(settings, router, servedName),
+            "prefill" or "decode" => await RunWorkerAsync(settings, servedName),
+            _ => await RunAllAsync(settings, servedName),
+        };
+    }
+
+    private static async Task<int> RunAllAsync(ServerSettings settings, string servedName)
+    {
+        await using var host = new EngineHost(settings.Engine, servedName);
+        await using var server = GatewayServer.Create(settings, host);
+        await server.StartAsync(loadModel: true);
+        await server.RunAsync();
+        return 0;
+    }
+
+    private static async Task<int> RunWorkerAsync(ServerSettings settings, string servedName)
+    {
+        if (settings.GrpcPort == 0) throw new UsageException("A worker needs --grpc-port (the gateway reaches it there).");
+        var registry = new MetricRegistry();
+        await using var host = new EngineHost(settings.Engine, servedName);
+        var options = new WorkerOptions
+        {
+            Role = settings.Role, Weights = settings.Engine.Weights.ToLowerInvariant(), KvDtype = settings.Engine.KvDtype.ToLowerInvariant(), ServedModelName = servedName,
+        };
+        var metrics = new WorkerMetrics(registry, settings.Role, () => host.Current?.Engine.Stats, () => host.Current?.Engine.ImportFallbacks ?? 0);
+        var blocks = new BlockEventLog();
+        using var puller = new KvPuller(metrics, options.PullTimeout);
+        var service = new WorkerService(host, options, metrics, blocks, puller);
+        await using var server = GatewayServer.Create(settings, host, new GatewayHooks
+        {
+            Registry = registry,
+            MapGrpcApi = (app, _) =>
+            {
+                foreach (var endpoint in app.MapWorkerGrpc(service)) endpoint.RequireHost($"*:{settings.GrpcPort}");
+                // SIGTERM: refuse new work at once; Kestrel then lets running calls finish (shutdown timeout).
+                app.Lifetime.ApplicationStopping.Register(service.Drain);
+            },
+        });
+        _ = host.WhenLoaded.ContinueWith(t =>
+        {
+            if (t.IsCompletedSuccessfully) t.Result.Engine.BlockEvent += blocks.OnBlockEvent;
+        }, TaskScheduler.Default);
+        await server.StartAsync(loadModel: true);
+        await server.RunAsync();
+        return 0;
+    }
+
+    private static async Task<int> RunGatewayAsync(ServerSettings settings, RouterOptions router, string servedName)
+    {
+        var model = settings.Engine.Model ?? throw new UsageException("--role gateway needs the model (--model) for its tokenizer and chat template.");
+        var tokenizerPath = settings.Engine.Tokenizer ?? FindTokenizer(model);
+        var registry = new MetricRegistry();
+        GatewayServer? server = null;
+        await using var host = new EngineHost(settings.Engine, servedName, (_, _) =>
+        {
+            var tokenizer = TokenizerLoader.Load(tokenizerPath);
+            var log = server!.App.Services.GetRequiredService<ILoggerFactory>().CreateLogger("InferServe.Router");
+            var service = new RemoteGenerationService(router, tokenizer, registry, log);
+            return new LoadedEngine(service, model, Directory.Exists(model) ? model : null, service);
+        });
+        await using (server = GatewayServer.Create(settings, host, new GatewayHooks { Registry = registry }))
+        {
+            await server.StartAsync(loadModel: true);
+            await server.RunAsync();
+        }
+        return 0;
+    }
+
+    /// <summary>The gateway reads only the tokenizer: a HF directory holds it; a llama2.c checkpoint has it beside.</summary>
+    private static string FindTokenizer(string model)
+    {
+        if (Directory.Exists(model)) return model;
+        if (!File.Exists(model)) throw new UsageException($"Model path '{model}' does not exist.");
+        var dir = Path.GetDirectoryName(Path.GetFullPath(model))!;
+        Span<byte> header = stackalloc byte[28];
+        using (var f = File.OpenRead(model)) f.ReadExactly(header);
+        int vocab = Math.Abs(MemoryMarshal.Read<int>(header[20..]));
+        foreach (var candidate in new[] { "tokenizer.bin", $"tok{vocab}.bin" })
+            if (File.Exists(Path.Combine(dir, candidate))) return Path.Combine(dir, candidate);
+        throw new UsageException($"No tokenizer found beside '{model}'; pass --tokenizer.");
+    }
+}

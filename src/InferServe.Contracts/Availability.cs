@@ -1,0 +1,10 @@
+namespace InferServe.Engine;
+
+/// <summary>Nothing can serve the request now (no healthy worker, model not loaded): HTTP 503, gRPC UNAVAILABLE.</summary>
+public sealed class ServiceUnavailableException(string message) : Exception(message);
+
+/// <summary>A generation service whose readiness can change after it has loaded (a gateway whose workers come and go).</summary>
+public interface IReadinessProbe
+{
+    bool IsReady(out string reason);
+}
