@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Validates docker/docker-compose.yml with Debian's docker-compose (v1); no Docker engine is needed for `config`.
+# Validates the compose files with Debian's docker-compose (v1); no Docker engine is needed for `config`.
+# The GPU file is an override, so it is checked merged onto the disaggregated topology it extends.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 if ! command -v docker-compose >/dev/null; then
@@ -8,3 +9,7 @@ if ! command -v docker-compose >/dev/null; then
 fi
 docker-compose -f docker/docker-compose.yml config -q
 echo "docker/docker-compose.yml is valid"
+docker-compose -f docker/docker-compose.single.yml config -q
+echo "docker/docker-compose.single.yml is valid"
+docker-compose -f docker/docker-compose.yml -f docker/docker-compose.gpu.yml config -q
+echo "docker/docker-compose.yml + docker/docker-compose.gpu.yml is valid"
