@@ -242,6 +242,8 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
             var seq = _sampling[r];
             var row = logits.Slice(r * v, v);
             var request = seq.Request;
+            // Before sampling: a first token that finishes the request must still reach the export's result.
+            if (request.Export is not null && !_exports.Contains(request)) _exports.Add(request);
             if (request.Spec.N > 1 && !request.Forked)
             {
                 request.Forked = true;
@@ -256,7 +258,6 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
                 }
             }
             SampleAndEmit(seq, row);
-            if (request.Export is not null && !_exports.Contains(request)) _exports.Add(request);
         }
         if (_exports.Count > 0) CompleteExports();
         _observer.TokensComputed(prompt, _sampling.Count);
@@ -321,7 +322,7 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
         if (--request.Unfinished > 0) return;
         if (wasQueued) Interlocked.Decrement(ref _queued);
         _live.Remove(request);
-        request.Export?.TrySetCanceled();
+        if (request.Export is { } export && !_exports.Contains(request)) export.TrySetCanceled();
         request.Events.Writer.TryComplete();
         if (exported) return;
         _observer.RequestFinished(request.Spec.RequestId, reason, Stopwatch.GetElapsedTime(request.ArrivalTicks), request.Spec.PromptTokens.Count, request.CompletionTokens, request.CachedTokens);

@@ -23,6 +23,8 @@ public sealed record ModelSpec
     /// <summary>The default tiny model: GQA, tied embeddings; fast enough for every test.</summary>
     public static ModelSpec Tiny => new() { Name = "tiny-llama" };
     public static ModelSpec TinyUntied => Tiny with { Name = "tiny-llama-untied", TieEmbeddings = false, Seed = 7 };
+    /// <summary>Tiny, but with 64-channel heads, so the attention block kernels run (disaggregation tests).</summary>
+    public static ModelSpec TinyH64 => Tiny with { Name = "tiny-h64", Hidden = 128, Intermediate = 256, Heads = 2, KvHeads = 1, Seed = 64 };
     public static ModelSpec TinyQwen2 => Tiny with { Name = "tiny-qwen2", Architecture = "Qwen2ForCausalLM", TieEmbeddings = false, RopeTheta = 1000000f, Seed = 11 };
 
     /// <summary>Real shapes with random weights, for benchmarks.</summary>
@@ -42,8 +44,9 @@ public sealed record ModelSpec
         "tiny" or "tiny-llama" => Tiny,
         "tiny-untied" or "tiny-llama-untied" => TinyUntied,
         "tiny-qwen2" => TinyQwen2,
+        "tiny-h64" => TinyH64,
         "smollm2-135m" or "smollm2-135m-shape" => SmolLM2_135M,
         "llama-3.2-1b" or "llama-3.2-1b-shape" => Llama32_1B,
-        _ => throw new ArgumentException($"Unknown model shape '{name}'; use tiny, tiny-untied, tiny-qwen2, smollm2-135m or llama-3.2-1b."),
+        _ => throw new ArgumentException($"Unknown model shape '{name}'; use tiny, tiny-untied, tiny-qwen2, tiny-h64, smollm2-135m or llama-3.2-1b."),
     };
 }

@@ -218,7 +218,7 @@ internal sealed class RemoteGeneration(RemoteGenerationService service, Generati
     };
 
     private static bool IsConnectionLoss(Exception e) =>
-        e is HttpRequestException or IOException || e is RpcException { StatusCode: StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown };
+        e is HttpRequestException or IOException || e is RpcException { StatusCode: StatusCode.Unavailable };
 
     private static string Describe(Exception e) => e is RpcException r ? $"{r.StatusCode}: {r.Status.Detail}" : e.Message;
 

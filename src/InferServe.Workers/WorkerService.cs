@@ -88,7 +88,7 @@ public sealed class WorkerService(EngineHost host, WorkerOptions options, Worker
         catch (OperationCanceledException)
         {
             ct.ThrowIfCancellationRequested();
-            throw new RpcException(StatusCode.Unavailable, "The prefill was aborted; the worker is shutting down.");
+            throw new RpcException(StatusCode.Internal, "The prefill ended without a first token.");
         }
         if (ct.IsCancellationRequested && prefill.LeaseId is { } orphan)
         {

@@ -1,0 +1,85 @@
+using InferServe.Tests.Support;
+
+namespace InferServe.Disaggregation.Tests.Support;
+
+/// <summary>How to start a disaggregated deployment (and, for comparisons, the one-process server beside it).</summary>
+public sealed record TopologyOptions
+{
+    public required string Model { get; init; }
+    public string KvDtype { get; init; } = "fp32";
+    public int PrefillWorkers { get; init; } = 1;
+    public int DecodeWorkers { get; init; } = 1;
+    /// <summary>Also start `--role all` with the same model and settings.</summary>
+    public bool WithAll { get; init; }
+    public string Routing { get; init; } = "cache-aware";
+    public int RemotePrefillMinTokens { get; init; }
+    public string? ChatTemplate { get; init; }
+    public IReadOnlyList<string> WorkerArgs { get; init; } = [];
+    public IReadOnlyList<string> PrefillArgs { get; init; } = [];
+}
+
+/// <summary>Gateway, prefill and decode workers as real OS processes on loopback (plus `--role all` when asked).</summary>
+public sealed class Topology : IAsyncDisposable
+{
+    public const string ServedName = "m";
+    /// <summary>One graph cache per test run, shared by every process (the first to load builds it).</summary>
+    private static readonly string CacheDir = TestPaths.GraphCacheDir;
+
+    public List<ServerProcess> Prefill { get; } = [];
+    public List<ServerProcess> Decode { get; } = [];
+    public ServerProcess Gateway { get; private set; } = null!;
+    public ServerProcess? All { get; private set; }
+    public IEnumerable<ServerProcess> Processes => Prefill.Concat(Decode).Append(Gateway).Concat(All is null ? [] : [All]).Where(p => p is not null);
+
+    private static IEnumerable<string> Common(TopologyOptions o) =>
+    [
+        "--model", o.Model, "--kv-dtype", o.KvDtype, "--served-model-name", ServedName, "--cache-dir", CacheDir,
+        // Several engines share two cores: one ORT thread each, no spinning.
+        "--threads", "1", "--no-ort-spinning", "--max-seqs", "16", "--max-batched-tokens", "256",
+    ];
+
+    private static IEnumerable<string> Template(TopologyOptions o) => o.ChatTemplate is null ? [] : ["--chat-template", o.ChatTemplate];
+
+    public static async Task<Topology> StartAsync(TopologyOptions o, CancellationToken ct)
+    {
+        var t = new Topology();
+        try
+        {
+            // The first process builds the ONNX graphs into the shared cache; the rest start once it is ready.
+            if (o.WithAll)
+            {
+                t.All = ServerProcess.Start("all", [.. Common(o), "--role", "all", "--kv-cache-memory", "64MiB", .. o.WorkerArgs, .. Template(o)]);
+                await t.All.WaitReadyAsync(ct);
+            }
+            for (int i = 0; i < o.PrefillWorkers; i++)
+                t.Prefill.Add(ServerProcess.Start($"prefill{i}", [.. Common(o), "--role", "prefill", "--kv-cache-memory", "64MiB", .. o.WorkerArgs, .. o.PrefillArgs]));
+            for (int i = 0; i < o.DecodeWorkers; i++)
+                t.Decode.Add(ServerProcess.Start($"decode{i}", [.. Common(o), "--role", "decode", "--kv-cache-memory", "64MiB", .. o.WorkerArgs]));
+            foreach (var w in t.Prefill.Concat(t.Decode)) await w.WaitReadyAsync(ct);
+            t.Gateway = ServerProcess.Start("gateway",
+            [
+                "--role", "gateway", "--model", o.Model, "--served-model-name", ServedName, "--routing", o.Routing,
+                "--remote-prefill-min-tokens", o.RemotePrefillMinTokens.ToString(),
+                "--prefill", string.Join(",", t.Prefill.Select(p => p.GrpcAddress)), "--decode", string.Join(",", t.Decode.Select(p => p.GrpcAddress)),
+                .. Template(o),
+            ]);
+            await t.Gateway.WaitReadyAsync(ct);
+            return t;
+        }
+        catch
+        {
+            await t.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Every process's log, for a failed assertion's message.</summary>
+    public string Logs() => string.Join("\n", Processes.Select(p => $"===== {p.Name}\n{Tail(p.Output)}"));
+
+    private static string Tail(string s) => s.Length > 6000 ? s[^6000..] : s;
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var p in Processes.Reverse()) await p.DisposeAsync();
+    }
+}
