@@ -33,7 +33,16 @@ public static class OpenAiCalls
                 ["finish"] = c["finish_reason"]!.GetValue<string>(),
                 ["logprobs"] = c["logprobs"]?.DeepClone(),
             });
-        return new JsonObject { ["choices"] = choices, ["usage"] = doc["usage"]?.DeepClone() }.ToJsonString();
+        return new JsonObject { ["choices"] = choices, ["usage"] = Usage(doc["usage"]) }.ToJsonString();
+    }
+
+    /// <summary>Token counts; cached_tokens is left out: concurrent requests race for each other's prefix blocks.</summary>
+    private static JsonNode? Usage(JsonNode? usage)
+    {
+        if (usage is not JsonObject u) return null;
+        var copy = (JsonObject)u.DeepClone();
+        copy.Remove("prompt_tokens_details");
+        return copy;
     }
 
     private static async Task<string> FoldStreamAsync(HttpResponseMessage response, CancellationToken ct)
@@ -56,7 +65,7 @@ public static class OpenAiCalls
             }
             var chunk = JsonNode.Parse(data)!;
             if (chunk["error"] is { } error) errors.Add(error["message"]!.GetValue<string>());
-            if (chunk["usage"] is JsonObject u) usage = u.DeepClone();
+            if (chunk["usage"] is JsonObject u) usage = Usage(u);
             foreach (var c in chunk["choices"]?.AsArray() ?? [])
             {
                 int i = c!["index"]!.GetValue<int>();
