@@ -77,7 +77,8 @@ public static class ServeCommand
         if (s.Role == "gateway")
         {
             if (router.DecodeWorkers.Count == 0) throw new UsageException("--role gateway needs --decode URL[,URL...] (and usually --prefill URL[,URL...]).");
-            _ = InferServe.Router.Routing.RoutingPolicies.Create(router.Policy, 0);
+            try { _ = InferServe.Router.Routing.RoutingPolicies.Create(router.Policy, 0); }
+            catch (ArgumentException e) { throw new UsageException(e.Message); }
         }
         else if (router.PrefillWorkers.Count > 0 || router.DecodeWorkers.Count > 0)
             throw new UsageException("--prefill and --decode are for --role gateway.");

@@ -35,9 +35,29 @@ public sealed class WorkerMonitor : IAsyncDisposable
         Decode = [.. options.DecodeWorkers.Select(a => new WorkerEndpoint(a, WorkerRole.Decode))];
     }
 
-    public void Start()
+    public void Start() => _loops.Add(Task.Run(() => StartAsync(_stop.Token)));
+
+    /// <summary>
+    /// The reference identity is the first worker in command-line order (prefill workers first) that answers the
+    /// first round of handshakes, so which workers are refused does not depend on who answers fastest.
+    /// </summary>
+    private async Task StartAsync(CancellationToken ct)
     {
-        foreach (var w in All) _loops.Add(Task.Run(() => WatchLoopAsync(w, _stop.Token)));
+        var workers = All.ToList();
+        var infos = await Task.WhenAll(workers.Select(async w =>
+        {
+            try { return await w.Client.UnaryAsync(WorkerMethods.GetInfo, new InfoRequest(), CallOptions.FromTimeout(TimeSpan.FromSeconds(5), ct)); }
+            catch (Exception e) when (e is RpcException or HttpRequestException or IOException or OperationCanceledException) { return null; }
+        }));
+        lock (_gate)
+            foreach (var (w, info) in workers.Zip(infos))
+                if (info is not null && info.Role == (w.Role == WorkerRole.Prefill ? "prefill" : "decode"))
+                {
+                    Volatile.Write(ref _reference, info);
+                    break;
+                }
+        lock (_gate)
+            foreach (var w in workers) _loops.Add(Task.Run(() => WatchLoopAsync(w, ct)));
     }
 
     public IReadOnlyList<WorkerEndpoint> Healthy(WorkerRole role) => [.. (role == WorkerRole.Prefill ? Prefill : Decode).Where(w => w.Healthy)];
@@ -134,7 +154,11 @@ public sealed class WorkerMonitor : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
-        try { await Task.WhenAll(_loops); } catch (Exception) { }
+        Task[] loops;
+        lock (_gate) loops = [.. _loops];
+        try { await Task.WhenAll(loops); } catch (Exception) { }
+        lock (_gate) loops = [.. _loops];
+        try { await Task.WhenAll(loops); } catch (Exception) { }
         foreach (var w in All) w.Dispose();
         _stop.Dispose();
     }
