@@ -6,11 +6,13 @@ const string Usage = """
     inferserve — an LLM inference server (ONNX Runtime + paged KV cache)
 
     Commands:
-      serve       OpenAI-compatible HTTP server (/v1/completions, /v1/chat/completions, /metrics)
+      serve       OpenAI-compatible HTTP server (/v1/completions, /v1/chat/completions, /metrics);
+                  --role all|prefill|decode|gateway for disaggregated serving
       generate    Stream a completion for one prompt to stdout
       bench       Measure prefill and decode throughput
       bench-attention  Time the paged attention kernel alone (per KV dtype and batch size)
       bench-dense Time the ONNX Runtime dense graphs alone at several batch row counts
+      bench-serve Open-loop load at a fixed request rate against a running server: TTFT and TPOT percentiles
       quality     Compare quantized weights / KV cache against fp32 (top-1 agreement, KL divergence)
       make-model  Write a random-weight model with real shapes (tiny, smollm2-135m, llama-3.2-1b)
       providers   List the execution providers of the loaded ONNX Runtime
@@ -36,6 +38,7 @@ try
         "quality" => QualityCommand.Run(cmd),
         "bench-attention" => BenchAttentionCommand.Run(cmd),
         "bench-dense" => BenchDenseCommand.Run(cmd),
+        "bench-serve" => await BenchServeCommand.RunAsync(cmd),
         "make-model" => MakeModelCommand.Run(cmd),
         "providers" => ProvidersCommand.Run(),
         "healthcheck" => await HealthcheckCommand.RunAsync(cmd),
