@@ -33,18 +33,13 @@ public sealed partial class LlmEngine
         return Enqueue(new RequestState(request, Stopwatch.GetTimestamp()) { Import = new KvImport(prefill, fill) }, AdmitImport, cancellationToken);
     }
 
-    /// <summary>Starts reading a lease's blocks; null when the lease is unknown, released or expired.</summary>
-    public Task<KvBlockSpans?> BeginLeaseReadAsync(string leaseId) =>
-        OnEngineThread(() => _leases.BeginRead(leaseId) is { } blocks ? new KvBlockSpans(_model.Storage, blocks) : null);
+    /// <summary>Starts reading a lease's blocks (any thread, no engine step waited for); null when the lease is unknown, released or expired.</summary>
+    public KvBlockSpans? BeginLeaseRead(string leaseId) => _leases.BeginRead(leaseId) is { } blocks ? new KvBlockSpans(_model.Storage, blocks) : null;
 
     /// <summary>Ends a read; <paramref name="release"/> ends the lease (the decode worker has the blocks).</summary>
-    public Task EndLeaseReadAsync(string leaseId, bool release) => OnEngineThread(() =>
-    {
-        _leases.EndRead(leaseId, release);
-        return true;
-    });
+    public void EndLeaseRead(string leaseId, bool release) => _leases.EndRead(leaseId, release);
 
-    public Task<bool> ReleaseLeaseAsync(string leaseId) => OnEngineThread(() => _leases.Release(leaseId));
+    public bool ReleaseLease(string leaseId) => _leases.Release(leaseId);
 
     /// <summary>Block-stored (true) and block-evicted (false) events of the prefix cache, raised on the engine thread.</summary>
     public event Action<BlockHash, bool>? BlockEvent

@@ -65,7 +65,7 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
         _scheduler = new Scheduler(s, model.Kv);
         _scheduler.Preempted += _ => _observer.Preempted();
         _scheduler.PrefixLookup += (queried, hit) => _observer.PrefixCacheLookup(queried, hit);
-        _leases = new KvLeaseTable(model.Kv.Pool, options.KvLeaseTime);
+        _leases = new KvLeaseTable(model.Kv.Pool, options.KvLeaseTime, Post);
         Facts = new ModelFacts(model.Config.Architecture, model.Config.VocabSize, model.MaxContext, model.Config.BosTokenId ?? tokenizer.BosTokenId,
             [.. model.Config.EosTokenIds.Concat(tokenizer.EosTokenIds).Distinct().Order()], model.Kv.Spec.BlockSize, model.Kv.Pool.NumBlocks, s.MaxSeqs);
         _eos = [.. model.Config.EosTokenIds, .. tokenizer.EosTokenIds];

@@ -93,7 +93,7 @@ public sealed class WorkerService(EngineHost host, WorkerOptions options, Worker
         if (ct.IsCancellationRequested && prefill.LeaseId is { } orphan)
         {
             // Nobody will pick these blocks up: free them now rather than at lease expiry.
-            await engine.ReleaseLeaseAsync(orphan).ConfigureAwait(false);
+            engine.ReleaseLease(orphan);
             ct.ThrowIfCancellationRequested();
         }
         response.First.AddRange(prefill.Choices.Select(WireMapping.ToWire));
@@ -108,7 +108,7 @@ public sealed class WorkerService(EngineHost host, WorkerOptions options, Worker
     {
         var engine = RequireEngine();
         var ct = context.CancellationToken;
-        var spans = await engine.BeginLeaseReadAsync(request.LeaseId).ConfigureAwait(false)
+        var spans = engine.BeginLeaseRead(request.LeaseId)
             ?? throw new RpcException(StatusCode.NotFound, $"KV lease '{request.LeaseId}' is unknown, released or expired.");
         var started = Stopwatch.GetTimestamp();
         bool complete = false;
@@ -135,13 +135,13 @@ public sealed class WorkerService(EngineHost host, WorkerOptions options, Worker
         {
             ArrayPool<byte>.Shared.Return(buffer);
             // A finished pickup ends the lease; a broken one leaves it for a retry or for expiry.
-            await engine.EndLeaseReadAsync(request.LeaseId, release: complete).ConfigureAwait(false);
+            engine.EndLeaseRead(request.LeaseId, release: complete);
         }
         metrics.Sent(bytes, spans.BlockCount, Stopwatch.GetElapsedTime(started));
     }
 
-    public async Task<ReleaseKvResponse> ReleaseKvAsync(ReleaseKvRequest request, ServerCallContext context) =>
-        new() { Released = await RequireEngine().ReleaseLeaseAsync(request.LeaseId).ConfigureAwait(false) };
+    public Task<ReleaseKvResponse> ReleaseKvAsync(ReleaseKvRequest request, ServerCallContext context) =>
+        Task.FromResult(new ReleaseKvResponse { Released = RequireEngine().ReleaseLease(request.LeaseId) });
 
     public async Task DecodeAsync(DecodeRequest request, IServerStreamWriter<TokenEvent> responses, ServerCallContext context)
     {

@@ -6,9 +6,10 @@ namespace InferServe.Engine.Kv.Transfer;
 /// Blocks a prefill worker keeps for a decode worker to pick up. Each lease holds its own reference on every
 /// block, so the prefill sequence can finish and the blocks stay put; a lease ends when it is released, picked
 /// up, or expires. A lease being read is never freed under the reader: freeing waits for the read to end.
-/// Engine thread only.
+/// Reads begin and end on any thread without waiting for an engine step; only the pool's reference counts are
+/// touched on the engine thread (creation, expiry, and the posted release of an ended lease).
 /// </summary>
-public sealed class KvLeaseTable(BlockPool pool, TimeSpan leaseTime)
+public sealed class KvLeaseTable(BlockPool pool, TimeSpan leaseTime, Action<Action> onEngineThread)
 {
     private sealed class Lease(string id, int[] blocks, long expiresAt)
     {
@@ -21,86 +22,121 @@ public sealed class KvLeaseTable(BlockPool pool, TimeSpan leaseTime)
 
     private readonly Dictionary<string, Lease> _leases = new(StringComparer.Ordinal);
     private readonly List<Lease> _due = [];
+    private readonly Lock _gate = new();
+    private long _expired, _released;
 
-    public int Held => _leases.Count;
-    public long Expired { get; private set; }
-    public long Released { get; private set; }
+    public int Held
+    {
+        get { lock (_gate) return _leases.Count; }
+    }
+
+    public long Expired => Interlocked.Read(ref _expired);
+    public long Released => Interlocked.Read(ref _released);
     public TimeSpan LeaseTime { get; } = leaseTime;
-    public event Action<string>? LeaseExpired;
 
+    /// <summary>Leases the blocks (engine thread).</summary>
     public string Create(ReadOnlySpan<int> blocks)
     {
         var id = Guid.NewGuid().ToString("N");
         foreach (var b in blocks) pool.AddRef(b);
-        _leases[id] = new Lease(id, blocks.ToArray(), Stopwatch.GetTimestamp() + (long)(LeaseTime.TotalSeconds * Stopwatch.Frequency));
+        var lease = new Lease(id, blocks.ToArray(), Stopwatch.GetTimestamp() + (long)(LeaseTime.TotalSeconds * Stopwatch.Frequency));
+        lock (_gate) _leases[id] = lease;
         return id;
     }
 
-    /// <summary>Starts a read of a live lease; null when it is unknown, ended or expired.</summary>
+    /// <summary>Starts a read of a live lease; null when it is unknown, ended or expired. Any thread.</summary>
     public int[]? BeginRead(string id)
     {
-        if (!_leases.TryGetValue(id, out var lease) || lease.Ended) return null;
-        lease.Readers++;
-        return lease.Blocks;
+        lock (_gate)
+        {
+            if (!_leases.TryGetValue(id, out var lease) || lease.Ended) return null;
+            lease.Readers++;
+            return lease.Blocks;
+        }
     }
 
-    /// <summary>Ends a read; with <paramref name="release"/> the lease ends too (a completed pickup).</summary>
+    /// <summary>Ends a read; with <paramref name="release"/> the lease ends too (a completed pickup). Any thread.</summary>
     public void EndRead(string id, bool release)
     {
-        if (!_leases.TryGetValue(id, out var lease)) return;
-        lease.Readers--;
-        if (release) End(lease, expired: false);
-        else TryFree(lease);
+        int[]? free;
+        lock (_gate)
+        {
+            if (!_leases.TryGetValue(id, out var lease)) return;
+            lease.Readers--;
+            if (release) End(lease, expired: false);
+            free = TakeIfFree(lease);
+        }
+        Free(free, inline: false);
     }
 
-    /// <summary>Ends a lease (the request was aborted or picked up elsewhere). False when it was not held.</summary>
+    /// <summary>Ends a lease (the request was aborted or picked up elsewhere). False when it was not held. Any thread.</summary>
     public bool Release(string id)
     {
-        if (!_leases.TryGetValue(id, out var lease) || lease.Ended) return false;
-        End(lease, expired: false);
+        int[]? free;
+        lock (_gate)
+        {
+            if (!_leases.TryGetValue(id, out var lease) || lease.Ended) return false;
+            End(lease, expired: false);
+            free = TakeIfFree(lease);
+        }
+        Free(free, inline: false);
         return true;
     }
 
-    /// <summary>Ends every lease past its time; the engine calls it between steps.</summary>
+    /// <summary>Ends every lease past its time (engine thread, between steps).</summary>
     public void ExpireDue()
     {
-        if (_leases.Count == 0) return;
-        long now = Stopwatch.GetTimestamp();
-        _due.Clear();
-        foreach (var lease in _leases.Values)
-            if (!lease.Ended && lease.ExpiresAt <= now) _due.Add(lease);
-        foreach (var lease in _due)
+        lock (_gate)
         {
-            End(lease, expired: true);
-            LeaseExpired?.Invoke(lease.Id);
+            if (_leases.Count == 0) return;
+            long now = Stopwatch.GetTimestamp();
+            _due.Clear();
+            foreach (var lease in _leases.Values)
+                if (!lease.Ended && lease.ExpiresAt <= now) _due.Add(lease);
+            foreach (var lease in _due)
+            {
+                End(lease, expired: true);
+                Free(TakeIfFree(lease), inline: true);
+            }
         }
     }
 
     /// <summary>Time until the next lease expires, for the idle engine's wait; infinite with no leases.</summary>
     public TimeSpan NextExpiry()
     {
-        if (_leases.Count == 0) return Timeout.InfiniteTimeSpan;
-        long next = long.MaxValue;
-        foreach (var lease in _leases.Values) if (!lease.Ended) next = Math.Min(next, lease.ExpiresAt);
-        if (next == long.MaxValue) return TimeSpan.FromMilliseconds(50);
-        return TimeSpan.FromSeconds(Math.Max(0, (next - Stopwatch.GetTimestamp()) / (double)Stopwatch.Frequency) + 0.001);
+        lock (_gate)
+        {
+            if (_leases.Count == 0) return Timeout.InfiniteTimeSpan;
+            long next = long.MaxValue;
+            foreach (var lease in _leases.Values) if (!lease.Ended) next = Math.Min(next, lease.ExpiresAt);
+            if (next == long.MaxValue) return Timeout.InfiniteTimeSpan;
+            return TimeSpan.FromSeconds(Math.Max(0, (next - Stopwatch.GetTimestamp()) / (double)Stopwatch.Frequency) + 0.001);
+        }
     }
 
     private void End(Lease lease, bool expired)
     {
-        if (!lease.Ended)
-        {
-            lease.Ended = true;
-            if (expired) Expired++;
-            else Released++;
-        }
-        TryFree(lease);
+        if (lease.Ended) return;
+        lease.Ended = true;
+        Interlocked.Increment(ref expired ? ref _expired : ref _released);
     }
 
-    private void TryFree(Lease lease)
+    private int[]? TakeIfFree(Lease lease)
     {
-        if (!lease.Ended || lease.Readers > 0) return;
+        if (!lease.Ended || lease.Readers > 0) return null;
         _leases.Remove(lease.Id);
-        for (int i = lease.Blocks.Length - 1; i >= 0; i--) pool.Release(lease.Blocks[i]);
+        return lease.Blocks;
+    }
+
+    /// <summary>Drops the lease's block references: inline on the engine thread, else posted to it.</summary>
+    private void Free(int[]? blocks, bool inline)
+    {
+        if (blocks is null) return;
+        void Release()
+        {
+            for (int i = blocks.Length - 1; i >= 0; i--) pool.Release(blocks[i]);
+        }
+        if (inline) Release();
+        else onEngineThread(Release);
     }
 }
