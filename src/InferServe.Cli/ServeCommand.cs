@@ -27,6 +27,8 @@ public static class ServeCommand
           --routing POLICY           gateway: cache-aware (default), least-load or round-robin (prefill placement)
           --remote-prefill-min-tokens N   gateway: shorter prompts prefill on the decode worker (default 32; 0 = always remote)
           --kv-lease-seconds S       prefill worker: how long prompt KV waits for pickup (default 30)
+          --gateway URL              worker: register with this gateway (its gRPC address) and heartbeat
+          --advertise-address URL    worker: the gRPC address the gateway should use (default http://HOST:GRPC-PORT)
         Gateway:
           --served-model-name NAME   name clients send as "model" (default: model directory / file name)
           --host ADDR                listen address (default 127.0.0.1)
@@ -55,16 +57,17 @@ public static class ServeCommand
         var router = new InferServe.Router.RouterOptions();
         configuration.GetSection(ServerSettings.SectionName).Bind(router);
         Apply(cmd, settings);
-        ApplyRole(cmd, settings, router);
+        var registration = ApplyRole(cmd, settings, router);
         cmd.RejectUnknown();
 
-        return await ServeRoles.RunAsync(settings, router);
+        return await ServeRoles.RunAsync(settings, router, registration);
     }
 
     private static readonly string[] Roles = ["all", "prefill", "decode", "gateway"];
 
     /// <summary>The role and its flags; a flag that does not fit the role is an error, not silently ignored.</summary>
-    public static void ApplyRole(CommandLine cmd, ServerSettings s, InferServe.Router.RouterOptions router)
+    /// <returns>Where a worker started with --gateway registers itself, or null.</returns>
+    public static InferServe.Workers.WorkerRegistrationOptions? ApplyRole(CommandLine cmd, ServerSettings s, InferServe.Router.RouterOptions router)
     {
         s.Role = (cmd.Get("role") ?? s.Role).ToLowerInvariant();
         if (!Roles.Contains(s.Role)) throw new UsageException($"Unknown --role '{s.Role}'; use all, prefill, decode or gateway.");
@@ -74,14 +77,26 @@ public static class ServeCommand
         router.Policy = cmd.Get("routing") ?? router.Policy;
         router.RemotePrefillMinTokens = cmd.GetInt("remote-prefill-min-tokens", router.RemotePrefillMinTokens, 0);
         s.Engine.KvLeaseSeconds = cmd.GetFloat("kv-lease-seconds", (float)s.Engine.KvLeaseSeconds, 0.001f);
+        var gateway = cmd.Get("gateway");
+        var advertise = cmd.Get("advertise-address");
         if (s.Role == "gateway")
         {
-            if (router.DecodeWorkers.Count == 0) throw new UsageException("--role gateway needs --decode URL[,URL...] (and usually --prefill URL[,URL...]).");
             try { _ = InferServe.Router.Routing.RoutingPolicies.Create(router.Policy, 0); }
             catch (ArgumentException e) { throw new UsageException(e.Message); }
         }
         else if (router.PrefillWorkers.Count > 0 || router.DecodeWorkers.Count > 0)
             throw new UsageException("--prefill and --decode are for --role gateway.");
+        if (gateway is null)
+        {
+            if (advertise is not null) throw new UsageException("--advertise-address goes with --gateway.");
+            return null;
+        }
+        if (!s.IsWorker) throw new UsageException("--gateway is for workers (--role prefill or decode): it registers them with that gateway.");
+        if (!Uri.TryCreate(gateway, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            throw new UsageException($"--gateway '{gateway}' is not an address; use http://host:grpc-port (the gateway's --grpc-port).");
+        if (s.GrpcPort == 0) throw new UsageException("A worker needs --grpc-port (the gateway reaches it there).");
+        var host = s.Host is "0.0.0.0" or "*" or "+" or "::" or "" ? System.Net.Dns.GetHostName() : s.Host;
+        return new InferServe.Workers.WorkerRegistrationOptions(gateway.TrimEnd('/'), (advertise ?? $"http://{host}:{s.GrpcPort}").TrimEnd('/'));
     }
 
     /// <summary>Command-line flags over the configured settings (CLI wins).</summary>

@@ -4,6 +4,7 @@ using InferServe.Metrics;
 using InferServe.Router;
 using InferServe.Server;
 using InferServe.Tokenization;
+using InferServe.Grpc;
 using InferServe.Workers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -19,13 +20,13 @@ namespace InferServe.Cli;
 /// </summary>
 public static class ServeRoles
 {
-    public static async Task<int> RunAsync(ServerSettings settings, RouterOptions router)
+    public static async Task<int> RunAsync(ServerSettings settings, RouterOptions router, WorkerRegistrationOptions? registration = null)
     {
         var servedName = settings.ServedModelName ?? ServerSettings.DefaultServedName(settings.Engine.Model);
         return settings.Role switch
         {
             "gateway" => await RunGatewayAsync(settings, router, servedName),
-            "prefill" or "decode" => await RunWorkerAsync(settings, servedName),
+            "prefill" or "decode" => await RunWorkerAsync(settings, servedName, registration),
             _ => await RunAllAsync(settings, servedName),
         };
     }
@@ -39,7 +40,7 @@ public static class ServeRoles
         return 0;
     }
 
-    private static async Task<int> RunWorkerAsync(ServerSettings settings, string servedName)
+    private static async Task<int> RunWorkerAsync(ServerSettings settings, string servedName, WorkerRegistrationOptions? registration)
     {
         if (settings.GrpcPort == 0) throw new UsageException("A worker needs --grpc-port (the gateway reaches it there).");
         var registry = new MetricRegistry();
@@ -62,12 +63,19 @@ public static class ServeRoles
                 app.Lifetime.ApplicationStopping.Register(service.Drain);
             },
         });
+        WorkerRegistration? announcer = null;
         _ = host.WhenLoaded.ContinueWith(t =>
         {
-            if (t.IsCompletedSuccessfully) t.Result.Engine.BlockEvent += blocks.OnBlockEvent;
+            if (!t.IsCompletedSuccessfully) return;
+            t.Result.Engine.BlockEvent += blocks.OnBlockEvent;
+            if (registration is null) return;
+            var log = server.App.Services.GetRequiredService<ILoggerFactory>().CreateLogger("InferServe.Workers");
+            announcer = new WorkerRegistration(registration, () => Task.FromResult(service.Info()), log);
+            announcer.Start();
         }, TaskScheduler.Default);
         await server.StartAsync(loadModel: true);
         await server.RunAsync();
+        if (announcer is not null) await announcer.DisposeAsync();
         return 0;
     }
 
@@ -84,7 +92,20 @@ public static class ServeRoles
             var service = new RemoteGenerationService(router, tokenizer, registry, log);
             return new LoadedEngine(service, model, Directory.Exists(model) ? model : null, service);
         });
-        await using (server = GatewayServer.Create(settings, host, new GatewayHooks { Registry = registry }))
+        await using (server = GatewayServer.Create(settings, host, new GatewayHooks
+        {
+            Registry = registry,
+            // Workers started with --gateway register on the public gRPC port.
+            MapGrpcApi = (app, h) =>
+            {
+                if (settings.GrpcPort > 0)
+                    app.MapGrpcUnary(InferServe.Transport.WorkerMethods.Register, (request, context) =>
+                        h.Current?.Service is RemoteGenerationService router
+                            ? new RegistryService(router.Workers).RegisterAsync(request, context)
+                            : throw new InferServe.Grpc.RpcException(InferServe.Grpc.StatusCode.Unavailable, "The gateway is starting."))
+                        .RequireHost($"*:{settings.GrpcPort}");
+            },
+        }))
         {
             await server.StartAsync(loadModel: true);
             await server.RunAsync();

@@ -26,9 +26,6 @@ public sealed class RemoteGenerationService : IGenerationService, IReadinessProb
 
     public RemoteGenerationService(RouterOptions options, ITokenizer tokenizer, MetricRegistry registry, ILogger log)
     {
-        if (options.PrefillWorkers.Count == 0 && options.DecodeWorkers.Count == 0)
-            throw new ArgumentException("A gateway needs workers: pass --prefill URL[,URL...] and --decode URL[,URL...].");
-        if (options.DecodeWorkers.Count == 0) throw new ArgumentException("A gateway needs at least one decode worker (--decode URL).");
         foreach (var url in options.PrefillWorkers.Concat(options.DecodeWorkers))
             if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
                 throw new ArgumentException($"'{url}' is not a worker address; use http://host:port (the worker's --grpc-port).");
@@ -41,6 +38,7 @@ public sealed class RemoteGenerationService : IGenerationService, IReadinessProb
         Metrics = new RouterMetrics(registry);
         Workers = new WorkerMonitor(options, log);
         Workers.HealthChanged += Metrics.Health;
+        Workers.WorkerAdded += Metrics.Health;
         foreach (var w in Workers.All) Metrics.Health(w);
         Workers.Start();
     }

@@ -19,8 +19,10 @@ public sealed class WorkerMonitor : IAsyncDisposable
     private readonly Lock _gate = new();
     private WorkerInfo? _reference;
 
-    public IReadOnlyList<WorkerEndpoint> Prefill { get; }
-    public IReadOnlyList<WorkerEndpoint> Decode { get; }
+    private volatile WorkerEndpoint[] _prefill, _decode;
+
+    public IReadOnlyList<WorkerEndpoint> Prefill => _prefill;
+    public IReadOnlyList<WorkerEndpoint> Decode => _decode;
     public IEnumerable<WorkerEndpoint> All => Prefill.Concat(Decode);
     /// <summary>The identity every worker must share (the first compatible worker's), once one has answered.</summary>
     public WorkerInfo? Reference => Volatile.Read(ref _reference);
@@ -31,8 +33,8 @@ public sealed class WorkerMonitor : IAsyncDisposable
     {
         _options = options;
         _log = log;
-        Prefill = [.. options.PrefillWorkers.Select(a => new WorkerEndpoint(a, WorkerRole.Prefill))];
-        Decode = [.. options.DecodeWorkers.Select(a => new WorkerEndpoint(a, WorkerRole.Decode))];
+        _prefill = [.. options.PrefillWorkers.Select(a => new WorkerEndpoint(a, WorkerRole.Prefill))];
+        _decode = [.. options.DecodeWorkers.Select(a => new WorkerEndpoint(a, WorkerRole.Decode))];
     }
 
     public void Start() => _loops.Add(Task.Run(() => StartAsync(_stop.Token)));
@@ -57,8 +59,53 @@ public sealed class WorkerMonitor : IAsyncDisposable
                     break;
                 }
         lock (_gate)
+        {
             foreach (var w in workers) _loops.Add(Task.Run(() => WatchLoopAsync(w, ct)));
+        }
     }
+
+    /// <summary>
+    /// A worker announcing itself (<c>--gateway</c>): refused with the reason when it does not match the others,
+    /// else watched from now on like a listed worker. Repeated announcements are heartbeats and change nothing.
+    /// </summary>
+    public string? Register(string address, WorkerInfo info)
+    {
+        var role = info.Role switch
+        {
+            "prefill" => WorkerRole.Prefill,
+            "decode" => WorkerRole.Decode,
+            _ => (WorkerRole?)null,
+        };
+        if (role is null) return $"unknown role '{info.Role}'.";
+        if (!Uri.TryCreate(address, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            return $"'{address}' is not an address the gateway can reach; pass --advertise-address http://host:grpc-port.";
+        var normalized = address.TrimEnd('/');
+        if (All.Any(w => w.Address == normalized)) return null;
+        var endpoint = new WorkerEndpoint(normalized, role.Value);
+        if (Incompatibility(endpoint, info) is { } why)
+        {
+            endpoint.Dispose();
+            _log.LogError("Refusing {Worker}: {Problem}", endpoint, why);
+            return why;
+        }
+        lock (_gate)
+        {
+            if (All.Any(w => w.Address == normalized))
+            {
+                endpoint.Dispose();
+                return null;
+            }
+            if (role == WorkerRole.Prefill) _prefill = [.. _prefill, endpoint];
+            else _decode = [.. _decode, endpoint];
+            _log.LogInformation("{Worker} registered", endpoint);
+            WorkerAdded?.Invoke(endpoint);
+            _loops.Add(Task.Run(() => WatchLoopAsync(endpoint, _stop.Token)));
+        }
+        return null;
+    }
+
+    /// <summary>Raised when a worker registers itself (metrics).</summary>
+    public event Action<WorkerEndpoint>? WorkerAdded;
 
     public IReadOnlyList<WorkerEndpoint> Healthy(WorkerRole role) => [.. (role == WorkerRole.Prefill ? Prefill : Decode).Where(w => w.Healthy)];
 

@@ -14,6 +14,9 @@ public static class WorkerMethods
     public static readonly GrpcMethod<ReleaseKvRequest, ReleaseKvResponse> ReleaseKv = new(Service, "ReleaseKv");
     public static readonly GrpcMethod<DecodeRequest, TokenEvent> Decode = new(Service, "Decode");
 
+    public const string RegistryService = "inferserve.worker.v1.Registry";
+    public static readonly GrpcMethod<RegisterRequest, RegisterResponse> Register = new(RegistryService, "Register");
+
     /// <summary>KV chunks stay well under gRPC's default 4 MiB message limit.</summary>
     public const int MaxChunkBytes = 1 << 20;
 }

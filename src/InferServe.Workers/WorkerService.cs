@@ -21,7 +21,10 @@ public sealed class WorkerService(EngineHost host, WorkerOptions options, Worker
     public void Drain() => _draining = true;
     public bool Draining => _draining;
 
-    public Task<WorkerInfo> GetInfoAsync(InfoRequest request, ServerCallContext context)
+    public Task<WorkerInfo> GetInfoAsync(InfoRequest request, ServerCallContext context) => Task.FromResult(Info());
+
+    /// <summary>This worker's identity and KV layout, for the gateway's compatibility check.</summary>
+    public WorkerInfo Info()
     {
         var engine = RequireEngine();
         var f = engine.Facts;
@@ -34,7 +37,7 @@ public sealed class WorkerService(EngineHost host, WorkerOptions options, Worker
         };
         if (f.BosTokenId is { } bos) info.BosTokenId = bos;
         info.EosTokenIds.AddRange(f.EosTokenIds);
-        return Task.FromResult(info);
+        return info;
     }
 
     public async Task WatchAsync(WatchRequest request, IServerStreamWriter<WorkerStatus> responses, ServerCallContext context)

@@ -13,7 +13,7 @@ public sealed class CliErrorTests
 
     [Theory(Timeout = 120_000)]
     [InlineData(new[] { "serve", "--role", "router" }, "Unknown --role 'router'")]
-    [InlineData(new[] { "serve", "--role", "gateway" }, "--role gateway needs --decode")]
+    [InlineData(new[] { "serve", "--role", "all", "--gateway", "http://127.0.0.1:1" }, "--gateway is for workers")]
     [InlineData(new[] { "serve", "--role", "decode", "--prefill", "http://127.0.0.1:1" }, "--prefill and --decode are for --role gateway")]
     [InlineData(new[] { "serve", "--role", "gateway", "--decode", "http://127.0.0.1:1", "--routing", "random" }, "Unknown routing policy 'random'")]
     public async Task Bad_role_flags_exit_with_one_line(string[] args, string message)
