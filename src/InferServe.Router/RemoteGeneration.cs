@@ -99,6 +99,7 @@ internal sealed class RemoteGeneration(RemoteGenerationService service, Generati
         var blocks = PrefixHasher.LookupBlocks(reference.ModelFingerprint, request.CacheSalt, reference.BlockSize, request.PromptTokens);
         var policy = service.PrefillPolicy;
         var tried = new HashSet<WorkerEndpoint>();
+        int full = 0;
         while (true)
         {
             var candidates = workers.Healthy(WorkerRole.Prefill).Where(w => !tried.Contains(w)).ToList();
@@ -116,6 +117,11 @@ internal sealed class RemoteGeneration(RemoteGenerationService service, Generati
             }
             catch (Exception e) when (!ct.IsCancellationRequested && Retryable(e))
             {
+                if (IsFull(e))
+                {
+                    full++;
+                    continue;
+                }
                 service.Log.LogWarning("Prefill of {RequestId} on {Worker} failed ({Error}); trying elsewhere", request.RequestId, worker, Describe(e));
                 if (IsConnectionLoss(e)) workers.MarkDown(worker, Describe(e));
                 service.Metrics.Failover(WorkerRole.Prefill, "retry");
@@ -128,6 +134,8 @@ internal sealed class RemoteGeneration(RemoteGenerationService service, Generati
             await DecodeAsync(wire, prefill, worker, "after_prefill", ct).ConfigureAwait(false);
             return;
         }
+        // Every prefill worker's queue is full: the client should back off (429), not pile onto the decode workers.
+        if (full > 0 && full == tried.Count) throw new EngineOverloadedException("Every prefill worker's queue is full; retry later.");
         // No prefill worker could take it: the decode worker prefills.
         service.Metrics.Failover(WorkerRole.Prefill, "decode_prefills");
         await DecodeAsync(wire, null, null, "no_prefill_worker", ct).ConfigureAwait(false);
@@ -145,11 +153,14 @@ internal sealed class RemoteGeneration(RemoteGenerationService service, Generati
             decode.Blocks = prefill.Blocks;
         }
         var tried = new HashSet<WorkerEndpoint>();
+        int full = 0;
         while (true)
         {
             var candidates = service.Workers.Healthy(WorkerRole.Decode).Where(w => !tried.Contains(w)).ToList();
             if (candidates.Count == 0)
-                throw new ServiceUnavailableException("No healthy decode worker is left for this request.");
+                throw full > 0 && full == tried.Count
+                    ? new EngineOverloadedException("Every decode worker's queue is full; retry later.")
+                    : new ServiceUnavailableException("No healthy decode worker is left for this request.");
             var decision = service.DecodePolicy.Choose(candidates, default);
             service.Metrics.Decision(service.DecodePolicy.Name, WorkerRole.Decode, reason);
             var worker = decision.Worker;
@@ -168,6 +179,10 @@ internal sealed class RemoteGeneration(RemoteGenerationService service, Generati
                     }
                 }
                 return;
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested && !streamed && IsFull(e))
+            {
+                full++;
             }
             catch (Exception e) when (!ct.IsCancellationRequested && !streamed && Retryable(e))
             {
@@ -216,6 +231,8 @@ internal sealed class RemoteGeneration(RemoteGenerationService service, Generati
         HttpRequestException or IOException => true,
         _ => false,
     };
+
+    private static bool IsFull(Exception e) => e is RpcException { StatusCode: StatusCode.ResourceExhausted };
 
     private static bool IsConnectionLoss(Exception e) =>
         e is HttpRequestException or IOException || e is RpcException { StatusCode: StatusCode.Unavailable };
