@@ -20,7 +20,8 @@ public static class Engines
         int MaxBatchedTokens = 256,
         int MaxSeqs = 48,
         int MaxQueue = 1024,
-        WeightPrecision Weights = WeightPrecision.Fp32);
+        WeightPrecision Weights = WeightPrecision.Fp32,
+        double LeaseSeconds = 30);
 
     public static LlmEngine Create(Setup setup)
     {
@@ -41,6 +42,7 @@ public static class Engines
             {
                 Scheduler = new SchedulerOptions { MaxBatchedTokens = setup.MaxBatchedTokens, MaxSeqs = setup.MaxSeqs },
                 MaxQueue = setup.MaxQueue,
+                KvLeaseTime = TimeSpan.FromSeconds(setup.LeaseSeconds),
             },
             stopAtBos: ckpt.StopsAtBos);
     }
