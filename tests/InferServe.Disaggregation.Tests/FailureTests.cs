@@ -61,6 +61,34 @@ public sealed class FailureTests(ITestOutputHelper log)
     }
 
     [Fact(Timeout = 300_000)]
+    public async Task A_decode_worker_given_sigterm_finishes_its_streams_and_takes_no_new_work()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var t = await Topology.StartAsync(new TopologyOptions { Model = TinyModel(), DecodeWorkers = 2 }, ct);
+        var streams = new List<SseStream>();
+        for (int i = 0; i < 4; i++) streams.Add(await SseStream.OpenAsync(t.Gateway.HttpBase, Long(i, 600), ct));
+        var readers = streams.Select(s => s.ReadToEndAsync(ct)).ToList();
+        await Task.WhenAll(streams.Select(s => s.FirstChunk));
+        var draining = t.Decode[0];
+        Assert.True(await draining.MetricAsync("inferserve_num_requests_running", ct: ct) > 0, "the draining worker has no stream");
+
+        draining.Terminate();
+        await t.Gateway.WaitForMetricAsync("the draining worker taken out of rotation", async g =>
+            await g.MetricAsync("inferserve_worker_healthy", $"worker=\"{draining.GrpcAddress}\"", ct) == 0, TimeSpan.FromSeconds(30), ct);
+        var during = await OpenAiCalls.RunAsync(t.Gateway.HttpBase, "/v1/completions", Long(50, 20), ct);
+        Assert.Contains("\"finish\":\"length\"", during);
+
+        await Task.WhenAll(readers).WaitAsync(TimeSpan.FromSeconds(60), ct);
+        Assert.All(streams, s =>
+        {
+            Assert.Null(s.Error);
+            Assert.Equal("length", s.Finish);
+        });
+        Assert.Equal(0, await draining.WaitForExitAsync(TimeSpan.FromSeconds(30), ct));
+        foreach (var s in streams) await s.DisposeAsync();
+    }
+
+    [Fact(Timeout = 300_000)]
     public async Task A_prefill_worker_killed_under_load_loses_no_request()
     {
         var ct = TestContext.Current.CancellationToken;
