@@ -52,11 +52,8 @@ public sealed class FailureTests(ITestOutputHelper log)
         Assert.Equal(0, await t.Gateway.MetricAsync("inferserve_worker_healthy", $"worker=\"{victim.GrpcAddress}\"", ct));
         // The prefill worker holds nothing for the dead worker once its leases are picked up, released or expired.
         var prefill = t.Prefill[0];
-        await prefill.WaitForMetricAsync("the prefill KV pool back to baseline", async p =>
-            await p.MetricAsync("inferserve_kv_leases_held", ct: ct) == 0
-            && await p.MetricAsync("inferserve_kv_free_blocks", ct: ct) == await p.MetricAsync("inferserve_kv_total_blocks", ct: ct), TimeSpan.FromSeconds(30), ct);
-        await survivor.WaitForMetricAsync("the surviving decode pool back to baseline", async p =>
-            await p.MetricAsync("inferserve_kv_free_blocks", ct: ct) == await p.MetricAsync("inferserve_kv_total_blocks", ct: ct), TimeSpan.FromSeconds(30), ct);
+        await prefill.WaitKvIdleAsync(ct, 30);
+        await survivor.WaitKvIdleAsync(ct, 30);
         foreach (var s in streams) await s.DisposeAsync();
     }
 
@@ -126,9 +123,7 @@ public sealed class FailureTests(ITestOutputHelper log)
                       $"decode-side recomputes {await t.Decode[0].MetricAsync("inferserve_kv_import_fallbacks", ct: ct)}");
         await t.Gateway.WaitForMetricAsync("the killed prefill worker marked down", async g =>
             await g.MetricAsync("inferserve_worker_healthy", $"worker=\"{victim.GrpcAddress}\"", ct) == 0, TimeSpan.FromSeconds(30), ct);
-        await t.Prefill[1].WaitForMetricAsync("the surviving prefill pool back to baseline", async p =>
-            await p.MetricAsync("inferserve_kv_leases_held", ct: ct) == 0
-            && await p.MetricAsync("inferserve_kv_free_blocks", ct: ct) == await p.MetricAsync("inferserve_kv_total_blocks", ct: ct), TimeSpan.FromSeconds(60), ct);
+        await t.Prefill[1].WaitKvIdleAsync(ct, 60);
     }
 
     [Fact(Timeout = 300_000)]
@@ -164,8 +159,6 @@ public sealed class FailureTests(ITestOutputHelper log)
     private static async Task AssertBaselineAsync(ServerProcess prefill, ServerProcess decode, CancellationToken ct)
     {
         foreach (var w in new[] { prefill, decode })
-            await w.WaitForMetricAsync("the KV pool back to baseline", async p =>
-                await p.MetricAsync("inferserve_kv_leases_held", ct: ct) == 0
-                && await p.MetricAsync("inferserve_kv_free_blocks", ct: ct) == await p.MetricAsync("inferserve_kv_total_blocks", ct: ct), TimeSpan.FromSeconds(20), ct);
+            await w.WaitKvIdleAsync(ct, 20);
     }
 }

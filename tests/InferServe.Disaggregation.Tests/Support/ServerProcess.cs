@@ -126,6 +126,12 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits until the worker holds no KV: no lease left and every block free (cached prefixes count as free).</summary>
+    public Task WaitKvIdleAsync(CancellationToken ct, double seconds = 30) =>
+        WaitForMetricAsync("the KV pool back to baseline", async p =>
+            await p.MetricAsync("inferserve_kv_leases_held", ct: ct) == 0
+            && await p.MetricAsync("inferserve_kv_free_blocks", ct: ct) == await p.MetricAsync("inferserve_kv_total_blocks", ct: ct), TimeSpan.FromSeconds(seconds), ct);
+
     public void Kill() => _process.Kill(entireProcessTree: true);
 
     /// <summary>SIGTERM: the graceful stop a container runtime or systemd sends.</summary>
