@@ -13,7 +13,7 @@ using Microsoft.Extensions.Logging;
 namespace InferServe.Server;
 
 /// <summary>Runs an OpenAI completions / chat request on the engine and writes the JSON or SSE response.</summary>
-internal sealed class GenerationEndpoint(GatewayServer server, ILogger logger)
+internal sealed class GenerationEndpoint(EngineHost host, ChatTemplateCache chatTemplates, ILogger logger)
 {
     private static readonly byte[] DataPrefix = "data: "u8.ToArray();
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
@@ -29,7 +29,7 @@ internal sealed class GenerationEndpoint(GatewayServer server, ILogger logger)
 
     public async Task HandleAsync(HttpContext ctx, ApiKind kind)
     {
-        var loaded = server.Host.Current ?? throw NotReady();
+        var loaded = host.Current ?? throw NotReady();
         JsonDocument doc;
         try
         {
@@ -41,8 +41,8 @@ internal sealed class GenerationEndpoint(GatewayServer server, ILogger logger)
         }
         using var bodyDoc = doc;
         var req = OpenAiRequest.Parse(doc.RootElement, kind);
-        if (req.Model is not null && req.Model != server.ServedModelName)
-            throw new ApiException(404, $"The model '{req.Model}' does not exist; this server serves '{server.ServedModelName}'.", "model", "model_not_found", "invalid_request_error");
+        if (req.Model is not null && req.Model != host.ServedModelName)
+            throw new ApiException(404, $"The model '{req.Model}' does not exist; this server serves '{host.ServedModelName}'.", "model", "model_not_found", "invalid_request_error");
 
         var engine = loaded.Service;
         var tokenizer = engine.Tokenizer;
@@ -50,11 +50,11 @@ internal sealed class GenerationEndpoint(GatewayServer server, ILogger logger)
         if (kind == ApiKind.Chat)
         {
             var messages = ChatPromptBuilder.ParseMessages(new RequestFields(doc.RootElement));
-            prompts = [(server.ChatBuilder(loaded).BuildPrompt(messages), "")];
+            prompts = [(chatTemplates.Get(loaded).BuildPrompt(messages), "")];
         }
         else prompts = req.EncodeCompletionPrompts(tokenizer);
 
-        string requestId = (string)ctx.Items[GatewayServer.RequestIdItem]!;
+        string requestId = ErrorMappingMiddleware.RequestId(ctx);
         string id = (kind == ApiKind.Chat ? "chatcmpl-" : "cmpl-") + requestId;
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var started = Stopwatch.GetTimestamp();
@@ -157,7 +157,7 @@ internal sealed class GenerationEndpoint(GatewayServer server, ILogger logger)
             w.WriteString("id", id);
             w.WriteString("object", req.Kind == ApiKind.Chat ? "chat.completion" : "text_completion");
             w.WriteNumber("created", created);
-            w.WriteString("model", server.ServedModelName);
+            w.WriteString("model", host.ServedModelName);
             w.WriteStartArray("choices");
             for (int i = 0; i < choices.Length; i++)
             {
@@ -216,7 +216,7 @@ internal sealed class GenerationEndpoint(GatewayServer server, ILogger logger)
             w.WriteString("id", id);
             w.WriteString("object", req.Kind == ApiKind.Chat ? "chat.completion.chunk" : "text_completion");
             w.WriteNumber("created", created);
-            w.WriteString("model", server.ServedModelName);
+            w.WriteString("model", host.ServedModelName);
         }
 
         // Errors before the first token (overload, no worker, invalid for the model) still get their HTTP status.
@@ -301,7 +301,7 @@ internal sealed class GenerationEndpoint(GatewayServer server, ILogger logger)
         w.WriteStartObject();
         w.WriteNumber("index", index);
         w.WriteString("text", text);
-        if (logprobs is { } lp) WriteCompletionLogprobsCore(w, lp.Item1, lp.Item2, server.Host.Current!.Service.Tokenizer);
+        if (logprobs is { } lp) WriteCompletionLogprobsCore(w, lp.Item1, lp.Item2, host.Current!.Service.Tokenizer);
         else w.WriteNull("logprobs");
         if (finish is null) w.WriteNull("finish_reason"); else w.WriteString("finish_reason", finish);
         w.WriteEndObject();
