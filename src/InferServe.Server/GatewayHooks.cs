@@ -1,0 +1,19 @@
+using InferServe.Engine.Hosting;
+using InferServe.Metrics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
+
+namespace InferServe.Server;
+
+/// <summary>Extension points of the gateway host.</summary>
+public sealed class GatewayHooks
+{
+    /// <summary>Maps the public gRPC API (served on the h2c endpoint at <see cref="ServerSettings.GrpcPort"/>). Called after the HTTP routes are mapped.</summary>
+    public Action<WebApplication, EngineHost>? MapGrpcApi { get; init; }
+    /// <summary>Extra service / logging configuration (e.g. AddGrpc()).</summary>
+    public Action<WebApplicationBuilder>? ConfigureBuilder { get; init; }
+    /// <summary>Replaces the console logging setup (tests).</summary>
+    public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
+    /// <summary>The registry /metrics serves, when the caller registers metrics of its own (workers, router).</summary>
+    public MetricRegistry? Registry { get; init; }
+}

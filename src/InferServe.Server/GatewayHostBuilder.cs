@@ -1,0 +1,38 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace InferServe.Server;
+
+/// <summary>Builds the gateway's slim ASP.NET Core host: console logging, shutdown timeout and Kestrel listeners.</summary>
+internal static class GatewayHostBuilder
+{
+    public static WebApplication Build(ServerSettings settings, KestrelEndpoints endpoints, GatewayHooks hooks)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        ConfigureLogging(builder.Logging, settings, hooks);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(Math.Max(1, settings.ShutdownTimeoutSeconds)));
+        builder.WebHost.ConfigureKestrel(endpoints.Configure);
+        if (settings.GrpcPort > 0)
+            builder.Services.Configure<InferServe.Grpc.GrpcServerOptions>(o => o.GrpcOnlyPorts.Add(settings.GrpcPort));
+        hooks.ConfigureBuilder?.Invoke(builder);
+        return builder.Build();
+    }
+
+    private static void ConfigureLogging(ILoggingBuilder logging, ServerSettings settings, GatewayHooks hooks)
+    {
+        logging.ClearProviders();
+        logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.None);
+        if (hooks.ConfigureLogging is not null) hooks.ConfigureLogging(logging);
+        else if (settings.LogFormat.Equals("json", StringComparison.OrdinalIgnoreCase))
+            logging.AddJsonConsole(o => { o.IncludeScopes = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; o.UseUtcTimestamp = true; });
+        else
+            logging.AddSimpleConsole(o => { o.IncludeScopes = true; o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+        logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+        // Start-up failures (a port in use) reach the CLI, which prints one line; no stack trace in the log.
+        logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
+    }
+}

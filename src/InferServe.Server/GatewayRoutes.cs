@@ -1,0 +1,50 @@
+using InferServe.Engine.Hosting;
+using InferServe.Metrics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+
+namespace InferServe.Server;
+
+/// <summary>The gateway's HTTP routes; a worker serves only the probes and /metrics.</summary>
+internal static class GatewayRoutes
+{
+    /// <summary>Call after the error-mapping and API-key middleware: routing starts here.</summary>
+    public static void Map(WebApplication app, ServerSettings settings, EngineHost host, MetricRegistry registry,
+        KestrelEndpoints endpoints, ChatTemplateCache chatTemplates, ILogger log)
+    {
+        app.UseRouting();
+        // The h2c port belongs to the gRPC API: the HTTP gateway's routes (and their API-key check) are not served there.
+        app.Use((ctx, next) => endpoints.IsGrpcPort(ctx) && ctx.GetEndpoint()?.Metadata.GetMetadata<HttpGatewayRoute>() is not null
+            ? Task.FromResult(ctx.Response.StatusCode = 404)
+            : next(ctx));
+
+        var readiness = new ReadinessEndpoint(host);
+        var routes = new List<IEndpointConventionBuilder>
+        {
+            app.MapGet("/health", ReadinessEndpoint.HealthAsync),
+            app.MapGet("/ready", readiness.ReadyAsync),
+            app.MapPrometheusMetrics("/metrics", registry),
+        };
+        if (!settings.IsWorker)
+        {
+            var models = new ModelsEndpoint(host);
+            var generation = new GenerationEndpoint(host, chatTemplates, log);
+            routes.AddRange(
+            [
+                app.MapGet("/v1/models", models.ListAsync),
+                app.MapGet("/v1/models/{id}", models.GetAsync),
+                app.MapPost("/v1/completions", (HttpContext ctx) => generation.HandleAsync(ctx, ApiKind.Completions)),
+                app.MapPost("/v1/chat/completions", (HttpContext ctx) => generation.HandleAsync(ctx, ApiKind.Chat)),
+            ]);
+        }
+        foreach (var r in routes) r.WithMetadata(HttpGatewayRoute.Instance);
+    }
+
+    /// <summary>Marks the gateway's own routes, so they can be refused on the gRPC port.</summary>
+    private sealed class HttpGatewayRoute
+    {
+        public static readonly HttpGatewayRoute Instance = new();
+    }
+}
