@@ -31,7 +31,8 @@ public sealed class FailureTests(ITestOutputHelper log)
         await Task.WhenAll(streams.Select(s => s.FirstChunk));
         var victim = t.Decode[0];
         var survivor = t.Decode[1];
-        Assert.True(await victim.MetricAsync("inferserve_num_requests_running", ct: ct) > 0, "the victim decode worker has no stream to lose");
+        // The first chunk comes from the prefill worker; wait until the victim is decoding some of the streams.
+        await victim.WaitForMetricAsync("streams decoding on the victim", async p => await p.MetricAsync("inferserve_num_requests_running", ct: ct) > 0, TimeSpan.FromSeconds(30), ct);
 
         long killedAt = Stopwatch.GetTimestamp();
         victim.Kill();
@@ -67,7 +68,7 @@ public sealed class FailureTests(ITestOutputHelper log)
         var readers = streams.Select(s => s.ReadToEndAsync(ct)).ToList();
         await Task.WhenAll(streams.Select(s => s.FirstChunk));
         var draining = t.Decode[0];
-        Assert.True(await draining.MetricAsync("inferserve_num_requests_running", ct: ct) > 0, "the draining worker has no stream");
+        await draining.WaitForMetricAsync("streams decoding on the draining worker", async p => await p.MetricAsync("inferserve_num_requests_running", ct: ct) > 0, TimeSpan.FromSeconds(30), ct);
 
         draining.Terminate();
         await t.Gateway.WaitForMetricAsync("the draining worker taken out of rotation", async g =>
