@@ -2,23 +2,26 @@
 # Runs the disaggregated topology of docker/docker-compose.yml as plain processes on this machine:
 # N prefill workers, N decode workers, then a gateway once every worker is ready. Ctrl-C stops them all.
 #   scripts/run-disaggregated.sh [--model PATH] [--port 8000] [--grpc-port 50051] [--prefill-count 1]
-#                                [--decode-count 1] [--log-dir DIR] [-- EXTRA SERVE ARGS...]
+#                                [--decode-count 1] [--log-dir DIR] [--prefill-ports HTTP,GRPC]
+#                                [--decode-ports HTTP,GRPC] [-- EXTRA SERVE ARGS...]
 # EXTRA args go to every process, e.g. `-- --kv-dtype int8 --weights int4`. Like compose, the workers'
 # shared settings default to INFERSERVE__Weights=int4, INFERSERVE__KvDtype=int8, INFERSERVE__BlockSize=16
 # (set those variables, or pass flags after --, to change them: flags win over the environment).
 # Everything listens on 127.0.0.1 (worker ports must stay private). Ports: prefill i HTTP 8100+i,
-# gRPC 50060+i; decode i HTTP 8200+i, gRPC 50070+i (i from 1).
+# gRPC 50060+i; decode i HTTP 8200+i, gRPC 50070+i (i from 1); --prefill-ports/--decode-ports move those bases.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DLL="$ROOT/src/InferServe.Cli/bin/Release/net10.0/inferserve.dll"
+# INFERSERVE_CLI_DLL points at another build (tests run the Debug or Release one they were built with).
+DLL="${INFERSERVE_CLI_DLL:-$ROOT/src/InferServe.Cli/bin/Release/net10.0/inferserve.dll}"
 READY_TIMEOUT_S=120
 
-usage() { sed -n '2,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 die() { echo "run-disaggregated: $*" >&2; exit 2; }
 need_int() { [[ "$2" =~ ^[0-9]+$ ]] || die "$1 needs a number, got '$2'"; }
 
 model="" port=8000 grpc_port=50051 prefill_count=1 decode_count=1 log_dir=""
+prefill_http=8100 prefill_grpc=50060 decode_http=8200 decode_grpc=50070
 extra=()
 while (($#)); do
   case "$1" in
@@ -28,6 +31,8 @@ while (($#)); do
     --prefill-count) need_int "$1" "${2:-}"; prefill_count="$2"; shift 2 ;;
     --decode-count) need_int "$1" "${2:-}"; decode_count="$2"; shift 2 ;;
     --log-dir) log_dir="${2:?--log-dir needs a directory}"; shift 2 ;;
+    --prefill-ports) IFS=, read -r prefill_http prefill_grpc <<<"${2:-}"; need_int "$1" "$prefill_http"; need_int "$1" "$prefill_grpc"; shift 2 ;;
+    --decode-ports) IFS=, read -r decode_http decode_grpc <<<"${2:-}"; need_int "$1" "$decode_http"; need_int "$1" "$decode_grpc"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     *) die "unknown option '$1' (serve flags go after --)" ;;
@@ -99,16 +104,16 @@ wait_ready() { # name http-port pid
 
 prefill_urls=() decode_urls=() workers=()
 for ((i = 1; i <= prefill_count; i++)); do
-  start "prefill$i" --role prefill --port $((8100 + i)) --grpc-port $((50060 + i)) \
+  start "prefill$i" --role prefill --port $((prefill_http + i)) --grpc-port $((prefill_grpc + i)) \
     --device cpu --kv-cache-memory 1GiB --kv-lease-seconds 30
-  prefill_urls+=("http://127.0.0.1:$((50060 + i))")
-  workers+=("prefill$i $((8100 + i)) ${pids[-1]}")
+  prefill_urls+=("http://127.0.0.1:$((prefill_grpc + i))")
+  workers+=("prefill$i $((prefill_http + i)) ${pids[-1]}")
 done
 for ((i = 1; i <= decode_count; i++)); do
-  start "decode$i" --role decode --port $((8200 + i)) --grpc-port $((50070 + i)) \
+  start "decode$i" --role decode --port $((decode_http + i)) --grpc-port $((decode_grpc + i)) \
     --device cpu --kv-cache-memory 1GiB
-  decode_urls+=("http://127.0.0.1:$((50070 + i))")
-  workers+=("decode$i $((8200 + i)) ${pids[-1]}")
+  decode_urls+=("http://127.0.0.1:$((decode_grpc + i))")
+  workers+=("decode$i $((decode_http + i)) ${pids[-1]}")
 done
 # Workers start in parallel (model loading dominates); the gateway waits for all of them.
 for w in "${workers[@]}"; do

@@ -53,7 +53,7 @@ public sealed class FailureTests(ITestOutputHelper log)
         Assert.Equal(0, await t.Gateway.MetricAsync("inferserve_worker_healthy", $"worker=\"{victim.GrpcAddress}\"", ct));
         // The prefill worker holds nothing for the dead worker once its leases are picked up, released or expired.
         var prefill = t.Prefill[0];
-        await prefill.WaitKvIdleAsync(ct, 30);
+        await prefill.WaitKvIdleAsync(ct, 10); // the 5 s lease plus room for a busy machine
         await survivor.WaitKvIdleAsync(ct, 30);
         foreach (var s in streams) await s.DisposeAsync();
     }
