@@ -115,6 +115,8 @@ def stories260k(ftype):
     w.add_vocab_size(vocab)
     w.add_file_type(gguf.LlamaFileType.ALL_F32 if ftype == 'f32' else gguf.LlamaFileType.MOSTLY_F16)
     add_tok512_vocab(w, src / 'tok512.bin')
+    if ftype == 'f16':  # one file with tokenizer.chat_template, for the server's chat endpoint
+        w.add_chat_template("{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}assistant:")
 
     def mat(a):  # convert_hf_to_gguf keeps 1-D tensors in F32
         return a.astype(np.float16) if ftype == 'f16' and a.ndim == 2 else a.astype(np.float32)
