@@ -10,10 +10,11 @@ namespace InferServe.Tests.Gguf;
 /// <summary>
 /// A random llama (all row lengths multiples of 256) written by gguf-py in F32, then quantized by gguf-py
 /// (Q8_0, Q4_0) and by llama-quantize (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K). Run with fp32 engine weights, so the
-/// only difference from the F32 file is the GGUF quantization. Tolerances are the rms and the max of
-/// |logit difference| / (F32 logit std) over every position of a 25-token prompt, about 1.5x what was measured
-/// (gguf-py Q8_0: rms 0.021, max 0.098; Q4_0: rms 0.333, max 1.75). Random weights amplify quantization
-/// noise, so 4-bit limits are loose; the per-tensor check against gguf-py's dequantization is the exact one.
+/// only difference from the F32 file is the GGUF quantization. Tolerances bound the rms and the max of
+/// |logit difference| / (F32 logit std) over every prompt position, about 1.5x what was measured (rms / max):
+/// Q8_0 0.021 / 0.098, Q6_K 0.068 / 0.30, Q5_K 0.142 / 0.62, Q4_K 0.276 / 1.22, Q4_0 0.333 / 1.75 (gguf-py and
+/// llama-quantize give identical Q8_0/Q4_0). On random weights 4-bit error is large next to the logit spread, so those limits
+/// are loose; the per-tensor comparison with gguf-py's dequantization is the exact check.
 /// </summary>
 public class GgufQuantizedLogitsTests(ITestOutputHelper output)
 {
@@ -24,9 +25,9 @@ public class GgufQuantizedLogitsTests(ITestOutputHelper output)
     [InlineData("gen256-q4_0-ggufpy.gguf", 0.50, 2.6)]
     [InlineData("gen256-q8_0-llamacpp.gguf", 0.035, 0.15)]
     [InlineData("gen256-q4_0-llamacpp.gguf", 0.50, 2.6)]
-    [InlineData("gen256-q4_k-llamacpp.gguf", 0.50, 2.6)]
-    [InlineData("gen256-q5_k-llamacpp.gguf", 0.25, 1.3)]
-    [InlineData("gen256-q6_k-llamacpp.gguf", 0.12, 0.6)]
+    [InlineData("gen256-q4_k-llamacpp.gguf", 0.42, 1.85)]
+    [InlineData("gen256-q5_k-llamacpp.gguf", 0.21, 0.95)]
+    [InlineData("gen256-q6_k-llamacpp.gguf", 0.10, 0.45)]
     public async Task Quantized_logits_match_the_f32_original_within_the_type_tolerance(string file, double rmsTolerance, double maxTolerance)
     {
         var path = file.Contains("llamacpp", StringComparison.Ordinal) ? GgufTestFiles.RequireLlamaQuantized(file) : GgufTestFiles.Require(file);
