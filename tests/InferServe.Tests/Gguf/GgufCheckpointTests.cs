@@ -160,6 +160,30 @@ public class GgufCheckpointTests
         });
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task Version_2_files_load_and_version_1_is_refused_by_name()
+    {
+        await Task.Run(() =>
+        {
+            var bytes = File.ReadAllBytes(GgufTestFiles.Require("stories260K-f32.gguf"));
+            var copy = Path.Combine(Path.GetTempPath(), $"version-{Environment.ProcessId}.gguf");
+            try
+            {
+                bytes[4] = 2; // v2 and v3 share the layout; v3 only added big-endian files
+                File.WriteAllBytes(copy, bytes);
+                using (var v2 = CheckpointLoader.Open(copy)) Assert.Equal(64, v2.Config.HiddenSize);
+                bytes[4] = 1;
+                File.WriteAllBytes(copy, bytes);
+                var e = Assert.Throws<ModelLoadException>(() => CheckpointLoader.Open(copy));
+                Assert.Contains("GGUF version 1 is not supported", e.Message);
+            }
+            finally
+            {
+                File.Delete(copy);
+            }
+        });
+    }
+
     internal static IEnumerable<string> AllNames(ModelConfig c)
     {
         yield return WeightNames.Embedding;
