@@ -65,7 +65,7 @@ public static class GgmlDequantizer
 
     public static string SupportedTypes => "F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K";
 
-    /// <summary>Dequantizes <paramref name="count"/> elements from <paramref name="src"/> into <paramref name="dst"/>.</summary>
+    /// <summary>Dequantizes whole blocks from <paramref name="src"/> into all of <paramref name="dst"/>.</summary>
     public static void Dequantize(GgmlType type, ReadOnlySpan<byte> src, Span<float> dst)
     {
         var (blockElements, blockBytes) = Layout(type) ?? throw new ArgumentException($"ggml type {type} is not supported", nameof(type));

@@ -7,6 +7,8 @@ namespace InferServe.Tokenization.Llama2c;
 /// <summary>
 /// The llama2.c tokenizer.bin format and its encode/decode semantics (run.c): a SentencePiece vocabulary
 /// with spaces stored as ' ', byte fallback ids 3..258, and merges chosen by highest piece score.
+/// GGUF "llama" vocabularies reuse it through <see cref="SentencePieceOptions"/> (their own special ids,
+/// byte tokens found by name, special-token splitting as llama.cpp does).
 /// </summary>
 internal sealed class Llama2cTokenizer : ITokenizer
 {
@@ -31,7 +33,7 @@ internal sealed class Llama2cTokenizer : ITokenizer
     {
         _pieces = pieces;
         _scores = scores;
-        _options = options ?? SentencePieceOptions.Llama2c(pieces.Length);
+        _options = options ?? SentencePieceOptions.Llama2c;
         _lookup = new Dictionary<string, int>(pieces.Length, StringComparer.Ordinal);
         for (int id = 0; id < pieces.Length; id++)
         {
@@ -132,7 +134,7 @@ internal sealed class Llama2cTokenizer : ITokenizer
 
         if (_splitter is null)
         {
-            result.AddRange(EncodeText(text, _dummyPrefixId >= 0));
+            result.AddRange(EncodeText(text, _options.AddSpacePrefix && _dummyPrefixId >= 0));
         }
         else
         {
@@ -266,5 +268,5 @@ internal sealed record SentencePieceOptions
     public IReadOnlyList<int> SplitTokens { get; init; } = [];
     public LeadingSpaceRule DecodeRule { get; init; } = LeadingSpaceRule.StripAfterBos;
 
-    public static SentencePieceOptions Llama2c(int vocab) => new() { BosId = 1, EosIds = [2], UnkId = 0 };
+    public static SentencePieceOptions Llama2c { get; } = new() { BosId = 1, EosIds = [2], UnkId = 0 };
 }
