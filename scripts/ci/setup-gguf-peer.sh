@@ -3,7 +3,7 @@
 # archive in ../shared/peers/llama-cpp, so the GGUF tests read files InferServe did not write:
 #   stories260K as F32/F16 GGUF, a random 256-multiple llama in F32/BF16 and gguf-py's Q8_0/Q4_0 (+ Q4_1 and a
 #   falcon file for the error tests), llama3/qwen3 tokenizer.json vocabularies as GGUF, and gguf-py's own
-#   dequantization of every quantized file.
+#   dequantization of every quantized file; plus llama.cpp's own ggml-vocab-starcoder.gguf.
 # K-quants (Q4_K, Q5_K, Q6_K) need llama-quantize. It is used when already built in ~/.cache/inferserve-peer
 # (build-peer.sh); INFERSERVE_GGUF_BUILD_QUANTIZE=1 builds just that tool there (~10+ min on 2 cores, too
 # slow for CI's budget, so CI skips those tests unless its cache holds the binary).
@@ -43,7 +43,7 @@ TOKENIZERS="$ROOT/.deps/node-tokenizers/models"
 mkdir -p "$DEST"
 exec 9>"$DEST/.lock"
 flock 9
-STAMP="$(basename "$archive") $(sha256sum "$ROOT/scripts/gguf/make_test_ggufs.py" | cut -c1-16) quantize=$have_quantize"
+STAMP="$(basename "$archive") $(cat "$ROOT/scripts/gguf/make_test_ggufs.py" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16) quantize=$have_quantize"
 if [[ -f "$DEST/.stamp" && "$(cat "$DEST/.stamp")" == "$STAMP" ]]; then echo "setup-gguf-peer: up to date in $DEST" >&2; exit 0; fi
 
 if ! "$PY" -c 'import numpy' 2>/dev/null; then
@@ -56,12 +56,13 @@ fi
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-tar -xJf "$archive" -C "$work" gguf-py
+tar -xJf "$archive" -C "$work" gguf-py models/ggml-vocab-starcoder.gguf
 args=(--gguf-py "$work/gguf-py" --models "$MODELS" --tokenizers "$TOKENIZERS" --out "$work/out")
 [[ "$have_quantize" == yes ]] && args+=(--quantize "$QUANTIZE")
 "$PY" "$ROOT/scripts/gguf/make_test_ggufs.py" "${args[@]}" >&2
 rm -f "$DEST"/*.gguf
 mv "$work/out/"*.gguf "$DEST/"
+cp "$work/models/ggml-vocab-starcoder.gguf" "$DEST/"  # a vocabulary file llama.cpp itself ships
 echo "$STAMP" > "$DEST/.stamp"
 [[ "$have_quantize" == yes ]] || echo "setup-gguf-peer: llama-quantize not built; K-quant tests will skip (INFERSERVE_GGUF_BUILD_QUANTIZE=1 builds it)" >&2
 echo "setup-gguf-peer: ready in $DEST" >&2

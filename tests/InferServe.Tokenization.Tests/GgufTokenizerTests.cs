@@ -78,6 +78,26 @@ public sealed class GgufTokenizerTests
         }, TestContext.Current.CancellationToken);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task Llama_cpps_own_starcoder_vocabulary_round_trips_the_corpus()
+    {
+        string gguf = GgufFile("ggml-vocab-starcoder.gguf");
+        await Task.Run(() =>
+        {
+            var tokenizer = Assert.IsType<GgufTokenizer>(TokenizerLoader.Load(gguf));
+            Assert.Equal(49152, tokenizer.VocabSize);
+            Assert.False(tokenizer.AddBosToken);
+            foreach (string text in Corpus.Texts)
+            {
+                int[] ids = tokenizer.Encode(text, addSpecialTokens: false);
+                Assert.Equal(text, tokenizer.Decode(ids, skipSpecialTokens: false));
+            }
+
+            // starcoder splits digits one by one before the GPT-2 regex.
+            Assert.Equal(3, tokenizer.Encode("123", addSpecialTokens: false).Length);
+        }, TestContext.Current.CancellationToken);
+    }
+
     [Fact(Timeout = 30_000)]
     public void Unsupported_tokenizer_models_and_pre_tokenizers_are_named()
     {
