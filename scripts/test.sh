@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command. It sets up the test peers (scripts/ci/setup-*.sh: python3-grpcio,
-# prometheus/promtool, npm reference tokenizers and Jinja, docker-compose for the compose file check),
+# prometheus/promtool, npm reference tokenizers and Jinja, docker-compose for the compose file check,
+# GGUF test files from llama.cpp's gguf-py),
 # builds everything (fetching ONNX Runtime on first use), runs every test project, and closes with one
 # summary line "N passed, N failed, N skipped".
 # INFERSERVE_SKIP_SETUP=1 skips the setup step (offline work; tests needing a missing peer then skip).

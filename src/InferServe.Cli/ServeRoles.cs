@@ -113,11 +113,12 @@ public static class ServeRoles
         return 0;
     }
 
-    /// <summary>The gateway reads only the tokenizer: a HF directory holds it; a llama2.c checkpoint has it beside.</summary>
+    /// <summary>The gateway reads only the tokenizer: a HF directory or a GGUF holds it; a llama2.c checkpoint has it beside.</summary>
     private static string FindTokenizer(string model)
     {
         if (Directory.Exists(model)) return model;
         if (!File.Exists(model)) throw new UsageException($"Model path '{model}' does not exist.");
+        if (model.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase)) return model; // tokenizer.* metadata inside
         var dir = Path.GetDirectoryName(Path.GetFullPath(model))!;
         Span<byte> header = stackalloc byte[28];
         using (var f = File.OpenRead(model)) f.ReadExactly(header);

@@ -1,6 +1,6 @@
 namespace InferServe.Models;
 
-/// <summary>Opens a model path: a Hugging Face directory or a llama2.c .bin file.</summary>
+/// <summary>Opens a model path: a Hugging Face directory, a GGUF file or a llama2.c .bin file.</summary>
 public static class CheckpointLoader
 {
     public static ICheckpoint Open(string path, string? tokenizerPath = null)
@@ -13,7 +13,8 @@ public static class CheckpointLoader
         if (File.Exists(path))
         {
             if (path.EndsWith(".bin", StringComparison.OrdinalIgnoreCase)) return new Llama2cCheckpoint(path, tokenizerPath);
-            throw new ModelLoadException($"'{path}' is not a supported model file; pass a Hugging Face directory or a llama2.c .bin checkpoint.");
+            if (path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase)) return new Gguf.GgufCheckpoint(path);
+            throw new ModelLoadException($"'{path}' is not a supported model file; pass a Hugging Face directory, a .gguf file or a llama2.c .bin checkpoint.");
         }
         throw new ModelLoadException($"Model path '{path}' does not exist.");
     }

@@ -33,6 +33,8 @@ internal sealed class ChatPromptBuilder
         }
         else if (configPath is not null && File.Exists(configPath))
             _template = ChatTemplate.FromTokenizerConfig(configPath);
+        else if (_tokenizer is IChatTemplateSource { ChatTemplate: { Length: > 0 } embedded })
+            _template = ChatTemplate.Parse(embedded); // GGUF: tokenizer.chat_template
     }
 
     public bool HasTemplate => _template is not null;

@@ -1,3 +1,4 @@
+using InferServe.Tokenization.Gguf;
 using InferServe.Tokenization.HuggingFace;
 using InferServe.Tokenization.Llama2c;
 
@@ -7,7 +8,8 @@ public static class TokenizerLoader
 {
     /// <summary>
     /// Loads a tokenizer from a directory with tokenizer.json (+ optional tokenizer_config.json and
-    /// generation_config.json), a tokenizer.json path, or a llama2.c tokenizer .bin file.
+    /// generation_config.json), a tokenizer.json path, a GGUF model file (its tokenizer.* metadata),
+    /// or a llama2.c tokenizer .bin file.
     /// </summary>
     /// <exception cref="TokenizerLoadException">The file is missing, malformed or uses an unsupported feature.</exception>
     public static ITokenizer Load(string path)
@@ -33,6 +35,11 @@ public static class TokenizerLoader
         if (!File.Exists(path))
         {
             throw new TokenizerLoadException(path, "file not found", new FileNotFoundException(null, path));
+        }
+
+        if (path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
+        {
+            return GgufTokenizerLoader.Load(path);
         }
 
         return path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? HfTokenizerLoader.Load(path) : Llama2cTokenizer.Load(path);

@@ -44,3 +44,19 @@ public sealed class ChatTemplateTests(GatewayFixture fixture) : IClassFixture<Ga
         Assert.Equal(expected.Length, body.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
     }
 }
+
+/// <summary>A GGUF model (written by llama.cpp's gguf-py) brings its own tokenizer and tokenizer.chat_template.</summary>
+public sealed class GgufChatTemplateTests
+{
+    [Fact(Timeout = 120_000)]
+    public async Task A_gguf_models_embedded_chat_template_renders_the_prompt()
+    {
+        var model = GgufTestFiles.Require("stories260K-f16.gguf");
+        await using var gw = await TestGateway.StartAsync(s => s.Engine.Model = model);
+        var (response, body) = await gw.PostAsync("/v1/chat/completions", new { messages = new object[] { new { role = "user", content = "Hello" } }, max_tokens = 4 });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var expected = gw.Engine.Tokenizer.Encode("user: Hello\nassistant:", addSpecialTokens: true);
+        Assert.Equal(expected.Length, body.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
+        Assert.Equal(4, body.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+    }
+}

@@ -511,7 +511,7 @@ internal static class HfTokenizerLoader
     }
 
     /// <summary>Byte-level chars back to bytes; a token with any other char is taken as plain text (as tokenizers does).</summary>
-    private static byte[] ByteLevelBytes(string token)
+    internal static byte[] ByteLevelBytes(string token)
     {
         var bytes = new byte[token.Length];
         for (int i = 0; i < token.Length; i++)

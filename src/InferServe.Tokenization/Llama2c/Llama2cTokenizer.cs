@@ -1,11 +1,14 @@
 using System.Buffers.Binary;
 using System.Text;
+using InferServe.Tokenization.HuggingFace;
 
 namespace InferServe.Tokenization.Llama2c;
 
 /// <summary>
 /// The llama2.c tokenizer.bin format and its encode/decode semantics (run.c): a SentencePiece vocabulary
 /// with spaces stored as ' ', byte fallback ids 3..258, and merges chosen by highest piece score.
+/// GGUF "llama" vocabularies reuse it through <see cref="SentencePieceOptions"/> (their own special ids,
+/// byte tokens found by name, special-token splitting as llama.cpp does).
 /// </summary>
 internal sealed class Llama2cTokenizer : ITokenizer
 {
@@ -21,11 +24,16 @@ internal sealed class Llama2cTokenizer : ITokenizer
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _spanLookup;
     private readonly TokenDecoder _decoder;
     private readonly int _dummyPrefixId;
+    private readonly bool[] _special;
+    private readonly int[] _byteIds; // token of each byte value, for characters missing from the vocabulary
+    private readonly SentencePieceOptions _options;
+    private readonly AddedTokenSplitter? _splitter;
 
-    private Llama2cTokenizer(byte[][] pieces, float[] scores)
+    private Llama2cTokenizer(byte[][] pieces, float[] scores, SentencePieceOptions? options = null)
     {
         _pieces = pieces;
         _scores = scores;
+        _options = options ?? SentencePieceOptions.Llama2c;
         _lookup = new Dictionary<string, int>(pieces.Length, StringComparer.Ordinal);
         for (int id = 0; id < pieces.Length; id++)
         {
@@ -36,20 +44,36 @@ internal sealed class Llama2cTokenizer : ITokenizer
         _dummyPrefixId = _lookup.GetValueOrDefault(" ", -1);
 
         var decodePieces = new byte[pieces.Length][];
-        var special = new bool[pieces.Length];
+        _special = new bool[pieces.Length];
+        _byteIds = new int[256];
+        Array.Fill(_byteIds, -1);
         for (int id = 0; id < pieces.Length; id++)
         {
-            decodePieces[id] = TryParseByteToken(pieces[id], out byte b) ? [b] : pieces[id];
-            special[id] = id is UnkId or BosId or EosId;
+            bool isByte = TryParseByteToken(pieces[id], out byte b);
+            decodePieces[id] = isByte ? [b] : pieces[id];
+            if (isByte && _byteIds[b] < 0) _byteIds[b] = id;
+            _special[id] = _options.Special?[id] ?? id is UnkId or BosId or EosId;
         }
 
-        _decoder = new TokenDecoder(decodePieces, special, BosId, LeadingSpaceRule.StripAfterBos, 0);
+        if (options is null)
+        {
+            for (int b = 0; b < 256; b++) _byteIds[b] = b + ByteIdOffset; // run.c's fixed layout
+        }
+        else if (_options.SplitTokens.Count > 0)
+        {
+            _splitter = new AddedTokenSplitter(_options.SplitTokens.Select(id => new AddedToken(id, Encoding.UTF8.GetString(pieces[id]), _special[id], false, false)));
+        }
+
+        _decoder = new TokenDecoder(decodePieces, _special, _options.BosId, _options.DecodeRule, _options.DecodeRule == LeadingSpaceRule.StripStartOfText ? 1 : 0);
     }
 
+    /// <summary>A SentencePiece vocabulary from GGUF metadata (spaces already turned from "▁" into ' ').</summary>
+    internal static Llama2cTokenizer FromPieces(byte[][] pieces, float[] scores, SentencePieceOptions options) => new(pieces, scores, options);
+
     public int VocabSize => _pieces.Length;
-    public int? BosTokenId => BosId;
-    public IReadOnlyList<int> EosTokenIds { get; } = [EosId];
-    public bool AddBosToken => true;
+    public int? BosTokenId => _options.BosId;
+    public IReadOnlyList<int> EosTokenIds => _options.EosIds;
+    public bool AddBosToken => _options.AddBos && _options.BosId is not null;
 
     public static Llama2cTokenizer Load(string path)
     {
@@ -102,8 +126,51 @@ internal sealed class Llama2cTokenizer : ITokenizer
     public int[] Encode(string text, bool addSpecialTokens = true)
     {
         ArgumentNullException.ThrowIfNull(text);
+        var result = new List<int>(text.Length / 2 + 4);
+        if (addSpecialTokens && AddBosToken)
+        {
+            result.Add(_options.BosId!.Value);
+        }
+
+        if (_splitter is null)
+        {
+            result.AddRange(EncodeText(text, _options.AddSpacePrefix && _dummyPrefixId >= 0));
+        }
+        else
+        {
+            // llama.cpp: special-token strings become their ids; each text run after one (or at the start) gets the space prefix.
+            bool afterSpecial = true;
+            foreach (var section in _splitter.Split(text))
+            {
+                if (section.Token is not null)
+                {
+                    result.Add(section.Token.Id);
+                    afterSpecial = true;
+                    continue;
+                }
+
+                result.AddRange(EncodeText(section.Text, afterSpecial && _options.AddSpacePrefix && _dummyPrefixId >= 0));
+                afterSpecial = false;
+            }
+        }
+
+        if (addSpecialTokens && _options.AddEos && _options.EosIds.Count > 0)
+        {
+            result.Add(_options.EosIds[0]);
+        }
+
+        return [.. result];
+    }
+
+    private int[] EncodeText(string text, bool dummyPrefix)
+    {
         var symbols = new List<int>(text.Length + 2);
-        if (text.Length > 0 && _dummyPrefixId >= 0)
+        if (text.Length == 0)
+        {
+            return [];
+        }
+
+        if (dummyPrefix)
         {
             symbols.Add(_dummyPrefixId); // add_dummy_prefix
         }
@@ -126,28 +193,28 @@ internal sealed class Llama2cTokenizer : ITokenizer
             {
                 for (int i = 0; i < n; i++)
                 {
-                    symbols.Add(utf8[i] + ByteIdOffset);
+                    int byteId = _byteIds[utf8[i]];
+                    if (byteId >= 0)
+                    {
+                        symbols.Add(byteId);
+                    }
+                    else if (_options.UnkId is int unk)
+                    {
+                        symbols.Add(unk); // no byte-fallback token: the whole character is unknown
+                        break;
+                    }
                 }
             }
         }
 
-        var merged = PairMerger.Merge(symbols, new ScoreRules(this));
-        if (!addSpecialTokens)
-        {
-            return merged;
-        }
-
-        var result = new int[merged.Length + 1];
-        result[0] = BosId;
-        merged.CopyTo(result, 1);
-        return result;
+        return PairMerger.Merge(symbols, new ScoreRules(this));
     }
 
     public string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = true) => _decoder.Decode(ids, skipSpecialTokens);
 
     public IncrementalDecoder CreateIncrementalDecoder(bool skipSpecialTokens = true) => new(_decoder, skipSpecialTokens);
 
-    public bool IsSpecialToken(int id) => id is UnkId or BosId or EosId;
+    public bool IsSpecialToken(int id) => (uint)id < (uint)_special.Length && _special[id];
 
     public string? IdToToken(int id) => (uint)id < (uint)_pieces.Length ? Encoding.UTF8.GetString(_pieces[id]) : null;
 
@@ -184,4 +251,22 @@ internal sealed class Llama2cTokenizer : ITokenizer
             return false;
         }
     }
+}
+
+/// <summary>What differs between a llama2.c tokenizer.bin and a SentencePiece vocabulary from GGUF metadata.</summary>
+internal sealed record SentencePieceOptions
+{
+    public int? BosId { get; init; }
+    public IReadOnlyList<int> EosIds { get; init; } = [];
+    public int? UnkId { get; init; }
+    public bool AddBos { get; init; } = true;
+    public bool AddEos { get; init; }
+    public bool AddSpacePrefix { get; init; } = true;
+    public bool[]? Special { get; init; }
+
+    /// <summary>Tokens whose text in the input maps straight to the id (control and user-defined tokens).</summary>
+    public IReadOnlyList<int> SplitTokens { get; init; } = [];
+    public LeadingSpaceRule DecodeRule { get; init; } = LeadingSpaceRule.StripAfterBos;
+
+    public static SentencePieceOptions Llama2c { get; } = new() { BosId = 1, EosIds = [2], UnkId = 0 };
 }
