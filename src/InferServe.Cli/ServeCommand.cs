@@ -14,9 +14,9 @@ public static class ServeCommand
     public const string Help = """
         inferserve serve [options]
 
-        Model (default: the generated tiny model, so `serve` works on a fresh clone):
+        Model (default: the embedded stories260K in models/, a tiny TinyStories model that writes English stories):
           --model PATH               Hugging Face directory or llama2.c .bin
-          --shape NAME               generated random-weight model (tiny, smollm2-135m, ...)
+          --shape NAME               generated random-weight model (tiny, smollm2-135m, ...): real shapes, random weights, no language
           --tokenizer PATH           tokenizer when it is not beside the model
           --device, --threads, --weights, --kv-dtype, --kv-cache-memory, --block-size,
           --max-seqs, --max-batched-tokens, --max-queue, --no-prefix-caching, --cache-dir
@@ -103,14 +103,14 @@ public static class ServeCommand
     public static void Apply(CommandLine cmd, ServerSettings s)
     {
         s.Engine = EngineOptionsFromCli.Read(cmd, s.Engine);
-        s.Engine.Model ??= ModelSource.ResolvePath(cmd, defaultShape: "tiny");
+        s.Engine.Model ??= ModelSource.EmbeddedDefault();
         s.ServedModelName = cmd.Get("served-model-name") ?? s.ServedModelName;
         s.Host = cmd.Get("host") ?? s.Host;
         s.Port = cmd.GetInt("port", s.Port, 0, 65535);
         s.GrpcPort = cmd.GetInt("grpc-port", s.GrpcPort, 0, 65535);
         s.ApiKeys.AddRange(cmd.GetAll("api-key"));
         s.ApiKeyFile = cmd.Get("api-key-file") ?? s.ApiKeyFile;
-        s.ChatTemplate = cmd.Get("chat-template") ?? s.ChatTemplate;
+        s.ChatTemplate = cmd.Get("chat-template") ?? s.ChatTemplate ?? ModelSource.ChatTemplateBeside(s.Engine.Model);
         s.MaxBodySize = cmd.Get("max-body-size") ?? s.MaxBodySize;
         _ = s.MaxBodyBytes; // validate early
         s.LogFormat = cmd.Get("log-format") ?? s.LogFormat;
