@@ -15,7 +15,8 @@ public static class ServeCommand
         inferserve serve [options]
 
         Model (default: the embedded stories260K in models/, a tiny TinyStories model that writes English stories):
-          --model PATH               Hugging Face directory or llama2.c .bin
+          --model PATH|ID            Hugging Face directory, llama2.c .bin, or hub id org/name[@revision][:file]
+                                     (downloaded into the Hugging Face cache; an existing local path wins)
           --shape NAME               generated random-weight model (tiny, smollm2-135m, ...): real shapes, random weights, no language
           --tokenizer PATH           tokenizer when it is not beside the model
           --device, --threads, --weights, --kv-dtype, --kv-cache-memory, --block-size,
@@ -59,8 +60,18 @@ public static class ServeCommand
         Apply(cmd, settings);
         var registration = ApplyRole(cmd, settings, router);
         cmd.RejectUnknown();
+        ResolveModel(settings);
 
         return await ServeRoles.RunAsync(settings, router, registration);
+    }
+
+    /// <summary>The embedded default or a hub model, once the arguments are valid; a hub model is served as org/name.</summary>
+    public static void ResolveModel(ServerSettings s)
+    {
+        var requested = s.Engine.Model;
+        s.Engine.Model = ModelSource.Finish(requested);
+        s.ServedModelName ??= HubModels.ServedName(requested);
+        s.ChatTemplate ??= ModelSource.ChatTemplateBeside(s.Engine.Model);
     }
 
     private static readonly string[] Roles = ["all", "prefill", "decode", "gateway"];
@@ -103,14 +114,13 @@ public static class ServeCommand
     public static void Apply(CommandLine cmd, ServerSettings s)
     {
         s.Engine = EngineOptionsFromCli.Read(cmd, s.Engine);
-        s.Engine.Model ??= ModelSource.EmbeddedDefault();
         s.ServedModelName = cmd.Get("served-model-name") ?? s.ServedModelName;
         s.Host = cmd.Get("host") ?? s.Host;
         s.Port = cmd.GetInt("port", s.Port, 0, 65535);
         s.GrpcPort = cmd.GetInt("grpc-port", s.GrpcPort, 0, 65535);
         s.ApiKeys.AddRange(cmd.GetAll("api-key"));
         s.ApiKeyFile = cmd.Get("api-key-file") ?? s.ApiKeyFile;
-        s.ChatTemplate = cmd.Get("chat-template") ?? s.ChatTemplate ?? ModelSource.ChatTemplateBeside(s.Engine.Model);
+        s.ChatTemplate = cmd.Get("chat-template") ?? s.ChatTemplate;
         s.MaxBodySize = cmd.Get("max-body-size") ?? s.MaxBodySize;
         _ = s.MaxBodyBytes; // validate early
         s.LogFormat = cmd.Get("log-format") ?? s.LogFormat;

@@ -1,0 +1,169 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace InferServe.Hub.Tests.Support;
+
+/// <summary>
+/// A Hugging Face hub on loopback over local directories: <c>/api/models/{org}/{name}/revision/{rev}</c> (metadata with
+/// blob ids, sizes and LFS sha256) and <c>/{org}/{name}/resolve/{rev}/{path}</c> (content with Range, X-Repo-Commit,
+/// ETag, X-Linked-Etag, X-Linked-Size). Faults are injected per file; every request is recorded.
+/// </summary>
+public sealed class LocalHub : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly Dictionary<string, Repo> _repos = [];
+
+    public string Endpoint { get; }
+    public ConcurrentQueue<string> Requests { get; } = new();
+    /// <summary>Files whose first GET sends half the bytes and then drops the connection.</summary>
+    public ConcurrentDictionary<string, bool> CutOnce { get; } = new();
+    /// <summary>Files whose listed sha256 is wrong.</summary>
+    public HashSet<string> WrongSha { get; } = [];
+    /// <summary>Repos that answer 401 without a token (gated).</summary>
+    public HashSet<string> Gated { get; } = [];
+
+    public sealed record Entry(string Path, byte[] Content, string BlobId, string? Sha256);
+    public sealed record Repo(string Commit, IReadOnlyList<Entry> Files);
+
+    private LocalHub(WebApplication app)
+    {
+        _app = app;
+        Endpoint = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().Replace("[::1]", "127.0.0.1", StringComparison.Ordinal);
+    }
+
+    public static async Task<LocalHub> StartAsync(CancellationToken ct)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        LocalHub? hub = null;
+        app.MapGet("/api/models/{org}/{name}/revision/{**rev}", (string org, string name, string rev, HttpContext ctx) => hub!.Metadata(org, name, rev, ctx));
+        app.MapMethods("/{org}/{name}/resolve/{rev}/{**path}", ["GET", "HEAD"], (string org, string name, string rev, string path, HttpContext ctx) => hub!.ResolveAsync(org, name, path, ctx));
+        await app.StartAsync(ct);
+        hub = new LocalHub(app);
+        return hub;
+    }
+
+    /// <summary>Publishes every file of a directory as repo org/name at one commit; large-file types are LFS files.</summary>
+    public string Add(string repo, string directory, params (string Path, byte[] Content)[] extra)
+    {
+        var sources = Directory.EnumerateFiles(directory).Where(f => !Path.GetFileName(f).StartsWith('.'))
+            .Select(f => (Path: Path.GetFileName(f), Content: File.ReadAllBytes(f))).Concat(extra);
+        var files = sources.OrderBy(f => f.Path, StringComparer.Ordinal).Select(f =>
+        {
+            var bytes = f.Content;
+            var name = f.Path;
+            bool lfs = name.EndsWith(".safetensors", StringComparison.Ordinal) || name.EndsWith(".bin", StringComparison.Ordinal) || name.EndsWith(".gguf", StringComparison.Ordinal);
+            return new Entry(name, bytes, GitBlobId(bytes), lfs ? Convert.ToHexStringLower(SHA256.HashData(bytes)) : null);
+        }).ToList();
+        var commit = Convert.ToHexStringLower(SHA1.HashData(Encoding.UTF8.GetBytes(repo + string.Concat(files.Select(f => f.BlobId)))));
+        _repos[repo] = new Repo(commit, files);
+        return commit;
+    }
+
+    public Repo this[string repo] => _repos[repo];
+
+    public int RequestCount => Requests.Count;
+
+    private static string GitBlobId(byte[] content) =>
+        Convert.ToHexStringLower(SHA1.HashData([.. Encoding.ASCII.GetBytes($"blob {content.Length}\0"), .. content]));
+
+    private bool Find(string org, string name, HttpContext ctx, out Repo repo, out IResult? error)
+    {
+        error = null;
+        if (!_repos.TryGetValue($"{org}/{name}", out repo!))
+        {
+            ctx.Response.Headers["X-Error-Code"] = "RepoNotFound";
+            error = Results.Json(new JsonObject { ["error"] = "Repository not found" }, statusCode: 404);
+            return false;
+        }
+        if (Gated.Contains($"{org}/{name}") && !ctx.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.Ordinal))
+        {
+            error = Results.Json(new JsonObject { ["error"] = "Access to this model is restricted" }, statusCode: 401);
+            return false;
+        }
+        return true;
+    }
+
+    private IResult Metadata(string org, string name, string rev, HttpContext ctx)
+    {
+        Requests.Enqueue($"GET {ctx.Request.Path}{ctx.Request.QueryString}");
+        if (!Find(org, name, ctx, out var repo, out var error)) return error!;
+        if (rev != "main" && rev != repo.Commit)
+        {
+            ctx.Response.Headers["X-Error-Code"] = "RevisionNotFound";
+            return Results.Json(new JsonObject { ["error"] = $"Invalid rev id: {rev}" }, statusCode: 404);
+        }
+        var siblings = new JsonArray();
+        foreach (var f in repo.Files)
+        {
+            var s = new JsonObject { ["rfilename"] = f.Path, ["blobId"] = f.BlobId, ["size"] = f.Content.Length };
+            if (f.Sha256 is not null)
+                s["lfs"] = new JsonObject { ["sha256"] = WrongSha.Contains(f.Path) ? new string('0', 64) : f.Sha256, ["size"] = f.Content.Length, ["pointerSize"] = 134 };
+            siblings.Add(s);
+        }
+        return Results.Json(new JsonObject { ["id"] = $"{org}/{name}", ["modelId"] = $"{org}/{name}", ["sha"] = repo.Commit, ["siblings"] = siblings });
+    }
+
+    private async Task ResolveAsync(string org, string name, string path, HttpContext ctx)
+    {
+        Requests.Enqueue($"{ctx.Request.Method} {ctx.Request.Path} {ctx.Request.Headers.Range}".TrimEnd());
+        if (!Find(org, name, ctx, out var repo, out var error))
+        {
+            await error!.ExecuteAsync(ctx);
+            return;
+        }
+        var file = repo.Files.FirstOrDefault(f => f.Path == path);
+        if (file is null)
+        {
+            ctx.Response.StatusCode = 404;
+            ctx.Response.Headers["X-Error-Code"] = "EntryNotFound";
+            return;
+        }
+        var h = ctx.Response.Headers;
+        h["X-Repo-Commit"] = repo.Commit;
+        h.ETag = $"\"{file.Sha256 ?? file.BlobId}\"";
+        if (file.Sha256 is not null)
+        {
+            h["X-Linked-Etag"] = $"\"{(WrongSha.Contains(path) ? new string('0', 64) : file.Sha256)}\"";
+            h["X-Linked-Size"] = file.Content.Length.ToString();
+        }
+        h.AcceptRanges = "bytes";
+        long start = 0;
+        if (ctx.Request.Headers.Range.ToString() is { Length: > 0 } range && range.StartsWith("bytes=", StringComparison.Ordinal))
+        {
+            start = long.Parse(range[6..].Split('-')[0]);
+            if (start >= file.Content.Length)
+            {
+                ctx.Response.StatusCode = (int)HttpStatusCode.RequestedRangeNotSatisfiable;
+                return;
+            }
+            ctx.Response.StatusCode = 206;
+            h.ContentRange = $"bytes {start}-{file.Content.Length - 1}/{file.Content.Length}";
+        }
+        ctx.Response.ContentLength = file.Content.Length - start;
+        if (HttpMethods.IsHead(ctx.Request.Method)) return;
+        if (CutOnce.TryRemove(path, out _))
+        {
+            int half = file.Content.Length / 2;
+            await ctx.Response.Body.WriteAsync(file.Content.AsMemory((int)start, half - (int)start));
+            await ctx.Response.Body.FlushAsync();
+            ctx.Abort(); // the connection drops mid-file
+            return;
+        }
+        await ctx.Response.Body.WriteAsync(file.Content.AsMemory((int)start));
+    }
+
+    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+}
