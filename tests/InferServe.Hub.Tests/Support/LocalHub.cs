@@ -49,6 +49,14 @@ public sealed class LocalHub : IAsyncDisposable
         var app = builder.Build();
         LocalHub? hub = null;
         app.MapGet("/api/models/{org}/{name}/revision/{**rev}", (string org, string name, string rev, HttpContext ctx) => hub!.Metadata(org, name, rev, ctx));
+        // The tree and paths-info routes are what the JS client (@huggingface/hub) lists and resolves files with.
+        app.MapGet("/api/models/{org}/{name}/tree/{rev}/{**path}", (string org, string name, string rev, HttpContext ctx) => hub!.Tree(org, name, null, ctx));
+        app.MapPost("/api/models/{org}/{name}/paths-info/{rev}", async (string org, string name, string rev, HttpContext ctx) =>
+        {
+            var body = await System.Text.Json.JsonDocument.ParseAsync(ctx.Request.Body, cancellationToken: ctx.RequestAborted);
+            var paths = body.RootElement.GetProperty("paths").EnumerateArray().Select(p => p.GetString()!).ToHashSet();
+            return hub!.Tree(org, name, paths, ctx);
+        });
         app.MapMethods("/{org}/{name}/resolve/{rev}/{**path}", ["GET", "HEAD"], (string org, string name, string rev, string path, HttpContext ctx) => hub!.ResolveAsync(org, name, path, ctx));
         await app.StartAsync(ct);
         hub = new LocalHub(app);
@@ -116,6 +124,26 @@ public sealed class LocalHub : IAsyncDisposable
         return Results.Json(new JsonObject { ["id"] = $"{org}/{name}", ["modelId"] = $"{org}/{name}", ["sha"] = repo.Commit, ["siblings"] = siblings });
     }
 
+    /// <summary>Tree entries as the hub's tree and paths-info APIs write them (lfs.oid is the sha256).</summary>
+    private IResult Tree(string org, string name, HashSet<string>? paths, HttpContext ctx)
+    {
+        Requests.Enqueue($"{ctx.Request.Method} {ctx.Request.Path}{ctx.Request.QueryString}");
+        if (!Find(org, name, ctx, out var repo, out var error)) return error!;
+        var entries = new JsonArray();
+        foreach (var f in repo.Files.Where(f => paths is null || paths.Contains(f.Path)))
+        {
+            // One commit per repo here, so every file's last commit is the repo's commit.
+            var e = new JsonObject
+            {
+                ["type"] = "file", ["path"] = f.Path, ["oid"] = f.BlobId, ["size"] = f.Content.Length,
+                ["lastCommit"] = new JsonObject { ["id"] = repo.Commit, ["title"] = "upload", ["date"] = "2026-01-01T00:00:00.000Z" },
+            };
+            if (f.Sha256 is not null) e["lfs"] = new JsonObject { ["oid"] = f.Sha256, ["size"] = f.Content.Length, ["pointerSize"] = 134 };
+            entries.Add(e);
+        }
+        return Results.Json(entries);
+    }
+
     private async Task ResolveAsync(string org, string name, string path, HttpContext ctx)
     {
         Requests.Enqueue($"{ctx.Request.Method} {ctx.Request.Path} {ctx.Request.Headers.Range}".TrimEnd());
@@ -140,19 +168,21 @@ public sealed class LocalHub : IAsyncDisposable
             h["X-Linked-Size"] = file.Content.Length.ToString();
         }
         h.AcceptRanges = "bytes";
-        long start = 0;
+        long start = 0, end = file.Content.Length - 1;
         if (ctx.Request.Headers.Range.ToString() is { Length: > 0 } range && range.StartsWith("bytes=", StringComparison.Ordinal))
         {
-            start = long.Parse(range[6..].Split('-')[0]);
+            var bounds = range[6..].Split('-');
+            start = long.Parse(bounds[0]);
+            if (bounds[1].Length > 0) end = Math.Min(end, long.Parse(bounds[1]));
             if (start >= file.Content.Length)
             {
                 ctx.Response.StatusCode = (int)HttpStatusCode.RequestedRangeNotSatisfiable;
                 return;
             }
             ctx.Response.StatusCode = 206;
-            h.ContentRange = $"bytes {start}-{file.Content.Length - 1}/{file.Content.Length}";
+            h.ContentRange = $"bytes {start}-{end}/{file.Content.Length}";
         }
-        ctx.Response.ContentLength = file.Content.Length - start;
+        ctx.Response.ContentLength = end + 1 - start;
         if (HttpMethods.IsHead(ctx.Request.Method)) return;
         if (CutOnce.TryRemove(path, out _))
         {
@@ -162,7 +192,7 @@ public sealed class LocalHub : IAsyncDisposable
             ctx.Abort(); // the connection drops mid-file
             return;
         }
-        await ctx.Response.Body.WriteAsync(file.Content.AsMemory((int)start));
+        await ctx.Response.Body.WriteAsync(file.Content.AsMemory((int)start, (int)(end + 1 - start)));
     }
 
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();
