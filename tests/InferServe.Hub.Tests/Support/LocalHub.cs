@@ -27,6 +27,8 @@ public sealed class LocalHub : IAsyncDisposable
     public ConcurrentQueue<string> Requests { get; } = new();
     /// <summary>Files whose first GET sends half the bytes and then drops the connection.</summary>
     public ConcurrentDictionary<string, bool> CutOnce { get; } = new();
+    /// <summary>Awaited between sending half a cut file and dropping the connection (the client has stored some of it).</summary>
+    public Func<Task>? BeforeCut { get; set; }
     /// <summary>Files whose listed sha256 is wrong.</summary>
     public HashSet<string> WrongSha { get; } = [];
     /// <summary>Repos that answer 401 without a token (gated).</summary>
@@ -189,6 +191,7 @@ public sealed class LocalHub : IAsyncDisposable
             int half = file.Content.Length / 2;
             await ctx.Response.Body.WriteAsync(file.Content.AsMemory((int)start, half - (int)start));
             await ctx.Response.Body.FlushAsync();
+            if (BeforeCut is not null) await BeforeCut();
             ctx.Abort(); // the connection drops mid-file
             return;
         }
