@@ -69,6 +69,26 @@ public sealed class HubCliTests
         Assert.DoesNotContain(hub.Requests, r => r.Contains("SOURCE.md"));
     }
 
+    [Fact(Timeout = 300_000)]
+    public async Task Concurrent_pull_processes_download_each_blob_once()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var hub = await LocalHub.StartAsync(ct);
+        hub.Add("test/tiny-llama", TestModelGenerator.Ensure(ModelSpec.Tiny, Path.Combine(TestPaths.GraphCacheDir, "models", "tiny")));
+        var cache = Directory.CreateTempSubdirectory("inferserve-hf-cli-").FullName;
+        // No content is sent until both processes have asked for the revision, so their downloads overlap.
+        hub.BeforeBody = async () =>
+        {
+            while (hub.Requests.Count(r => r.Contains("/api/models/")) < 2) await Task.Delay(10, ct);
+        };
+
+        var results = await Task.WhenAll(CliProcess.RunAsync(["pull", "test/tiny-llama"], Env(hub, cache), ct), CliProcess.RunAsync(["pull", "test/tiny-llama"], Env(hub, cache), ct));
+
+        Assert.All(results, r => Assert.True(r.ExitCode == 0, r.Output));
+        foreach (var f in hub["test/tiny-llama"].Files)
+            Assert.Single(hub.Requests, r => r.StartsWith("GET /test/tiny-llama/resolve/", StringComparison.Ordinal) && r.Contains("/" + f.Path));
+    }
+
     [Fact(Timeout = 120_000)]
     public async Task Cli_hub_errors_are_one_line()
     {

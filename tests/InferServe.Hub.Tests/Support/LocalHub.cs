@@ -29,6 +29,8 @@ public sealed class LocalHub : IAsyncDisposable
     public ConcurrentDictionary<string, bool> CutOnce { get; } = new();
     /// <summary>Awaited between sending half a cut file and dropping the connection (the client has stored some of it).</summary>
     public Func<Task>? BeforeCut { get; set; }
+    /// <summary>Awaited before a file's content is sent (holds a download open while another client arrives).</summary>
+    public Func<Task>? BeforeBody { get; set; }
     /// <summary>Files whose listed sha256 is wrong.</summary>
     public HashSet<string> WrongSha { get; } = [];
     /// <summary>Repos that answer 401 without a token (gated).</summary>
@@ -186,6 +188,7 @@ public sealed class LocalHub : IAsyncDisposable
         }
         ctx.Response.ContentLength = end + 1 - start;
         if (HttpMethods.IsHead(ctx.Request.Method)) return;
+        if (BeforeBody is not null) await BeforeBody();
         if (CutOnce.TryRemove(path, out _))
         {
             int half = file.Content.Length / 2;
