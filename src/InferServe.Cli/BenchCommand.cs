@@ -32,7 +32,7 @@ public static class BenchCommand
         bool profile = cmd.Flag("profile");
         cmd.Get("kv-cache-memory"); // sized below from the workload unless given
         var settings = EngineOptionsFromCli.Read(cmd);
-        settings.Model ??= ModelSource.ResolvePath(cmd, defaultShape: "smollm2-135m");
+        settings.Model = ModelSource.Finish(settings.Model ?? ModelSource.ResolvePath(cmd, defaultShape: "smollm2-135m"));
         bool explicitKv = cmd.Get("kv-cache-memory") is not null;
         cmd.RejectUnknown();
         if (concurrencies.Any(c => c < 1)) throw new UsageException("--concurrency values must be positive.");

@@ -8,7 +8,8 @@ public static class EngineOptionsFromCli
     public static EngineSettings Read(CommandLine cmd, EngineSettings? defaults = null)
     {
         var s = defaults ?? new EngineSettings();
-        s.Model = ModelSource.ResolvePath(cmd) ?? s.Model;
+        // Hub ids are resolved later (ModelSource.Finish), once every argument is known to be valid.
+        s.Model = ModelSource.ResolvePath(cmd, resolveHub: false) ?? s.Model;
         s.Tokenizer = cmd.Get("tokenizer") ?? s.Tokenizer;
         s.Device = cmd.Get("device") ?? s.Device;
         s.Threads = cmd.GetInt("threads", s.Threads, 0, 1024);

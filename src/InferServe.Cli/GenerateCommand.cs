@@ -24,6 +24,7 @@ public static class GenerateCommand
         bool showStats = cmd.Flag("stats");
         var settings = EngineOptionsFromCli.Read(cmd, new EngineSettings { MaxSeqs = 1, KvCacheMemory = "256MiB" });
         cmd.RejectUnknown();
+        settings.Model = ModelSource.Finish(settings.Model);
 
         await using var loaded = EngineFactory.Create(settings, log: m => Console.Error.WriteLine(m));
         var engine = loaded.Engine;

@@ -4,29 +4,75 @@ using InferServe.Onnx;
 
 namespace InferServe.Cli;
 
-/// <summary>Where the model comes from: --model PATH, or --shape NAME for a generated random-weight model.</summary>
+/// <summary>
+/// Where the model comes from: --model PATH, --shape NAME for a generated random-weight model, or the embedded
+/// default (models/stories260K beside the binary).
+/// </summary>
 public static class ModelSource
 {
+    public const string EmbeddedName = "stories260K";
+    public const string ChatTemplateFile = "chat_template.jinja";
+
+    /// <summary>models/stories260K, copied next to the CLI binary by the build.</summary>
+    public static string EmbeddedDirectory => Path.Combine(AppContext.BaseDirectory, "models", EmbeddedName);
+    public static string EmbeddedModel => Path.Combine(EmbeddedDirectory, "stories260K.bin");
+
     public static string CacheRoot(CommandLine cmd) => cmd.Get("cache-dir") ?? GraphCache.DefaultRoot;
 
     public static ICheckpoint Open(CommandLine cmd, string? defaultShape = null) =>
-        CheckpointLoader.Open(ResolvePath(cmd, defaultShape) ?? throw new UsageException("--model is required (a Hugging Face directory or a llama2.c .bin), or --shape for a generated model."), cmd.Get("tokenizer"));
+        CheckpointLoader.Open(ResolvePath(cmd, defaultShape) ?? throw new UsageException("--model is required (a Hugging Face directory, a llama2.c .bin or a hub id org/name), or --shape for a generated random-weight model."), cmd.Get("tokenizer"));
 
-    /// <summary>The model path from --model, or a generated model's directory for --shape (or the default shape).</summary>
-    public static string? ResolvePath(CommandLine cmd, string? defaultShape = null)
+    /// <summary>The model path from --model (a hub id resolved unless <paramref name="resolveHub"/> is false), or a generated model's directory for --shape (or the default shape).</summary>
+    public static string? ResolvePath(CommandLine cmd, string? defaultShape = null, bool resolveHub = true)
     {
         var model = cmd.Get("model");
         var shape = cmd.Get("shape");
         if (model is not null && shape is not null) throw new UsageException("Give either --model or --shape, not both.");
+        if (model is not null) return resolveHub ? HubModels.Resolve(model) : model;
+        shape ??= defaultShape;
+        return shape is null ? null : RandomWeights(cmd, shape);
+    }
+
+    private static string RandomWeights(CommandLine cmd, string shape)
+    {
+        var spec = ModelSpec.ByName(shape);
+        var dir = Path.Combine(CacheRoot(cmd), "models", spec.Name);
+        if (!File.Exists(Path.Combine(dir, ".inferserve-spec"))) Console.Error.WriteLine($"Generating random-weight model '{spec.Name}' in {dir} ...");
+        return TestModelGenerator.Ensure(spec, dir);
+    }
+
+    /// <summary>
+    /// The model to load, once the arguments are known to be valid: the embedded default when none was given, a hub id
+    /// resolved into the Hugging Face cache, said at startup either way.
+    /// </summary>
+    public static string Finish(string? model)
+    {
         if (model is null)
         {
-            shape ??= defaultShape;
-            if (shape is null) return null;
-            var spec = ModelSpec.ByName(shape);
-            var dir = Path.Combine(CacheRoot(cmd), "models", spec.Name);
-            if (!File.Exists(Path.Combine(dir, ".inferserve-spec"))) Console.Error.WriteLine($"Generating random-weight model '{spec.Name}' in {dir} ...");
-            model = TestModelGenerator.Ensure(spec, dir);
+            if (!File.Exists(EmbeddedModel))
+                throw new UsageException($"The embedded default model is missing at {EmbeddedModel} (the build copies models/ beside the binary); pass --model PATH or a --shape.");
+            model = EmbeddedModel;
         }
+        else model = HubModels.Resolve(model);
+        if (Describe(model) is { } line) Console.Error.WriteLine(line);
         return model;
+    }
+
+    /// <summary>The startup line for the embedded default and for random-weight models, so neither is mistaken for something else.</summary>
+    private static string? Describe(string model)
+    {
+        if (Path.GetFullPath(model) == EmbeddedModel)
+            return $"Model: embedded default {EmbeddedName} ({EmbeddedModel}): a 260K-parameter TinyStories model that continues text with short English stories. Pass --model for another model.";
+        if (File.Exists(Path.Combine(model, ".inferserve-spec")))
+            return $"Model: random-weight '{Path.GetFileName(model.TrimEnd('/'))}' ({model}): real shapes, random weights, so its text is not language.";
+        return null;
+    }
+
+    /// <summary>A llama2.c checkpoint has no tokenizer_config.json; a chat_template.jinja beside it is its chat template.</summary>
+    public static string? ChatTemplateBeside(string? model)
+    {
+        if (model is null || !File.Exists(model)) return null;
+        var path = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(model))!, ChatTemplateFile);
+        return File.Exists(path) ? path : null;
     }
 }

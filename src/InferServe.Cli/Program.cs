@@ -9,6 +9,7 @@ const string Usage = """
       serve       OpenAI-compatible HTTP server (/v1/completions, /v1/chat/completions, /metrics);
                   --role all|prefill|decode|gateway for disaggregated serving
       generate    Stream a completion for one prompt to stdout
+      pull        Download a Hugging Face hub model (org/name[@revision]) into the Hugging Face cache
       bench       Measure prefill and decode throughput
       bench-attention  Time the paged attention kernel alone (per KV dtype and batch size)
       bench-dense Time the ONNX Runtime dense graphs alone at several batch row counts
@@ -29,6 +30,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
 
 try
 {
+    if (args[0] == "pull") return await HubModels.PullAsync(args[1..]);
     var cmd = new CommandLine(args.Skip(1));
     return args[0] switch
     {
@@ -50,7 +52,7 @@ catch (UsageException e)
     Console.Error.WriteLine($"error: {e.Message}");
     return 2;
 }
-catch (Exception e) when (e is ModelLoadException or BackendException or ArgumentException or InvalidOperationException or IOException
+catch (Exception e) when (e is InferServe.Hub.HubException or ModelLoadException or BackendException or ArgumentException or InvalidOperationException or IOException
                            or InferServe.Tokenization.TokenizerLoadException or InferServe.Engine.InvalidRequestException)
 {
     Console.Error.WriteLine($"error: {e.Message}");

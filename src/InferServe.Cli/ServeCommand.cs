@@ -14,9 +14,10 @@ public static class ServeCommand
     public const string Help = """
         inferserve serve [options]
 
-        Model (default: the generated tiny model, so `serve` works on a fresh clone):
-          --model PATH               Hugging Face directory or llama2.c .bin
-          --shape NAME               generated random-weight model (tiny, smollm2-135m, ...)
+        Model (default: the embedded stories260K in models/, a tiny TinyStories model that writes English stories):
+          --model PATH|ID            Hugging Face directory, llama2.c .bin, or hub id org/name[@revision][:file]
+                                     (downloaded into the Hugging Face cache; an existing local path wins)
+          --shape NAME               generated random-weight model (tiny, smollm2-135m, ...): real shapes, random weights, no language
           --tokenizer PATH           tokenizer when it is not beside the model
           --device, --threads, --weights, --kv-dtype, --kv-cache-memory, --block-size,
           --max-seqs, --max-batched-tokens, --max-queue, --no-prefix-caching, --cache-dir
@@ -59,8 +60,18 @@ public static class ServeCommand
         Apply(cmd, settings);
         var registration = ApplyRole(cmd, settings, router);
         cmd.RejectUnknown();
+        ResolveModel(settings);
 
         return await ServeRoles.RunAsync(settings, router, registration);
+    }
+
+    /// <summary>The embedded default or a hub model, once the arguments are valid; a hub model is served as org/name.</summary>
+    public static void ResolveModel(ServerSettings s)
+    {
+        var requested = s.Engine.Model;
+        s.Engine.Model = ModelSource.Finish(requested);
+        s.ServedModelName ??= HubModels.ServedName(requested);
+        s.ChatTemplate ??= ModelSource.ChatTemplateBeside(s.Engine.Model);
     }
 
     private static readonly string[] Roles = ["all", "prefill", "decode", "gateway"];
@@ -103,7 +114,6 @@ public static class ServeCommand
     public static void Apply(CommandLine cmd, ServerSettings s)
     {
         s.Engine = EngineOptionsFromCli.Read(cmd, s.Engine);
-        s.Engine.Model ??= ModelSource.ResolvePath(cmd, defaultShape: "tiny");
         s.ServedModelName = cmd.Get("served-model-name") ?? s.ServedModelName;
         s.Host = cmd.Get("host") ?? s.Host;
         s.Port = cmd.GetInt("port", s.Port, 0, 65535);

@@ -20,7 +20,9 @@ public sealed class SafetensorsFile : IDisposable
     public SafetensorsFile(string path)
     {
         Path = path;
-        var length = new FileInfo(path).Length;
+        // FileInfo describes a symlink itself; Hugging Face cache snapshots are symlinks into blobs/.
+        var info = new FileInfo(path);
+        var length = (info.LinkTarget is null ? info : info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? info).Length;
         if (length < 8) throw new ModelLoadException($"'{path}' is not a safetensors file (too small).");
         _map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
         _view = _map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
