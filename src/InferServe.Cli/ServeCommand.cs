@@ -15,7 +15,7 @@ public static class ServeCommand
         inferserve serve [options]
 
         Model (default: the embedded stories260K in models/, a tiny TinyStories model that writes English stories):
-          --model PATH|ID            Hugging Face directory, llama2.c .bin, or hub id org/name[@revision][:file]
+          --model PATH|ID            Hugging Face directory, .gguf file, llama2.c .bin, or hub id org/name[@revision][:file]
                                      (downloaded into the Hugging Face cache; an existing local path wins)
           --shape NAME               generated random-weight model (tiny, smollm2-135m, ...): real shapes, random weights, no language
           --tokenizer PATH           tokenizer when it is not beside the model
