@@ -17,7 +17,7 @@ public static class HelpText
           --concurrency N             closed loop, N in flight
           --duration 30s --requests N --warmup 2s   bounds (duration default 30s)
           --dataset random|prefix|jsonl:PATH          (default random)
-          --input-len 256 --output-len 64 --range-ratio 0 --vocab 1000
+          --input-len 256 --output-len 64 --range-ratio 0 --vocab 500
           --prefixes 4 --prefix-len 512 --suffix-len 32 (prefix dataset)
           --seed 1
           --scenario "name=chat;api=chat;rate=2"   repeatable: scenarios run at once

@@ -45,7 +45,7 @@ public sealed class ScenarioFactory(Options options, HttpClient http, string? mo
     private static IDataset Dataset(Func<string, string, string> get, Func<string, string, double, double> num, int seed)
     {
         var dataset = get("dataset", "random");
-        int vocab = (int)num("vocab", "1000", 4), output = (int)num("output-len", "64", 1);
+        int vocab = (int)num("vocab", "500", 4), output = (int)num("output-len", "64", 1);
         if (dataset.StartsWith("jsonl:", StringComparison.Ordinal)) return new JsonlDataset(dataset[6..], output, seed);
         return dataset switch
         {

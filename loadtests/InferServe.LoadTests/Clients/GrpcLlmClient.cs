@@ -43,11 +43,13 @@ public sealed class GrpcLlmClient(Uri address, TimeSpan requestTimeout) : ILlmCl
         catch (RpcException e)
         {
             record.Error = "grpc_" + e.StatusCode.ToString().ToLowerInvariant();
+            record.ErrorDetail = e.Status.Detail;
             record.End = clock.Now;
         }
         catch (Exception e) when (e is HttpRequestException or IOException or InvalidProtocolBufferException)
         {
             record.Error = "grpc_transport";
+            record.ErrorDetail = e.Message;
             record.End = clock.Now;
         }
     }

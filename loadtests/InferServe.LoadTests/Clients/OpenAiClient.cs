@@ -31,6 +31,8 @@ public sealed class OpenAiClient(HttpClient http, string baseUrl, string model, 
             {
                 record.Error = $"http_{(int)response.StatusCode}";
                 record.End = clock.Now;
+                var body = await response.Content.ReadAsStringAsync(timeout.Token);
+                record.ErrorDetail = body[..Math.Min(300, body.Length)];
                 return;
             }
             using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(timeout.Token));
@@ -55,21 +57,22 @@ public sealed class OpenAiClient(HttpClient http, string baseUrl, string model, 
         }
         catch (HttpRequestException e)
         {
-            Fail(record, clock, e.HttpRequestError == HttpRequestError.ConnectionError ? "connection_refused" : "http_transport");
+            Fail(record, clock, e.HttpRequestError == HttpRequestError.ConnectionError ? "connection_refused" : "http_transport", e.Message);
         }
-        catch (IOException)
+        catch (IOException e)
         {
-            Fail(record, clock, "stream_broken");
+            Fail(record, clock, "stream_broken", e.Message);
         }
-        catch (JsonException)
+        catch (JsonException e)
         {
-            Fail(record, clock, "bad_json");
+            Fail(record, clock, "bad_json", e.Message);
         }
     }
 
-    private static void Fail(RequestRecord record, RunClock clock, string type)
+    private static void Fail(RequestRecord record, RunClock clock, string type, string? detail = null)
     {
         record.Error = type;
+        record.ErrorDetail = detail;
         record.End = clock.Now;
     }
 
@@ -94,6 +97,7 @@ public sealed class OpenAiClient(HttpClient http, string baseUrl, string model, 
         if (chunk["error"] is not null)
         {
             record.Error = "stream_error";
+            record.ErrorDetail = chunk["error"]?["message"]?.ToString();
             return;
         }
         if (chunk["usage"] is JsonObject usage)

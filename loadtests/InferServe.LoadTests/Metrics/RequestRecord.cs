@@ -14,6 +14,8 @@ public sealed class RequestRecord
     public int OutputTokens { get; set; }
     /// <summary>Error type ("http_429", "grpc_unavailable", "timeout", ...); null when the request succeeded.</summary>
     public string? Error { get; set; }
+    /// <summary>What the server or transport said about the error (first 300 characters), for the report.</summary>
+    public string? ErrorDetail { get; set; }
     /// <summary>True during warm-up: kept out of every statistic.</summary>
     public bool Warmup { get; init; }
 

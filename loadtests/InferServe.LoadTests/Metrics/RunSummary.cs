@@ -10,6 +10,8 @@ public sealed record RunSummary
     /// <summary>Still running when the run stopped: neither completed nor failed.</summary>
     public int Unfinished { get; init; }
     public required IReadOnlyDictionary<string, int> ErrorsByType { get; init; }
+    /// <summary>The first detail seen for each error type.</summary>
+    public required IReadOnlyDictionary<string, string> ErrorExamples { get; init; }
     public double DurationSeconds { get; init; }
     public int InputTokens { get; init; }
     public int OutputTokens { get; init; }
@@ -46,6 +48,7 @@ public sealed record RunSummary
             Failed = errors.Values.Sum(),
             Unfinished = measured.Length - done.Length - errors.Values.Sum(),
             ErrorsByType = errors,
+            ErrorExamples = measured.Where(r => r.ErrorDetail is not null).GroupBy(r => r.Error!).ToDictionary(g => g.Key, g => g.First().ErrorDetail!),
             DurationSeconds = durationSeconds,
             InputTokens = input,
             OutputTokens = output,

@@ -43,6 +43,7 @@ public static class MarkdownReport
         md.AppendLine($"### {s.Label}").AppendLine();
         md.AppendLine($"{s.Requests} requests: {s.Completed} completed, {s.Failed} failed, {s.Unfinished} unfinished in {F(s.DurationSeconds)} s.");
         if (s.ErrorsByType.Count > 0) md.AppendLine("Errors: " + string.Join(", ", s.ErrorsByType.Select(e => $"{e.Key} × {e.Value}")) + ".");
+        foreach (var (type, detail) in s.ErrorExamples) md.AppendLine().AppendLine($"- first {type}: `{detail.ReplaceLineEndings(" ").Replace('`', '\'')}`");
         md.AppendLine();
         md.AppendLine("| throughput | value |").AppendLine("|---|---|");
         md.AppendLine($"| requests/s (completed) | {F(s.RequestThroughput)} |");
