@@ -34,7 +34,7 @@ public static class LoadTestRunner
             var scenarios = options.Scenarios.Select((spec, i) => factory.Build(spec, i, axis, l)).ToArray();
             if (points.Count == 0) descriptions.AddRange(scenarios.Select(x => x.Describe()));
             var label = l is { } v ? $"{axis} {v}" : options.Get("label") ?? string.Join(" + ", scenarios.Select(x => x.Name));
-            points.Add(await RunPointAsync(label, scenarios, slo, drain, progress, ct));
+            points.Add(await RunPointAsync(label, scenarios, slo, drain, Monitor(options, factory, http), progress, ct));
         }
         var target = string.Join(" ", new[] { options.Get("url"), options.Get("grpc") }.OfType<string>());
         var seeds = options.Scenarios.Select((spec, i) => factory.Build(spec, i, axis, null).Seed).Distinct().ToArray();
@@ -45,19 +45,46 @@ public static class LoadTestRunner
         return new Outcome(report, files, dir);
     }
 
-    private static async Task<RunPoint> RunPointAsync(string label, Scenario[] scenarios, Slo slo, TimeSpan drain, TextWriter progress, CancellationToken ct)
+    /// <summary>With --monitor: a sampler factory over the --url server's /metrics.</summary>
+    private static Func<RunClock, ServerSampler>? Monitor(Options options, ScenarioFactory factory, HttpClient http)
+    {
+        if (options.Get("monitor") is not { } m) return null;
+        factory.RequireLoopback();
+        var url = options.Get("url") ?? throw new FormatException("--monitor reads the server's /metrics: it needs --url.");
+        return clock => new ServerSampler(http, url.TrimEnd('/'), TimeSpan.FromSeconds(Math.Max(0.1, Durations.Parse(m))), clock);
+    }
+
+    private static async Task<RunPoint> RunPointAsync(string label, Scenario[] scenarios, Slo slo, TimeSpan drain, Func<RunClock, ServerSampler>? monitor,
+        TextWriter progress, CancellationToken ct)
     {
         var clock = new RunClock();
         var counters = new LiveCounters();
+        var sampler = monitor?.Invoke(clock);
+        using var stopSampling = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var sampling = sampler?.RunAsync(stopSampling.Token) ?? Task.CompletedTask;
         await using (var line = ProgressLine.Start(label, counters, clock, progress))
         {
             var results = await Task.WhenAll(scenarios.Select(s => ScenarioRunner.RunAsync(s, clock, counters, drain, ct)));
+            await stopSampling.CancelAsync();
+            await sampling;
             var records = results.SelectMany(x => x.Records).ToArray();
             double start = results.Min(x => x.MeasureStart), end = results.Max(x => x.MeasureEnd);
             var perScenario = results.Select(x => RunSummary.From(x.Scenario.Name, x.Records, x.Duration, slo)).ToArray();
             var shifted = records.Select(rec => Shift(rec, start)).ToArray();
+            var samples = sampler?.Samples ?? [];
+            var bursts = results.Where(x => x.Scenario.Simulation is BurstRate).ToDictionary(x => x.Scenario.Name, x =>
+            {
+                var b = (BurstRate)x.Scenario.Simulation;
+                return BurstVerdict.From(x.Records, x.Started + b.At, x.Started + b.At + b.Length);
+            });
             return new RunPoint(label, scenarios[0].Simulation.Level, RunSummary.From(label, records, end - start, slo), perScenario,
-                TimeSeries.Of(shifted, end - start, Math.Max(1, (end - start) / 60))) { Records = records };
+                TimeSeries.Of(shifted, end - start, Math.Max(1, (end - start) / 60)))
+            {
+                Records = records,
+                ServerSamples = [.. samples.Select(x => x with { Time = x.Time - start })],
+                Soak = sampler is null ? null : SoakVerdict.From(records, samples, start),
+                Bursts = bursts,
+            };
         }
     }
 

@@ -14,12 +14,14 @@ public sealed class SmokeTests(ServerProcess server) : IClassFixture<ServerProce
         var outcome = await RunAsync(
         [
             "--url", server.HttpBase, "--scenario", "name=completions;api=completions", "--scenario", "name=chat;api=chat;dataset=prefix;prefix-len=64;suffix-len=4",
-            "--sweep-rate", "2,4", "--duration", "2s", "--warmup", "0.5s", "--seed", "5", "--out", dir, .. Small,
+            "--sweep-rate", "2,4", "--duration", "2s", "--warmup", "0.5s", "--seed", "5", "--monitor", "0.5s", "--out", dir, .. Small,
         ]);
 
         Assert.Equal(2, outcome.Report.Points.Count);
         Assert.All(outcome.Report.Points, p => Assert.Equal(2, p.Scenarios.Count));
-        await AssertReportsAsync(dir, outcome, expectedPlots: 4 + 2 * 2 + 1);
+        // The soak monitor read the server's process metrics.
+        Assert.All(outcome.Report.Points, p => Assert.True(p.Soak?.RssStart > 0, "no process_resident_memory_bytes"));
+        await AssertReportsAsync(dir, outcome, expectedPlots: 4 + 2 * 3 + 1);
     }
 
     [Fact(Timeout = 180_000)]

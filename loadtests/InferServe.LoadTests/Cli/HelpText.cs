@@ -14,6 +14,7 @@ public static class HelpText
           --api completions|chat|grpc                      (default completions)
           --rate R [--burstiness B]   open loop, R req/s; gamma gaps, B=1 is Poisson (default)
           --ramp UP,HOLD,DOWN         seconds; rate climbs to --rate, holds, falls
+          --burst PEAK,AT,LEN         burst: PEAK req/s from AT for LEN seconds over --rate (loopback only)
           --concurrency N             closed loop, N in flight
           --duration 30s --requests N --warmup 2s   bounds (duration default 30s)
           --dataset random|prefix|jsonl:PATH          (default random)
@@ -26,5 +27,6 @@ public static class HelpText
           --sweep-rate 1,2,4 | --sweep-concurrency 1,4,16   one run per level, one curve
           --out DIR                    report.json, report.md, report.html, plots/*.svg (default loadtest-results/<time>)
           --drain 30s --timeout 120s   wait for in-flight requests after the load; per-request limit
+          --monitor 5s                 soak: scrape the server's /metrics (RSS, KV) and judge memory growth and p99 drift
         """;
 }

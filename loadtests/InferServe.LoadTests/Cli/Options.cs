@@ -10,12 +10,12 @@ public sealed class Options
 {
     public static readonly string[] ScenarioKeys =
     [
-        "name", "api", "rate", "burstiness", "concurrency", "ramp", "duration", "requests", "warmup", "dataset", "input-len", "output-len",
+        "name", "api", "rate", "burstiness", "concurrency", "ramp", "burst", "duration", "requests", "warmup", "dataset", "input-len", "output-len",
         "range-ratio", "vocab", "prefixes", "prefix-len", "suffix-len", "seed",
     ];
 
     public static readonly string[] GlobalKeys =
-        ["url", "grpc", "model", "api-key", "slo", "sweep-rate", "sweep-concurrency", "out", "drain", "timeout", "scenario", "label"];
+        ["url", "grpc", "model", "api-key", "slo", "monitor", "sweep-rate", "sweep-concurrency", "out", "drain", "timeout", "scenario", "label"];
 
     private readonly Dictionary<string, string> _values;
 

@@ -23,6 +23,7 @@ public sealed class ScenarioFactory(Options options, HttpClient http, string? mo
         var sim = Simulation(spec, sweepAxis, level);
         string? requests = Options.Get(spec, options, "requests");
         double duration = Durations.Parse(Get("duration", requests is null ? "30s" : "10m"));
+        if (duration > MaxDuration) throw new FormatException($"--duration is at most {MaxDuration / 3600} h: runs stop by themselves.");
         return new Scenario(name, Client(api), Dataset(Get, Num, seed), sim, Durations.Parse(Get("warmup", "0s")), duration,
             requests is null ? null : (int)Options.Number(requests, "requests", 1), seed);
     }
@@ -33,6 +34,13 @@ public sealed class ScenarioFactory(Options options, HttpClient http, string? mo
         if (sweepAxis == "concurrency" || (sweepAxis is null && Get("concurrency") is not null && Get("rate") is null))
             return new FixedConcurrency((int)(level ?? Options.Number(Get("concurrency"), "concurrency", 1)));
         double rate = level ?? Options.Number(Get("rate") ?? "1", "rate", 0.001);
+        if (Get("burst") is { } burst)
+        {
+            var b = burst.Split(',').Select(x => x.Trim()).ToArray();
+            if (b.Length != 3) throw new FormatException("--burst takes PEAK,AT,LENGTH, e.g. 200,10s,5s.");
+            RequireLoopback();
+            return new BurstRate(rate, Options.Number(b[0], "burst", 0.001), Durations.Parse(b[1]), Durations.Parse(b[2]));
+        }
         if (Get("ramp") is { } ramp)
         {
             var parts = ramp.Split(',').Select(Durations.Parse).ToArray();
@@ -53,6 +61,15 @@ public sealed class ScenarioFactory(Options options, HttpClient http, string? mo
             "prefix" => new PrefixSharingDataset((int)num("prefixes", "4", 1), (int)num("prefix-len", "512", 1), (int)num("suffix-len", "32", 0), output, vocab, seed),
             _ => throw new FormatException($"Unknown dataset '{dataset}' (random, prefix, jsonl:PATH)."),
         };
+    }
+
+    private const double MaxDuration = 6 * 3600;
+
+    /// <summary>Overload tests (burst, soak) are for one's own server: loopback targets only.</summary>
+    public void RequireLoopback()
+    {
+        foreach (var u in new[] { options.Get("url"), options.Get("grpc") }.OfType<string>())
+            if (!new Uri(u).IsLoopback) throw new FormatException($"Burst and soak runs only target loopback; {u} is not.");
     }
 
     private ILlmClient Client(string api)

@@ -29,7 +29,8 @@ public sealed class OpenAiClient(HttpClient http, string baseUrl, string model, 
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
             if (!response.IsSuccessStatusCode)
             {
-                record.Error = $"http_{(int)response.StatusCode}";
+                int code = (int)response.StatusCode;
+                record.Error = code == 429 && response.Headers.RetryAfter is null ? "http_429_no_retry_after" : $"http_{code}";
                 record.End = clock.Now;
                 var body = await response.Content.ReadAsStringAsync(timeout.Token);
                 record.ErrorDetail = body[..Math.Min(300, body.Length)];

@@ -5,7 +5,7 @@ using InferServe.LoadTests.Metrics;
 namespace InferServe.LoadTests.Load;
 
 /// <summary>What one scenario produced: every request's record and the measured window (after warm-up, through drain).</summary>
-public sealed record ScenarioResult(Scenario Scenario, IReadOnlyList<RequestRecord> Records, double MeasureStart, double MeasureEnd)
+public sealed record ScenarioResult(Scenario Scenario, IReadOnlyList<RequestRecord> Records, double Started, double MeasureStart, double MeasureEnd)
 {
     public double Duration => Math.Max(0, MeasureEnd - MeasureStart);
 }
@@ -59,6 +59,9 @@ public static class ScenarioRunner
                 issueEnd = Math.Min(issueEnd, t0 + ramp.Total);
                 await OpenLoopAsync(clock, t0, issueEnd, ramp.NextArrival, s.Seed, TryClaim, SendAsync, inflight, ct);
                 break;
+            case BurstRate burst:
+                await OpenLoopAsync(clock, t0, issueEnd, burst.NextArrival, s.Seed, TryClaim, SendAsync, inflight, ct);
+                break;
             default:
                 throw new ArgumentException($"Unknown simulation {s.Simulation}");
         }
@@ -70,7 +73,7 @@ public static class ScenarioRunner
         double end = clock.Now;
         await abort.CancelAsync();
         await all.WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        return new ScenarioResult(s, records.ToArray(), Math.Min(warmEnd, end), end);
+        return new ScenarioResult(s, records.ToArray(), t0, Math.Min(warmEnd, end), end);
     }
 
     private delegate bool Claim(out long index, out bool warm);

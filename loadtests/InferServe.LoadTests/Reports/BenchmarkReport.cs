@@ -9,6 +9,14 @@ public sealed record RunPoint(string Label, double Level, RunSummary Total, IRea
     /// <summary>Per-request records, for the CDF plots; not written to JSON.</summary>
     [JsonIgnore]
     public IReadOnlyList<RequestRecord> Records { get; init; } = [];
+
+    /// <summary>Server /metrics scrapes (with --monitor) and the soak verdict drawn from them.</summary>
+    public IReadOnlyList<ServerSample> ServerSamples { get; init; } = [];
+
+    public SoakVerdict? Soak { get; init; }
+
+    /// <summary>Per burst scenario.</summary>
+    public IReadOnlyDictionary<string, BurstVerdict> Bursts { get; init; } = new Dictionary<string, BurstVerdict>();
 }
 
 /// <summary>Everything a report shows. Latencies are in seconds here; the writers print milliseconds.</summary>

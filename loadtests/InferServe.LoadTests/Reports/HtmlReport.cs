@@ -22,6 +22,8 @@ public static class HtmlReport
         h.AppendLine("</table>");
         var errors = r.Points.SelectMany(p => p.Total.ErrorsByType.Select(e => $"{p.Label}: {e.Key} × {e.Value}")).ToArray();
         if (errors.Length > 0) h.AppendLine("<h2>Errors</h2><ul>" + string.Concat(errors.Select(e => $"<li>{E(e)}</li>")) + "</ul>");
+        var verdicts = r.Points.SelectMany(p => VerdictText.Lines(p).Select(v => $"{p.Label}: {v}")).ToArray();
+        if (verdicts.Length > 0) h.AppendLine("<h2>Verdicts</h2><ul>" + string.Concat(verdicts.Select(v => $"<li>{E(v)}</li>")) + "</ul>");
         h.AppendLine("<h2>Plots</h2>");
         foreach (var (_, title, svg) in plots) h.AppendLine($"<figure>{svg}<figcaption>{E(title)}</figcaption></figure>");
         h.AppendLine("</body></html>");

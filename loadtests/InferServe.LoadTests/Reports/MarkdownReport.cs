@@ -33,6 +33,7 @@ public static class MarkdownReport
         foreach (var p in r.Points)
         {
             md.AppendLine($"## {p.Label}").AppendLine();
+            foreach (var v in VerdictText.Lines(p)) md.AppendLine($"**{v}**").AppendLine();
             foreach (var s in p.Scenarios.Count > 1 ? [.. p.Scenarios, p.Total] : new[] { p.Total }) Summary(md, s);
         }
         return md.ToString();

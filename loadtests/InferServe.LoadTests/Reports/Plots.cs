@@ -37,6 +37,16 @@ public static class Plots
                 new Series("TTFT p50", p.Series.Select(b => (b.Start + b.Seconds / 2, b.TtftMedian * 1000)).ToArray(), true),
                 new Series("E2E p50", p.Series.Select(b => (b.Start + b.Seconds / 2, b.E2eMedian * 1000)).ToArray(), true),
             };
+            if (p.ServerSamples.Count > 0)
+            {
+                var server = new[]
+                {
+                    new Series("RSS MB", p.ServerSamples.Select(s => (s.Time, (s.ResidentBytes ?? double.NaN) / (1 << 20))).ToArray(), true),
+                    new Series("KV usage %", p.ServerSamples.Select(s => (s.Time, (s.KvUsage ?? double.NaN) * 100)).ToArray(), true),
+                    new Series("waiting", p.ServerSamples.Select(s => (s.Time, s.Waiting ?? double.NaN)).ToArray()),
+                };
+                plots.Add(($"server-over-time-{i}", $"Server over time: {p.Label}", SvgPlot.LineChart($"Server over time: {p.Label}", "seconds", "MB / % / requests", server)));
+            }
             plots.Add(($"latency-over-time-{i}", $"Latency over time: {p.Label}",
                 SvgPlot.LineChart($"Latency over time: {p.Label}", "seconds (requests by end time)", "ms", latency)));
         }
