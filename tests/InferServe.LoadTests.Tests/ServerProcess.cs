@@ -7,7 +7,7 @@ using InferServe.Tests.Support;
 namespace InferServe.LoadTests.Tests;
 
 /// <summary>One real `inferserve serve --shape tiny` process on loopback ports (as the disaggregation tests start them).</summary>
-public sealed class ServerProcess : IAsyncLifetime
+public class ServerProcess : IAsyncLifetime
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
     private readonly StringBuilder _output = new();
@@ -18,6 +18,9 @@ public sealed class ServerProcess : IAsyncLifetime
     public int GrpcPort { get; } = FreePort();
     public string HttpBase => $"http://127.0.0.1:{HttpPort}";
     public string GrpcAddress => $"http://127.0.0.1:{GrpcPort}";
+
+    /// <summary>More `serve` options (a small queue for burst tests).</summary>
+    protected virtual string[] ExtraArgs => [];
 
     public string Output
     {
@@ -30,9 +33,9 @@ public sealed class ServerProcess : IAsyncLifetime
         var cli = Path.Combine(TestPaths.RepoRoot, "src", "InferServe.Cli", "bin", configuration, "net10.0", "inferserve.dll");
         if (!File.Exists(cli)) throw new InvalidOperationException($"The inferserve CLI is not built at {cli}.");
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { cli, "serve", "--shape", "tiny", "--host", "127.0.0.1", "--port", $"{HttpPort}", "--grpc-port", $"{GrpcPort}",
-                     "--cache-dir", TestPaths.GraphCacheDir, "--threads", "1", "--no-ort-spinning", "--kv-cache-memory", "16MiB" })
-            info.ArgumentList.Add(a);
+        string[] args = [cli, "serve", "--shape", "tiny", "--host", "127.0.0.1", "--port", $"{HttpPort}", "--grpc-port", $"{GrpcPort}",
+                     "--cache-dir", TestPaths.GraphCacheDir, "--threads", "1", "--no-ort-spinning", "--kv-cache-memory", "16MiB", .. ExtraArgs];
+        foreach (var a in args) info.ArgumentList.Add(a);
         info.Environment["DOTNET_gcServer"] = "0";
         _process = Process.Start(info) ?? throw new InvalidOperationException("Could not start " + cli);
         _process.OutputDataReceived += (_, e) => Append(e.Data);
