@@ -19,6 +19,9 @@ public static class LoadTestRunner
         var drain = TimeSpan.FromSeconds(Durations.Parse(options.Get("drain") ?? "30s"));
         var (axis, levels) = options.Get("sweep-rate") is { } r ? ("rate", Options.List(r, "sweep-rate"))
             : options.Get("sweep-concurrency") is { } c ? ("concurrency", Options.List(c, "sweep-concurrency")) : ((string?)null, new double[] { double.NaN });
+        // Checked before anything is sent: overload runs never leave the machine.
+        if (options.Get("monitor") is not null || options.Get("burst") is not null || options.Scenarios.Any(x => x.ContainsKey("burst")))
+            ScenarioFactory.RequireLoopback(options);
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 4096, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) })
         {
             Timeout = Timeout.InfiniteTimeSpan,

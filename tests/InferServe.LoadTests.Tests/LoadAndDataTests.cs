@@ -91,6 +91,16 @@ public sealed class LoadAndDataTests
         }
     }
 
+    [Theory]
+    [InlineData("--monitor", "1s")]
+    [InlineData("--burst", "100,1s,1s")]
+    public async Task Soak_and_burst_refuse_non_loopback_targets_before_sending_anything(string option, string value)
+    {
+        var e = await Assert.ThrowsAsync<FormatException>(() =>
+            LoadTestRunner.RunAsync(["--url", "http://192.0.2.1:8000", option, value, "--requests", "1"], TextWriter.Null, TestContext.Current.CancellationToken));
+        Assert.Contains("loopback", e.Message);
+    }
+
     [Fact]
     public void Sse_chunks_give_tokens_usage_and_errors()
     {
@@ -100,7 +110,7 @@ public sealed class LoadAndDataTests
         OpenAiClient.OnChunk(JsonNode.Parse("""{"choices":[{"index":0,"delta":{"role":"assistant"}}]}"""), r, 0.25);
         OpenAiClient.OnChunk(JsonNode.Parse("""{"choices":[{"index":0,"text":"","finish_reason":"length"}]}"""), r, 0.3);
         OpenAiClient.OnChunk(JsonNode.Parse("""{"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10}}"""), r, 0.3);
-        Assert.Equal([0.1, 0.2], r.Chunks.Select(c => c.Time));
+        Assert.Equal([0.1, 0.2, 0.3], r.Chunks.Select(c => c.Time)); // the finish chunk counts, the role-only one does not
         Assert.Equal(7, r.InputTokens);
         Assert.Equal(3, r.OutputTokens);
         Assert.Null(r.Error);

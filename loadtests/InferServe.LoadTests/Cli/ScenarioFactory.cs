@@ -66,7 +66,9 @@ public sealed class ScenarioFactory(Options options, HttpClient http, string? mo
     private const double MaxDuration = 6 * 3600;
 
     /// <summary>Overload tests (burst, soak) are for one's own server: loopback targets only.</summary>
-    public void RequireLoopback()
+    public void RequireLoopback() => RequireLoopback(options);
+
+    public static void RequireLoopback(Options options)
     {
         foreach (var u in new[] { options.Get("url"), options.Get("grpc") }.OfType<string>())
             if (!new Uri(u).IsLoopback) throw new FormatException($"Burst and soak runs only target loopback; {u} is not.");

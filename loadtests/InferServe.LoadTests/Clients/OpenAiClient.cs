@@ -91,7 +91,11 @@ public sealed class OpenAiClient(HttpClient http, string baseUrl, string model, 
         return body;
     }
 
-    /// <summary>One SSE event: an error, usage, or a token delta (text for completions, delta.content for chat).</summary>
+    /// <summary>
+    /// One SSE event: an error, usage, or a token delta (text for completions, delta.content for chat). A chunk with
+    /// a finish_reason counts even when its text is empty (tokens that decode to nothing, as vLLM's client counts
+    /// them); chat's opening role-only chunk does not.
+    /// </summary>
     internal static void OnChunk(JsonNode? chunk, RequestRecord record, double now)
     {
         if (chunk is null) return;
@@ -110,7 +114,8 @@ public sealed class OpenAiClient(HttpClient http, string baseUrl, string model, 
         {
             var c = choices[0]!;
             var text = c["text"] ?? c["delta"]?["content"];
-            if (text is JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0) record.Chunks.Add((now, 1));
+            bool hasText = text is JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0;
+            if (hasText || c["finish_reason"] is JsonValue) record.Chunks.Add((now, 1));
         }
     }
 
