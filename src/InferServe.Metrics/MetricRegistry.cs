@@ -41,6 +41,14 @@ public sealed class MetricRegistry
         return gauge;
     }
 
+    /// <summary>An unlabelled counter whose value is <paramref name="callback"/>() at each scrape; the source must be monotonic.</summary>
+    public CallbackCounter CreateCallbackCounter(string name, string help, Func<double> callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        MetricNames.ValidateMetricName(name);
+        return Register(new CallbackCounter(name.EndsWith("_total", StringComparison.Ordinal) ? name : name + "_total", help, callback));
+    }
+
     /// <param name="upperBounds">Strictly increasing finite bucket bounds; the +Inf bucket is implicit.</param>
     public Histogram CreateHistogram(string name, string help, double[] upperBounds, params string[] labelNames) =>
         Register(new Histogram(Validated(name), help, upperBounds, Labels(labelNames, true)));

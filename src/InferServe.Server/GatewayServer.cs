@@ -36,6 +36,7 @@ public sealed class GatewayServer : IAsyncDisposable
         _settings = settings;
         Host = host;
         Registry = hooks.Registry ?? new MetricRegistry();
+        ProcessMetrics.Register(Registry);
         ServedModelName = host.ServedModelName;
         var apiKeys = settings.ResolveApiKeys();
         Metrics = new EngineMetrics(Registry, ServedModelName, new EngineMetricsOptions { Prefix = "inferserve_" });

@@ -1,0 +1,40 @@
+using System.Globalization;
+using InferServe.Tests.Shared;
+
+namespace InferServe.Metrics.Tests;
+
+/// <summary>The standard process families (as prometheus-net exposes them), which soak tests read.</summary>
+public sealed class ProcessMetricsTests
+{
+    [Fact]
+    public void Process_families_carry_live_values_and_standard_types()
+    {
+        var registry = new MetricRegistry();
+        ProcessMetrics.Register(registry);
+        ProcessMetrics.Register(registry); // idempotent
+
+        var text = registry.ToText();
+        Assert.Contains("# TYPE process_resident_memory_bytes gauge", text);
+        Assert.Contains("# TYPE process_cpu_seconds_total counter", text);
+        Assert.True(Sample(text, "process_resident_memory_bytes") > 1 << 20);
+        Assert.True(Sample(text, "process_open_fds") > 0);
+        Assert.True(Sample(text, "process_cpu_seconds_total") > 0);
+        Assert.InRange(Sample(text, "process_start_time_seconds"), DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 86_400, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+    }
+
+    [Fact]
+    public async Task Process_families_pass_promtool()
+    {
+        string promtool = PrometheusTools.Require(PrometheusTools.Promtool);
+        var registry = new MetricRegistry();
+        ProcessMetrics.Register(registry);
+
+        var result = await PrometheusTools.RunAsync(promtool, ["check", "metrics"], registry.ToText(), TimeSpan.FromSeconds(30));
+
+        Assert.True(result.ExitCode == 0, $"promtool exit {result.ExitCode}:\n{result.StdOut}\n{result.StdErr}");
+        Assert.Equal("", (result.StdOut + result.StdErr).Trim());
+    }
+
+    private static double Sample(string text, string name) =>
+        double.Parse(text.Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal))[(name.Length + 1)..], CultureInfo.InvariantCulture);
+}
