@@ -34,7 +34,7 @@ public static class ServeRoles
     private static async Task<int> RunAllAsync(ServerSettings settings, string servedName)
     {
         await using var host = new EngineHost(settings.Engine, servedName);
-        await using var server = GatewayServer.Create(settings, host);
+        await using var server = ServingHost.Create(settings, host);
         await server.StartAsync(loadModel: true);
         await server.RunAsync();
         return 0;
@@ -53,7 +53,7 @@ public static class ServeRoles
         var blocks = new BlockEventLog();
         using var puller = new KvPuller(metrics, options.PullTimeout);
         var service = new WorkerService(host, options, metrics, blocks, puller);
-        await using var server = GatewayServer.Create(settings, host, new GatewayHooks
+        await using var server = ServingHost.Create(settings, host, new ServingHostHooks
         {
             Registry = registry,
             MapGrpcApi = (app, _) =>
@@ -84,7 +84,7 @@ public static class ServeRoles
         var model = settings.Engine.Model ?? throw new UsageException("--role gateway needs the model (--model) for its tokenizer and chat template.");
         var tokenizerPath = settings.Engine.Tokenizer ?? FindTokenizer(model);
         var registry = new MetricRegistry();
-        GatewayServer? server = null;
+        ServingHost? server = null;
         await using var host = new EngineHost(settings.Engine, servedName, (_, _) =>
         {
             var tokenizer = TokenizerLoader.Load(tokenizerPath);
@@ -92,7 +92,7 @@ public static class ServeRoles
             var service = new RemoteGenerationService(router, tokenizer, registry, log);
             return new LoadedEngine(service, model, Directory.Exists(model) ? model : null, service);
         });
-        await using (server = GatewayServer.Create(settings, host, new GatewayHooks
+        await using (server = ServingHost.Create(settings, host, new ServingHostHooks
         {
             Registry = registry,
             // Workers started with --gateway register on the public gRPC port.

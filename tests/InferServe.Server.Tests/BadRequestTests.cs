@@ -9,7 +9,7 @@ namespace InferServe.Server.Tests;
 /// <summary>Every bad request gets its documented status and an OpenAI-shaped error, and the server keeps serving.</summary>
 public sealed class BadRequestTests(GatewayFixture fixture) : IClassFixture<GatewayFixture>
 {
-    private readonly TestGateway _gw = fixture.Gateway;
+    private readonly TestServer _gw = fixture.Gateway;
 
     public enum Auth { Key, None, WrongKey }
 
@@ -131,7 +131,7 @@ public sealed class BadRequestTests(GatewayFixture fixture) : IClassFixture<Gate
     [Fact]
     public async Task Chat_template_raise_exception_is_a_400()
     {
-        await using var gw = await TestGateway.StartAsync(s => s.ChatTemplate = "{{ raise_exception('Conversation roles must alternate') }}");
+        await using var gw = await TestServer.StartAsync(s => s.ChatTemplate = "{{ raise_exception('Conversation roles must alternate') }}");
         var (response, body) = await gw.PostAsync("/v1/chat/completions", new { messages = new[] { new { role = "user", content = "Hi" } } });
         Assert.Equal(400, (int)response.StatusCode);
         Assert.Contains("roles must alternate", body.GetProperty("error").GetProperty("message").GetString());

@@ -23,7 +23,7 @@ public sealed class ChatTemplateTests(GatewayFixture fixture) : IClassFixture<Ga
     [Fact]
     public async Task A_template_that_emits_bos_itself_does_not_get_a_second_one()
     {
-        await using var gw = await TestGateway.StartAsync(s => s.ChatTemplate = "{{ bos_token }}{% for m in messages %}{{ m['content'] }}{% endfor %}");
+        await using var gw = await TestServer.StartAsync(s => s.ChatTemplate = "{{ bos_token }}{% for m in messages %}{{ m['content'] }}{% endfor %}");
         var (response, body) = await gw.PostAsync("/v1/chat/completions", new { messages = Hello, max_tokens = 1 });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var tokenizer = gw.Engine.Tokenizer;
@@ -37,7 +37,7 @@ public sealed class ChatTemplateTests(GatewayFixture fixture) : IClassFixture<Ga
     {
         var file = Path.Combine(TestPaths.GraphCacheDir, "template-" + Guid.NewGuid().ToString("N") + ".jinja");
         File.WriteAllText(file, "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}assistant:");
-        await using var gw = await TestGateway.StartAsync(s => s.ChatTemplate = file);
+        await using var gw = await TestServer.StartAsync(s => s.ChatTemplate = file);
         var (response, body) = await gw.PostAsync("/v1/chat/completions", new { messages = Hello, max_tokens = 1 });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var expected = gw.Engine.Tokenizer.Encode("user: Hello\nassistant:", addSpecialTokens: true);
@@ -52,7 +52,7 @@ public sealed class GgufChatTemplateTests
     public async Task A_gguf_models_embedded_chat_template_renders_the_prompt()
     {
         var model = GgufTestFiles.Require("stories260K-f16.gguf");
-        await using var gw = await TestGateway.StartAsync(s => s.Engine.Model = model);
+        await using var gw = await TestServer.StartAsync(s => s.Engine.Model = model);
         var (response, body) = await gw.PostAsync("/v1/chat/completions", new { messages = new object[] { new { role = "user", content = "Hello" } }, max_tokens = 4 });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var expected = gw.Engine.Tokenizer.Encode("user: Hello\nassistant:", addSpecialTokens: true);

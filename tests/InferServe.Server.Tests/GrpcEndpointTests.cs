@@ -13,7 +13,7 @@ public sealed class GrpcEndpointTests
     {
         int grpcPort = FreePort();
         bool hookCalled = false;
-        await using var gw = await TestGateway.StartAsync(s => s.GrpcPort = grpcPort, hooks: new GatewayHooks
+        await using var gw = await TestServer.StartAsync(s => s.GrpcPort = grpcPort, hooks: new ServingHostHooks
         {
             MapGrpcApi = (app, host) =>
             {
@@ -24,7 +24,7 @@ public sealed class GrpcEndpointTests
         Assert.True(hookCalled);
 
         using var h2c = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{grpcPort}"), DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
-        h2c.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", TestGateway.ApiKey);
+        h2c.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", TestServer.ApiKey);
         var response = await h2c.PostAsync("/inferserve.test.Probe/Ping", new StringContent(""));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(new Version(2, 0), response.Version);
@@ -33,7 +33,7 @@ public sealed class GrpcEndpointTests
         // The OpenAI routes (and their API-key check) belong to the HTTP port only.
         var leaked = await h2c.PostAsync("/v1/completions", new StringContent("""{"prompt":"Hi"}"""));
         Assert.Equal(HttpStatusCode.NotFound, leaked.StatusCode);
-        Assert.True(gw.Server.IsAuthorized("Bearer " + TestGateway.ApiKey));
+        Assert.True(gw.Server.IsAuthorized("Bearer " + TestServer.ApiKey));
         Assert.False(gw.Server.IsAuthorized("Bearer nope"));
         Assert.False(gw.Server.IsAuthorized(null));
     }
@@ -42,19 +42,19 @@ public sealed class GrpcEndpointTests
     public async Task The_public_inference_api_answers_on_the_grpc_port_and_requires_the_api_key()
     {
         int grpcPort = FreePort();
-        await using var gw = await TestGateway.StartAsync(s => s.GrpcPort = grpcPort);
+        await using var gw = await TestServer.StartAsync(s => s.GrpcPort = grpcPort);
         using var client = new InferServe.Grpc.GrpcClient(new Uri($"http://127.0.0.1:{grpcPort}"));
         var request = new InferServe.Api.Grpc.V1.GenerateRequest { Text = "Once upon a time", MaxTokens = 6, Temperature = 0 };
 
         var denied = await Assert.ThrowsAsync<InferServe.Grpc.RpcException>(() => client.UnaryAsync(InferServe.Api.Grpc.InferenceMethods.Complete, request));
         Assert.Equal(InferServe.Grpc.StatusCode.Unauthenticated, denied.StatusCode);
 
-        var withKey = new InferServe.Grpc.CallOptions { Headers = [new("authorization", "Bearer " + TestGateway.ApiKey)] };
+        var withKey = new InferServe.Grpc.CallOptions { Headers = [new("authorization", "Bearer " + TestServer.ApiKey)] };
         var response = await client.UnaryAsync(InferServe.Api.Grpc.InferenceMethods.Complete, request, withKey);
         Assert.Equal(6, response.Usage.CompletionTokens);
 
         // The same request over HTTP gives the same text: one engine behind both APIs.
-        var (http, body) = await gw.PostAsync("/v1/completions", new { model = TestGateway.ModelName, prompt = "Once upon a time", max_tokens = 6, temperature = 0 });
+        var (http, body) = await gw.PostAsync("/v1/completions", new { model = TestServer.ModelName, prompt = "Once upon a time", max_tokens = 6, temperature = 0 });
         Assert.Equal(HttpStatusCode.OK, http.StatusCode);
         Assert.Equal(body.GetProperty("choices")[0].GetProperty("text").GetString(), response.Choices[0].Text);
     }

@@ -12,7 +12,7 @@ namespace InferServe.Server.Tests;
 
 public sealed class ClientDisconnectTests(GatewayFixture fixture) : IClassFixture<GatewayFixture>
 {
-    private readonly TestGateway _gw = fixture.Gateway;
+    private readonly TestServer _gw = fixture.Gateway;
 
     [Fact]
     public async Task Disconnecting_mid_stream_aborts_the_request_and_frees_its_kv_blocks_within_a_second()
@@ -26,7 +26,7 @@ public sealed class ClientDisconnectTests(GatewayFixture fixture) : IClassFixtur
         using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
         await socket.ConnectAsync(_gw.BaseAddress.Host, _gw.BaseAddress.Port);
         var json = """{"prompt":"A long story","max_tokens":1000,"n":4,"ignore_eos":true,"stream":true}""";
-        var head = $"POST /v1/completions HTTP/1.1\r\nHost: {_gw.BaseAddress.Authority}\r\nAuthorization: Bearer {TestGateway.ApiKey}\r\n" +
+        var head = $"POST /v1/completions HTTP/1.1\r\nHost: {_gw.BaseAddress.Authority}\r\nAuthorization: Bearer {TestServer.ApiKey}\r\n" +
                    $"Content-Type: application/json\r\nContent-Length: {Encoding.UTF8.GetByteCount(json)}\r\n\r\n{json}";
         await socket.SendAsync(Encoding.UTF8.GetBytes(head));
         var stream = new System.Net.Sockets.NetworkStream(socket, ownsSocket: false);
@@ -65,7 +65,7 @@ public sealed class ClientDisconnectTests(GatewayFixture fixture) : IClassFixtur
         await socket.ConnectAsync(_gw.BaseAddress.Host, _gw.BaseAddress.Port);
         var json = """{"prompt":"Another long story","max_tokens":1000,"n":4,"ignore_eos":true}""";
         await socket.SendAsync(Encoding.UTF8.GetBytes(
-            $"POST /v1/completions HTTP/1.1\r\nHost: {_gw.BaseAddress.Authority}\r\nAuthorization: Bearer {TestGateway.ApiKey}\r\n" +
+            $"POST /v1/completions HTTP/1.1\r\nHost: {_gw.BaseAddress.Authority}\r\nAuthorization: Bearer {TestServer.ApiKey}\r\n" +
             $"Content-Type: application/json\r\nContent-Length: {Encoding.UTF8.GetByteCount(json)}\r\n\r\n{json}"));
         var clock = Stopwatch.StartNew();
         while (engine.Stats.Running == 0 && clock.Elapsed < TimeSpan.FromSeconds(5)) await Task.Delay(5);
@@ -99,7 +99,7 @@ public sealed class QueueFullFixture : GatewayFixture
 
 public sealed class QueueFullTests(QueueFullFixture fixture) : IClassFixture<QueueFullFixture>
 {
-    private readonly TestGateway _gw = fixture.Gateway;
+    private readonly TestServer _gw = fixture.Gateway;
 
     [Fact]
     public async Task A_burst_beyond_the_waiting_queue_gets_429_with_retry_after_and_every_accepted_request_completes()
@@ -135,7 +135,7 @@ public sealed class QueueFullTests(QueueFullFixture fixture) : IClassFixture<Que
 
 public sealed class MetricsTests(GatewayFixture fixture) : IClassFixture<GatewayFixture>
 {
-    private readonly TestGateway _gw = fixture.Gateway;
+    private readonly TestServer _gw = fixture.Gateway;
 
     [Fact]
     public async Task Metrics_report_engine_series_and_pass_promtool_check_metrics()
@@ -150,7 +150,7 @@ public sealed class MetricsTests(GatewayFixture fixture) : IClassFixture<Gateway
                      "inferserve_generation_tokens", "inferserve_time_to_first_token_seconds", "inferserve_e2e_request_latency_seconds",
                      "inferserve_cache_config_info" })
             Assert.Contains(name, text);
-        Assert.Contains($"model_name=\"{TestGateway.ModelName}\"", text);
+        Assert.Contains($"model_name=\"{TestServer.ModelName}\"", text);
         Assert.Matches("inferserve_request_success[a-z_]*\\{[^}]*finished_reason=\"length\"[^}]*\\} [1-9]", text);
         Assert.DoesNotContain("inferserve:", text);
 
@@ -165,7 +165,7 @@ public sealed class ReadinessTests
     [Fact]
     public async Task Ready_is_503_until_the_model_loads_while_health_is_always_200()
     {
-        await using var gw = await TestGateway.StartAsync(loadModel: false);
+        await using var gw = await TestServer.StartAsync(loadModel: false);
         Assert.Equal(HttpStatusCode.OK, (await gw.Anonymous.GetAsync("/health")).StatusCode);
         var notReady = await gw.Anonymous.GetAsync("/ready");
         await BadRequestTests.AssertOpenAiError(notReady, 503, null);
@@ -183,7 +183,7 @@ public sealed class ReadinessTests
     [Fact]
     public async Task A_model_that_fails_to_load_keeps_ready_at_503_with_the_reason()
     {
-        await using var gw = await TestGateway.StartAsync(s => s.Engine.Model = "/nonexistent/model-dir", loadModel: false);
+        await using var gw = await TestServer.StartAsync(s => s.Engine.Model = "/nonexistent/model-dir", loadModel: false);
         await gw.Server.StartLoadingModel();
         var response = await gw.Anonymous.GetAsync("/ready");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
@@ -199,7 +199,7 @@ public sealed class Stories260KTests
     public async Task Greedy_completion_of_once_upon_a_time_tells_of_lily()
     {
         var dir = TestPaths.RequireStories260K();
-        await using var gw = await TestGateway.StartAsync(s =>
+        await using var gw = await TestServer.StartAsync(s =>
         {
             s.Engine.Model = Path.Combine(dir, "stories260K.bin");
             s.Engine.Tokenizer = Path.Combine(dir, "tok512.bin");
@@ -230,7 +230,7 @@ public sealed class Stories260KTests
     {
         var dir = TestPaths.RequireStories260K();
         // A story prompt "template": the user's words become the story opening.
-        await using var gw = await TestGateway.StartAsync(s =>
+        await using var gw = await TestServer.StartAsync(s =>
         {
             s.Engine.Model = Path.Combine(dir, "stories260K.bin");
             s.ChatTemplate = "{% for m in messages %}{{ m['content'] }}{% endfor %}";

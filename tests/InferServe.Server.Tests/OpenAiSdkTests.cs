@@ -8,8 +8,8 @@ namespace InferServe.Server.Tests;
 /// <summary>The official OpenAI .NET SDK talks to the gateway as it would to api.openai.com.</summary>
 public sealed class OpenAiSdkTests(GatewayFixture fixture) : IClassFixture<GatewayFixture>
 {
-    private readonly TestGateway _gw = fixture.Gateway;
-    private ChatClient Chat => _gw.OpenAI().GetChatClient(TestGateway.ModelName);
+    private readonly TestServer _gw = fixture.Gateway;
+    private ChatClient Chat => _gw.OpenAI().GetChatClient(TestServer.ModelName);
 
     [Fact]
     public async Task Chat_completion_returns_assistant_message_with_usage()
@@ -19,7 +19,7 @@ public sealed class OpenAiSdkTests(GatewayFixture fixture) : IClassFixture<Gatew
             new ChatCompletionOptions { MaxOutputTokenCount = 8, Temperature = 0 });
 
         Assert.StartsWith("chatcmpl-", completion.Id);
-        Assert.Equal(TestGateway.ModelName, completion.Model);
+        Assert.Equal(TestServer.ModelName, completion.Model);
         Assert.Equal(ChatMessageRole.Assistant, completion.Role);
         Assert.Contains(completion.FinishReason, new[] { ChatFinishReason.Stop, ChatFinishReason.Length });
         Assert.True(completion.Usage.InputTokenCount > 0);
@@ -111,14 +111,14 @@ public sealed class OpenAiSdkTests(GatewayFixture fixture) : IClassFixture<Gatew
     {
         var models = await _gw.OpenAI().GetOpenAIModelClient().GetModelsAsync();
         var model = Assert.Single(models.Value);
-        Assert.Equal(TestGateway.ModelName, model.Id);
+        Assert.Equal(TestServer.ModelName, model.Id);
         Assert.Equal("inferserve", model.OwnedBy);
     }
 
     [Fact]
     public async Task Wrong_api_key_surfaces_as_a_401_client_result_exception()
     {
-        var chat = _gw.OpenAI("sk-wrong").GetChatClient(TestGateway.ModelName);
+        var chat = _gw.OpenAI("sk-wrong").GetChatClient(TestServer.ModelName);
         var e = await Assert.ThrowsAsync<ClientResultException>(() => chat.CompleteChatAsync([new UserChatMessage("Hi")]));
         Assert.Equal(401, e.Status);
     }
@@ -126,7 +126,7 @@ public sealed class OpenAiSdkTests(GatewayFixture fixture) : IClassFixture<Gatew
     [Fact]
     public async Task Completions_return_text_completion_shape_with_usage()
     {
-        var (response, body) = await _gw.PostAsync("/v1/completions", new { model = TestGateway.ModelName, prompt = "Once upon", max_tokens = 7, temperature = 0 });
+        var (response, body) = await _gw.PostAsync("/v1/completions", new { model = TestServer.ModelName, prompt = "Once upon", max_tokens = 7, temperature = 0 });
         Assert.Equal(200, (int)response.StatusCode);
         Assert.StartsWith("cmpl-", body.GetProperty("id").GetString());
         Assert.Equal("text_completion", body.GetProperty("object").GetString());

@@ -101,7 +101,7 @@ public sealed class LoggingTests
     public async Task Info_logs_carry_the_request_id_but_never_the_prompt_text()
     {
         var capture = new CapturingProvider();
-        await using var gw = await TestGateway.StartAsync(hooks: new GatewayHooks { ConfigureLogging = l => l.AddProvider(capture) });
+        await using var gw = await TestServer.StartAsync(hooks: new ServingHostHooks { ConfigureLogging = l => l.AddProvider(capture) });
         const string Secret = "my-secret-prompt-4711";
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
         {

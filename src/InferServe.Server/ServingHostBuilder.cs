@@ -7,9 +7,9 @@ using Microsoft.Extensions.Logging;
 namespace InferServe.Server;
 
 /// <summary>Builds the gateway's slim ASP.NET Core host: console logging, shutdown timeout and Kestrel listeners.</summary>
-internal static class GatewayHostBuilder
+internal static class ServingHostBuilder
 {
-    public static WebApplication Build(ServerSettings settings, KestrelEndpoints endpoints, GatewayHooks hooks)
+    public static WebApplication Build(ServerSettings settings, KestrelEndpoints endpoints, ServingHostHooks hooks)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         ConfigureLogging(builder.Logging, settings, hooks);
@@ -21,7 +21,7 @@ internal static class GatewayHostBuilder
         return builder.Build();
     }
 
-    private static void ConfigureLogging(ILoggingBuilder logging, ServerSettings settings, GatewayHooks hooks)
+    private static void ConfigureLogging(ILoggingBuilder logging, ServerSettings settings, ServingHostHooks hooks)
     {
         logging.ClearProviders();
         logging.Configure(o => o.ActivityTrackingOptions = ActivityTrackingOptions.None);

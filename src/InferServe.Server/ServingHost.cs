@@ -12,11 +12,12 @@ using Microsoft.Extensions.Logging;
 namespace InferServe.Server;
 
 /// <summary>
-/// The OpenAI-compatible HTTP gateway over one engine, on Kestrel: /v1/completions, /v1/chat/completions,
-/// /v1/models, /health, /ready, /metrics. Kestrel starts first; the model loads in the background.
+/// The HTTP side of a serving process, on Kestrel: the OpenAI API (/v1/completions, /v1/chat/completions, /v1/models)
+/// over a generation service (the local engine, or a gateway's router), /health, /ready and /metrics; a worker serves
+/// only the probes and /metrics. Kestrel starts first; the model loads in the background.
 /// This type composes the pieces (host, middleware, routes, model loading) and owns their lifetime.
 /// </summary>
-public sealed class GatewayServer : IAsyncDisposable
+public sealed class ServingHost : IAsyncDisposable
 {
     private readonly ServerSettings _settings;
     private readonly KestrelEndpoints _endpoints;
@@ -31,7 +32,7 @@ public sealed class GatewayServer : IAsyncDisposable
     public IEngineObserver Observer { get; }
     public string ServedModelName { get; }
 
-    private GatewayServer(ServerSettings settings, EngineHost host, GatewayHooks hooks)
+    private ServingHost(ServerSettings settings, EngineHost host, ServingHostHooks hooks)
     {
         _settings = settings;
         Host = host;
@@ -47,18 +48,18 @@ public sealed class GatewayServer : IAsyncDisposable
         _endpoints = new KestrelEndpoints(settings);
         _authentication = new ApiKeyAuthentication(apiKeys, _endpoints);
 
-        App = GatewayHostBuilder.Build(settings, _endpoints, hooks);
+        App = ServingHostBuilder.Build(settings, _endpoints, hooks);
         _log = App.Services.GetRequiredService<ILoggerFactory>().CreateLogger("InferServe.Server");
         _lifecycle = new ModelLifecycle(host, Metrics, Observer, _log);
         App.Use(new ErrorMappingMiddleware(_log, _endpoints, settings.MaxBodySize).InvokeAsync);
         App.Use(_authentication.InvokeAsync);
-        GatewayRoutes.Map(App, settings, host, Registry, _endpoints, new ChatTemplateCache(settings.ChatTemplate, _log), _log);
+        ServingRoutes.Map(App, settings, host, Registry, _endpoints, new ChatTemplateCache(settings.ChatTemplate, _log), _log);
         // A worker's gRPC port carries the worker protocol (mapped by the hook) instead of the public API.
         if (settings.GrpcPort > 0 && !settings.IsWorker) MapGrpcApi(App, host, settings.GrpcPort);
         hooks.MapGrpcApi?.Invoke(App, host);
     }
 
-    public static GatewayServer Create(ServerSettings settings, EngineHost host, GatewayHooks? hooks = null) => new(settings, host, hooks ?? new GatewayHooks());
+    public static ServingHost Create(ServerSettings settings, EngineHost host, ServingHostHooks? hooks = null) => new(settings, host, hooks ?? new ServingHostHooks());
 
     /// <summary>
     /// The public gRPC API (inferserve.v1.Inference) on the h2c endpoint only. With API keys configured,

@@ -11,12 +11,12 @@ using InferServe.Tests.Support;
 namespace InferServe.Server.Tests.Support;
 
 /// <summary>A real gateway on Kestrel at 127.0.0.1:&lt;free port&gt; over a real engine (the generated tiny model by default).</summary>
-public sealed class TestGateway : IAsyncDisposable
+public sealed class TestServer : IAsyncDisposable
 {
     public const string ApiKey = "sk-inferserve-test-key";
     public const string ModelName = "tiny-test";
 
-    public required GatewayServer Server { get; init; }
+    public required ServingHost Server { get; init; }
     public required EngineHost Host { get; init; }
     public required Uri BaseAddress { get; init; }
     /// <summary>Sends the API key.</summary>
@@ -29,7 +29,7 @@ public sealed class TestGateway : IAsyncDisposable
 
     public Engine.LlmEngine Engine => Host.Current!.Engine;
 
-    public static async Task<TestGateway> StartAsync(Action<ServerSettings>? configure = null, bool loadModel = true, string servedName = ModelName, GatewayHooks? hooks = null)
+    public static async Task<TestServer> StartAsync(Action<ServerSettings>? configure = null, bool loadModel = true, string servedName = ModelName, ServingHostHooks? hooks = null)
     {
         var settings = new ServerSettings
         {
@@ -51,7 +51,7 @@ public sealed class TestGateway : IAsyncDisposable
         };
         configure?.Invoke(settings);
         var host = new EngineHost(settings.Engine, servedName);
-        var server = GatewayServer.Create(settings, host, new GatewayHooks
+        var server = ServingHost.Create(settings, host, new ServingHostHooks
         {
             ConfigureLogging = hooks?.ConfigureLogging ?? (l => l.SetMinimumLevelWarning()),
             MapGrpcApi = hooks?.MapGrpcApi,
@@ -63,7 +63,7 @@ public sealed class TestGateway : IAsyncDisposable
         var baseAddress = server.BaseAddress;
         var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
-        return new TestGateway
+        return new TestServer
         {
             Server = server,
             Host = host,
@@ -101,9 +101,9 @@ internal static class LoggingExtensions
 /// <summary>One gateway shared by the tests of a class.</summary>
 public class GatewayFixture : IAsyncLifetime
 {
-    public TestGateway Gateway { get; private set; } = null!;
+    public TestServer Gateway { get; private set; } = null!;
     protected virtual void Configure(ServerSettings settings) { }
-    public async ValueTask InitializeAsync() => Gateway = await TestGateway.StartAsync(Configure);
+    public async ValueTask InitializeAsync() => Gateway = await TestServer.StartAsync(Configure);
     public async ValueTask DisposeAsync() => await Gateway.DisposeAsync();
 }
 

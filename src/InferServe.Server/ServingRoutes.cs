@@ -8,14 +8,14 @@ using Microsoft.Extensions.Logging;
 namespace InferServe.Server;
 
 /// <summary>The gateway's HTTP routes; a worker serves only the probes and /metrics.</summary>
-internal static class GatewayRoutes
+internal static class ServingRoutes
 {
     /// <summary>Call after the error-mapping and API-key middleware: routing starts here.</summary>
     public static void Map(WebApplication app, ServerSettings settings, EngineHost host, MetricRegistry registry,
         KestrelEndpoints endpoints, ChatTemplateCache chatTemplates, ILogger log)
     {
         app.UseRouting();
-        // The h2c port belongs to the gRPC API: the HTTP gateway's routes (and their API-key check) are not served there.
+        // The h2c port belongs to the gRPC API: the OpenAI HTTP routes (and their API-key check) are not served there.
         app.Use((ctx, next) => endpoints.IsGrpcPort(ctx) && ctx.GetEndpoint()?.Metadata.GetMetadata<HttpGatewayRoute>() is not null
             ? Task.FromResult(ctx.Response.StatusCode = 404)
             : next(ctx));

@@ -5,8 +5,8 @@ using Microsoft.Extensions.Logging;
 
 namespace InferServe.Server;
 
-/// <summary>Extension points of the gateway host.</summary>
-public sealed class GatewayHooks
+/// <summary>Extension points of the serving host.</summary>
+public sealed class ServingHostHooks
 {
     /// <summary>Maps the public gRPC API (served on the h2c endpoint at <see cref="ServerSettings.GrpcPort"/>). Called after the HTTP routes are mapped.</summary>
     public Action<WebApplication, EngineHost>? MapGrpcApi { get; init; }
