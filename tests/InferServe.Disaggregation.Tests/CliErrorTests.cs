@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using InferServe.Disaggregation.Tests.Support;
+using InferServe.Tests.Shared;
 using InferServe.ModelGen;
 using InferServe.Tests.Support;
 

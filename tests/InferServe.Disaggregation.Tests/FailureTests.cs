@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using InferServe.Api.Grpc;
 using InferServe.Api.Grpc.V1;
 using InferServe.Disaggregation.Tests.Support;
+using InferServe.Tests.Shared;
 using InferServe.Grpc;
 using InferServe.ModelGen;
 using InferServe.Tests.Support;

@@ -1,7 +1,7 @@
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
-using InferServe.Disaggregation.Tests.Support;
+using InferServe.Tests.Shared;
 using InferServe.Tests.Support;
 
 namespace InferServe.Hub.Tests;

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using InferServe.Disaggregation.Tests.Support;
+using InferServe.Tests.Shared;
 using InferServe.Hub.Tests.Support;
 using InferServe.ModelGen;
 using InferServe.Tests.Support;
@@ -35,17 +35,16 @@ public sealed class HubCliTests
         var commit = hub.Add("test/tiny-llama", tiny);
         var cache = Directory.CreateTempSubdirectory("inferserve-hf-cli-").FullName;
 
-        var (code, output) = await CliProcess.RunAsync(["pull", "test/tiny-llama"], Env(hub, cache), ct);
+        var (code, output) = await ServerProcess.RunToEndAsync(["pull", "test/tiny-llama"], ct, Env(hub, cache));
         Assert.True(code == 0, output);
         Assert.Contains(Path.Combine(cache, "models--test--tiny-llama", "snapshots", commit), output);
         Assert.Contains("downloaded test/tiny-llama model.safetensors", output); // progress lines in a log
 
         int requests = hub.RequestCount;
-        int port = ServerProcess.FreePort();
-        await using var server = new CliProcess(["serve", "--model", "test/tiny-llama", "--port", port.ToString(), "--grpc-port", "0",
-            "--cache-dir", TestPaths.GraphCacheDir, "--threads", "1"], Env(hub, cache, offline: true));
-        var baseUrl = $"http://127.0.0.1:{port}";
-        await server.WaitReadyAsync(baseUrl, Http, ct);
+        await using var server = ServerProcess.Start("serve", ["--model", "test/tiny-llama", "--cache-dir", TestPaths.GraphCacheDir, "--threads", "1"],
+            Env(hub, cache, offline: true));
+        var baseUrl = server.HttpBase;
+        await server.WaitReadyAsync(ct);
         var models = JsonNode.Parse(await Http.GetStringAsync(baseUrl + "/v1/models", ct))!;
         Assert.Equal("test/tiny-llama", models["data"]![0]!["id"]!.GetValue<string>());
         Assert.NotEmpty(await CompleteAsync(baseUrl, "test/tiny-llama", ct));
@@ -59,11 +58,10 @@ public sealed class HubCliTests
         await using var hub = await LocalHub.StartAsync(ct);
         hub.Add("karpathy/stories260K", Path.Combine(TestPaths.RepoRoot, "models", "stories260K"));
         var cache = Directory.CreateTempSubdirectory("inferserve-hf-cli-").FullName;
-        int port = ServerProcess.FreePort();
-        await using var server = new CliProcess(["serve", "--model", "karpathy/stories260K:stories260K.bin", "--port", port.ToString(), "--grpc-port", "0",
-            "--cache-dir", TestPaths.GraphCacheDir, "--threads", "1"], Env(hub, cache));
-        var baseUrl = $"http://127.0.0.1:{port}";
-        await server.WaitReadyAsync(baseUrl, Http, ct);
+        await using var server = ServerProcess.Start("serve", ["--model", "karpathy/stories260K:stories260K.bin", "--cache-dir", TestPaths.GraphCacheDir, "--threads", "1"],
+            Env(hub, cache));
+        var baseUrl = server.HttpBase;
+        await server.WaitReadyAsync(ct);
         Assert.StartsWith(", there was a little girl named Lily.", await CompleteAsync(baseUrl, "karpathy/stories260K", ct));
         Assert.Contains(hub.Requests, r => r.Contains("/tok512.bin"));
         Assert.DoesNotContain(hub.Requests, r => r.Contains("SOURCE.md"));
@@ -82,7 +80,7 @@ public sealed class HubCliTests
             while (hub.Requests.Count(r => r.Contains("/api/models/")) < 2) await Task.Delay(10, ct);
         };
 
-        var results = await Task.WhenAll(CliProcess.RunAsync(["pull", "test/tiny-llama"], Env(hub, cache), ct), CliProcess.RunAsync(["pull", "test/tiny-llama"], Env(hub, cache), ct));
+        var results = await Task.WhenAll(ServerProcess.RunToEndAsync(["pull", "test/tiny-llama"], ct, Env(hub, cache)), ServerProcess.RunToEndAsync(["pull", "test/tiny-llama"], ct, Env(hub, cache)));
 
         Assert.All(results, r => Assert.True(r.ExitCode == 0, r.Output));
         foreach (var f in hub["test/tiny-llama"].Files)
@@ -95,12 +93,12 @@ public sealed class HubCliTests
         var ct = TestContext.Current.CancellationToken;
         await using var hub = await LocalHub.StartAsync(ct);
         var cache = Directory.CreateTempSubdirectory("inferserve-hf-cli-").FullName;
-        var (code, output) = await CliProcess.RunAsync(["serve", "--model", "nobody/nothing"], Env(hub, cache, offline: true), ct);
+        var (code, output) = await ServerProcess.RunToEndAsync(["serve", "--model", "nobody/nothing"], ct, Env(hub, cache, offline: true));
         Assert.Equal(1, code);
         var error = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("error:"));
         Assert.Contains("HF_HUB_OFFLINE", error);
         Assert.DoesNotMatch(@"\n\s+at [A-Z]\w*\.", output);
-        (code, output) = await CliProcess.RunAsync(["pull", "nobody/nothing"], Env(hub, cache), ct);
+        (code, output) = await ServerProcess.RunToEndAsync(["pull", "nobody/nothing"], ct, Env(hub, cache));
         Assert.Equal(1, code);
         Assert.Contains("error: Model nobody/nothing was not found", output);
         Assert.DoesNotMatch(@"\n\s+at [A-Z]\w*\.", output);

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
-using InferServe.Disaggregation.Tests.Support;
+using InferServe.Tests.Shared;
 using InferServe.Hub.Tests.Support;
 using InferServe.ModelGen;
 using InferServe.Tests.Support;
@@ -55,10 +55,10 @@ public sealed class HubClientCompatibilityTests
             .ResolveAsync(HubRepoId.Parse(Repo), refresh: false, ct);
         Assert.Equal(snapshot, resolved);
 
-        int port = ServerProcess.FreePort();
-        await using var server = new CliProcess(["serve", "--model", Repo, "--port", port.ToString(), "--grpc-port", "0", "--cache-dir", TestPaths.GraphCacheDir, "--threads", "1"],
+        await using var server = ServerProcess.Start("serve", ["--model", Repo, "--cache-dir", TestPaths.GraphCacheDir, "--threads", "1"],
             new Dictionary<string, string> { ["HF_ENDPOINT"] = hub.Endpoint, ["HF_HUB_CACHE"] = cache, ["HF_HUB_OFFLINE"] = "1" });
-        await server.WaitReadyAsync($"http://127.0.0.1:{port}", Http, ct);
+        int port = server.HttpPort;
+        await server.WaitReadyAsync(ct);
         var body = new JsonObject { ["prompt"] = "Hello", ["max_tokens"] = 4, ["temperature"] = 0 };
         using var r = await Http.PostAsync($"http://127.0.0.1:{port}/v1/completions", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"), ct);
         Assert.True(r.IsSuccessStatusCode, await r.Content.ReadAsStringAsync(ct));

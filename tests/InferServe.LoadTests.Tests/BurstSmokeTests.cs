@@ -1,7 +1,7 @@
 namespace InferServe.LoadTests.Tests;
 
 /// <summary>A server that runs one sequence and queues one more, so a short burst overflows it.</summary>
-public sealed class SmallQueueServer : ServerProcess
+public sealed class SmallQueueServer : TinyServer
 {
     protected override string[] ExtraArgs => ["--max-seqs", "1", "--max-queue", "1"];
 }

@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace InferServe.LoadTests.Tests;
 
 /// <summary>A few seconds of real load against a real server, over HTTP and gRPC; every report file must be written.</summary>
-public sealed class SmokeTests(ServerProcess server) : IClassFixture<ServerProcess>
+public sealed class SmokeTests(TinyServer server) : IClassFixture<TinyServer>
 {
     private static readonly string[] Small = ["--input-len", "32", "--output-len", "8", "--vocab", "500", "--slo", "ttft=2s,tpot=500ms", "--drain", "30s", "--timeout", "30s"];
 

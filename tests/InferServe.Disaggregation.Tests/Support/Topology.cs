@@ -1,3 +1,4 @@
+using InferServe.Tests.Shared;
 using InferServe.Tests.Support;
 
 namespace InferServe.Disaggregation.Tests.Support;

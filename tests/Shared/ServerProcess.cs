@@ -4,9 +4,12 @@ using System.Net.Sockets;
 using System.Text;
 using InferServe.Tests.Support;
 
-namespace InferServe.Disaggregation.Tests.Support;
+namespace InferServe.Tests.Shared;
 
-/// <summary>One real `inferserve serve` OS process on loopback ports, with its output kept for assertions and failures.</summary>
+/// <summary>
+/// One real `inferserve` OS process (usually `serve` on loopback ports), with its output kept for assertions and
+/// failures. Linked into every test project that starts the CLI.
+/// </summary>
 public sealed class ServerProcess : IAsyncDisposable
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
@@ -21,7 +24,7 @@ public sealed class ServerProcess : IAsyncDisposable
     public string GrpcAddress => $"http://127.0.0.1:{GrpcPort}";
     public bool Exited => _process.HasExited;
 
-    private ServerProcess(string name, int httpPort, int grpcPort, IEnumerable<string> args)
+    private ServerProcess(string name, int httpPort, int grpcPort, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null)
     {
         Name = name;
         HttpPort = httpPort;
@@ -30,6 +33,7 @@ public sealed class ServerProcess : IAsyncDisposable
         info.ArgumentList.Add(CliPath);
         foreach (var a in args) info.ArgumentList.Add(a);
         info.Environment["DOTNET_gcServer"] = "0";
+        foreach (var (k, v) in env ?? new Dictionary<string, string>()) info.Environment[k] = v;
         _process = Process.Start(info) ?? throw new InvalidOperationException("Could not start " + CliPath);
         _process.OutputDataReceived += (_, e) => Append(e.Data);
         _process.ErrorDataReceived += (_, e) => Append(e.Data);
@@ -59,17 +63,20 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Starts `serve` with the role's arguments on fresh loopback ports.</summary>
-    public static ServerProcess Start(string name, IEnumerable<string> args)
+    public static ServerProcess Start(string name, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null)
     {
         int http = FreePort(), grpc = FreePort();
-        return new ServerProcess(name, http, grpc, ["serve", "--host", "127.0.0.1", "--port", http.ToString(), "--grpc-port", grpc.ToString(), .. args]);
+        return new ServerProcess(name, http, grpc, ["serve", "--host", "127.0.0.1", "--port", http.ToString(), "--grpc-port", grpc.ToString(), .. args], env);
     }
 
     /// <summary>Runs the CLI to completion (argument errors), returning its exit code and output.</summary>
-    public static async Task<(int ExitCode, string Output)> RunToEndAsync(IEnumerable<string> args, CancellationToken ct)
+    public static async Task<(int ExitCode, string Output)> RunToEndAsync(IEnumerable<string> args, CancellationToken ct, IReadOnlyDictionary<string, string>? env = null)
     {
-        var p = new ServerProcess("cli", 0, 0, args);
-        await p._process.WaitForExitAsync(ct);
+        await using var p = new ServerProcess("cli", 0, 0, args, env);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromMinutes(2));
+        try { await p._process.WaitForExitAsync(timeout.Token); }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested) { throw new TimeoutException($"inferserve {string.Join(' ', args)} did not exit:\n{p.Output}"); }
         p._process.WaitForExit(); // flushes the asynchronous output readers
         return (p._process.ExitCode, p.Output);
     }
