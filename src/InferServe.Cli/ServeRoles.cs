@@ -49,7 +49,8 @@ public static class ServeRoles
         {
             Role = settings.Role, Weights = settings.Engine.Weights.ToLowerInvariant(), KvDtype = settings.Engine.KvDtype.ToLowerInvariant(), ServedModelName = servedName,
         };
-        var metrics = new WorkerMetrics(registry, settings.Role, () => host.Current?.Engine.Stats, () => host.Current?.Engine.ImportFallbacks ?? 0);
+        var metrics = new WorkerMetrics(registry, settings.Role, () => host.Current?.Engine.Stats,
+            () => host.Current?.Engine.Leases ?? default, () => host.Current?.Engine.ImportFallbacks ?? 0);
         var blocks = new BlockEventLog();
         using var puller = new KvPuller(metrics, options.PullTimeout);
         var service = new WorkerService(host, options, metrics, blocks, puller);

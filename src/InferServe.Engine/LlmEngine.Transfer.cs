@@ -41,6 +41,9 @@ public sealed partial class LlmEngine
 
     public bool ReleaseLease(string leaseId) => _leases.Release(leaseId);
 
+    /// <summary>Leases held now, and ended by pickup or release, or by expiry: read live, from any thread.</summary>
+    public (int Held, long Released, long Expired) Leases => (_leases.Held, _leases.Released, _leases.Expired);
+
     /// <summary>Block-stored (true) and block-evicted (false) events of the prefix cache, raised on the engine thread.</summary>
     public event Action<BlockHash, bool>? BlockEvent
     {

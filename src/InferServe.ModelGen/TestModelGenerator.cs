@@ -12,11 +12,42 @@ namespace InferServe.ModelGen;
 public static class TestModelGenerator
 {
     /// <summary>Writes the model unless <paramref name="directory"/> already holds the same spec; returns the directory.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lock> Gates = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Writes the model into <paramref name="directory"/> unless it is already there. Safe for concurrent callers: the
+    /// files are written into a sibling folder and moved into place whole, so nobody ever reads a half-written model.
+    /// </summary>
     public static string Ensure(ModelSpec spec, string directory)
     {
-        var stamp = Path.Combine(directory, ".inferserve-spec");
+        directory = Path.GetFullPath(directory);
         var specText = JsonSerializer.Serialize(spec);
-        if (File.Exists(stamp) && File.ReadAllText(stamp) == specText) return directory;
+        lock (Gates.GetOrAdd(directory, _ => new Lock()))
+        {
+            if (IsComplete(directory, specText)) return directory;
+            var staging = $"{directory}.staging-{Environment.ProcessId}-{Guid.NewGuid():N}";
+            Write(spec, staging, specText);
+            try
+            {
+                if (Directory.Exists(directory) && !IsComplete(directory, specText)) Directory.Delete(directory, recursive: true);
+                Directory.Move(staging, directory);
+            }
+            catch (IOException) when (IsComplete(directory, specText))
+            {
+                Directory.Delete(staging, recursive: true); // another process moved the same model in first
+            }
+            return directory;
+        }
+    }
+
+    private static bool IsComplete(string directory, string specText)
+    {
+        var stamp = Path.Combine(directory, ".inferserve-spec");
+        return File.Exists(stamp) && File.ReadAllText(stamp) == specText;
+    }
+
+    private static void Write(ModelSpec spec, string directory, string specText)
+    {
         Directory.CreateDirectory(directory);
         var vocab = SyntheticByteLevelVocab.Build(spec.Vocab);
         WriteWeights(spec, Path.Combine(directory, "model.safetensors"));
@@ -28,8 +59,7 @@ public static class TestModelGenerator
         }.ToJsonString(Indented));
         File.WriteAllText(Path.Combine(directory, "tokenizer.json"), vocab.TokenizerJson().ToJsonString(Indented));
         File.WriteAllText(Path.Combine(directory, "tokenizer_config.json"), vocab.TokenizerConfig().ToJsonString(Indented));
-        File.WriteAllText(stamp, specText);
-        return directory;
+        File.WriteAllText(Path.Combine(directory, ".inferserve-spec"), specText);
     }
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };

@@ -10,7 +10,7 @@ public sealed class WorkerMetrics
     private readonly Counter.Child _sentBytes, _receivedBytes, _sentBlocks, _receivedBlocks, _transferFailures;
     private readonly Histogram.Child _sendSeconds, _receiveSeconds;
 
-    public WorkerMetrics(MetricRegistry registry, string role, Func<EngineStats?> stats, Func<long> importFallbacks)
+    public WorkerMetrics(MetricRegistry registry, string role, Func<EngineStats?> stats, Func<(int Held, long Released, long Expired)> leases, Func<long> importFallbacks)
     {
         var bytes = registry.CreateCounter("inferserve_kv_transfer_bytes", "KV bytes moved between workers, as stored (codes plus per-token parameters).", "direction");
         _sentBytes = bytes.WithLabels("sent");
@@ -22,9 +22,9 @@ public sealed class WorkerMetrics
         _sendSeconds = seconds.WithLabels("sent");
         _receiveSeconds = seconds.WithLabels("received");
         _transferFailures = registry.CreateCounter("inferserve_kv_transfer_failures", "KV transfers that did not complete.", "direction").WithLabels("received");
-        registry.CreateCallbackGauge("inferserve_kv_leases_held", "Prompt KV leases waiting for pickup by a decode worker.", () => stats()?.LeasesHeld ?? 0);
-        registry.CreateCallbackGauge("inferserve_kv_leases_released", "Leases ended by pickup or release (cumulative).", () => stats()?.LeasesReleased ?? 0);
-        registry.CreateCallbackGauge("inferserve_kv_leases_expired", "Leases freed because nobody picked them up in time (cumulative).", () => stats()?.LeasesExpired ?? 0);
+        registry.CreateCallbackGauge("inferserve_kv_leases_held", "Prompt KV leases waiting for pickup by a decode worker.", () => leases().Held);
+        registry.CreateCallbackGauge("inferserve_kv_leases_released", "Leases ended by pickup or release (cumulative).", () => leases().Released);
+        registry.CreateCallbackGauge("inferserve_kv_leases_expired", "Leases freed because nobody picked them up in time (cumulative).", () => leases().Expired);
         registry.CreateCallbackGauge("inferserve_kv_free_blocks", "KV blocks not referenced by any sequence or lease.", () => stats()?.FreeBlocks ?? 0);
         registry.CreateCallbackGauge("inferserve_kv_total_blocks", "KV blocks in the pool.", () => stats()?.TotalBlocks ?? 0);
         registry.CreateCallbackGauge("inferserve_kv_import_fallbacks", "Decodes whose KV transfer failed and whose prompt was recomputed here (cumulative).", () => importFallbacks());

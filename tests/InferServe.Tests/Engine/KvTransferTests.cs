@@ -69,7 +69,7 @@ public sealed class KvTransferTests
             var actual = await SplitAsync(prefill, decode, request);
             for (int i = 0; i < request.N; i++) Assert.Equal(expected[i].Tokens, actual[i]);
         }
-        Assert.Equal(3, prefill.Stats.LeasesReleased);
+        Assert.Equal(3, prefill.Leases.Released);
         await AssertPoolIdleAsync(prefill);
         await AssertPoolIdleAsync(decode);
     }
@@ -83,7 +83,7 @@ public sealed class KvTransferTests
         var lease = (await result).LeaseId!;
         await AssertPoolIdleAsync(prefill);
         Assert.Null(prefill.BeginLeaseRead(lease));
-        Assert.Equal(1, prefill.Stats.LeasesExpired);
+        Assert.Equal(1, prefill.Leases.Expired);
     }
 
     [Fact(Timeout = 60_000)]
