@@ -27,8 +27,4 @@ public sealed record EngineStats(
     long GenerationTokens)
 {
     public double KvUsage => TotalBlocks == 0 ? 0 : 1 - (double)FreeBlocks / TotalBlocks;
-    /// <summary>KV leases a prefill worker holds for pickup, and how many ended by expiry or release.</summary>
-    public int LeasesHeld { get; init; }
-    public long LeasesExpired { get; init; }
-    public long LeasesReleased { get; init; }
 }

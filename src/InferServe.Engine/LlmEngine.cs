@@ -344,12 +344,7 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
     {
         var pool = _model.Kv.Pool;
         return new EngineStats(_scheduler.RunningCount + _scheduler.Reserved, _scheduler.WaitingCount + _pendingImports.Count + _inbox.Count, pool.NumBlocks,
-            pool.FreeCount, _model.Kv.Spec.BlockSize, _model.Kv.PrefixQueryTokens, _model.Kv.PrefixHitTokens, _scheduler.Preemptions, _steps, _promptTokens, _generationTokens)
-        {
-            LeasesHeld = _leases.Held,
-            LeasesExpired = _leases.Expired,
-            LeasesReleased = _leases.Released,
-        };
+            pool.FreeCount, _model.Kv.Spec.BlockSize, _model.Kv.PrefixQueryTokens, _model.Kv.PrefixHitTokens, _scheduler.Preemptions, _steps, _promptTokens, _generationTokens);
     }
 
     /// <summary>Runs <paramref name="query"/> on the engine thread between steps (tests and diagnostics).</summary>

@@ -64,7 +64,7 @@ public sealed class WorkerService(EngineHost host, WorkerOptions options, Worker
         var s = engine.Stats;
         return new WorkerStatus
         {
-            Running = s.Running, Waiting = s.Waiting, FreeBlocks = s.FreeBlocks, TotalBlocks = s.TotalBlocks, LeasesHeld = s.LeasesHeld, Draining = _draining,
+            Running = s.Running, Waiting = s.Waiting, FreeBlocks = s.FreeBlocks, TotalBlocks = s.TotalBlocks, LeasesHeld = engine.Leases.Held, Draining = _draining,
         };
     }
 

@@ -24,11 +24,10 @@ public sealed class KvLeaseTable(BlockPool pool, TimeSpan leaseTime, Action<Acti
     private readonly List<Lease> _due = [];
     private readonly Lock _gate = new();
     private long _expired, _released;
+    // Written under the lock; read without it so the engine's per-step checks cost no lock while nothing is leased.
+    private volatile int _held;
 
-    public int Held
-    {
-        get { lock (_gate) return _leases.Count; }
-    }
+    public int Held => _held;
 
     public long Expired => Interlocked.Read(ref _expired);
     public long Released => Interlocked.Read(ref _released);
@@ -40,7 +39,11 @@ public sealed class KvLeaseTable(BlockPool pool, TimeSpan leaseTime, Action<Acti
         var id = Guid.NewGuid().ToString("N");
         foreach (var b in blocks) pool.AddRef(b);
         var lease = new Lease(id, blocks.ToArray(), Stopwatch.GetTimestamp() + (long)(LeaseTime.TotalSeconds * Stopwatch.Frequency));
-        lock (_gate) _leases[id] = lease;
+        lock (_gate)
+        {
+            _leases[id] = lease;
+            _held = _leases.Count;
+        }
         return id;
     }
 
@@ -86,9 +89,9 @@ public sealed class KvLeaseTable(BlockPool pool, TimeSpan leaseTime, Action<Acti
     /// <summary>Ends every lease past its time (engine thread, between steps).</summary>
     public void ExpireDue()
     {
+        if (_held == 0) return;
         lock (_gate)
         {
-            if (_leases.Count == 0) return;
             long now = Stopwatch.GetTimestamp();
             _due.Clear();
             foreach (var lease in _leases.Values)
@@ -104,9 +107,9 @@ public sealed class KvLeaseTable(BlockPool pool, TimeSpan leaseTime, Action<Acti
     /// <summary>Time until the next lease expires, for the idle engine's wait; infinite with no leases.</summary>
     public TimeSpan NextExpiry()
     {
+        if (_held == 0) return Timeout.InfiniteTimeSpan;
         lock (_gate)
         {
-            if (_leases.Count == 0) return Timeout.InfiniteTimeSpan;
             long next = long.MaxValue;
             foreach (var lease in _leases.Values) if (!lease.Ended) next = Math.Min(next, lease.ExpiresAt);
             if (next == long.MaxValue) return Timeout.InfiniteTimeSpan;
@@ -125,6 +128,7 @@ public sealed class KvLeaseTable(BlockPool pool, TimeSpan leaseTime, Action<Acti
     {
         if (!lease.Ended || lease.Readers > 0) return null;
         _leases.Remove(lease.Id);
+        _held = _leases.Count;
         return lease.Blocks;
     }
 
