@@ -152,7 +152,6 @@ public sealed partial class LlmEngine
             if (!_model.Kv.TryReserve(lead.Kv, 0, lead.PromptLength)) return;
             _pendingImports.Dequeue();
             import.Seats = seats;
-            import.InFlight = true;
             _scheduler.Reserved += seats;
             foreach (var seq in state.Sequences) seq.Status = SequenceStatus.WaitingForKv;
             var spans = new KvBlockSpans(_model.Storage, lead.Kv.Table.AsSpan().ToArray());
@@ -169,7 +168,6 @@ public sealed partial class LlmEngine
     private void ImportDone(RequestState state, Exception? error)
     {
         var import = state.Import!;
-        import.InFlight = false;
         _scheduler.Reserved -= import.Seats;
         var lead = state.Sequences[0];
         if (lead.IsFinished)

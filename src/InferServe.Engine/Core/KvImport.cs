@@ -8,7 +8,5 @@ internal sealed class KvImport(ImportedPrefill prefill, Func<KvBlockSpans, Cance
     public ImportedPrefill Prefill { get; } = prefill;
     public Func<KvBlockSpans, CancellationToken, Task>? Fill { get; } = fill;
     public CancellationTokenSource Cancel { get; } = new();
-    /// <summary>The transfer holds the blocks: freeing them waits for it to end.</summary>
-    public bool InFlight { get; set; }
     public int Seats { get; set; }
 }
