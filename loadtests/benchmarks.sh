@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every serving comparison of docs/benchmarks.md with the load tool, one server at a time on loopback,
-# and keeps each report (json, md, html + svg plots) under OUT/<comparison>/.
+# and keeps each report (json, md, html + svg plots) under OUT/<comparison>/ and the server's /metrics at the end
+# of each run in OUT/<comparison>.metrics.txt.
 #   loadtests/benchmarks.sh [--out docs/bench/serving] [--level 30s] [--soak 10m] [--only kv,prefix,weights,disagg,soak,burst]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -25,7 +26,7 @@ stop() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/
 trap stop EXIT
 ready() { for _ in $(seq 1 1200); do curl -sf "http://127.0.0.1:$1/ready" >/dev/null && return 0; sleep 0.5; done; echo "port $1 never ready" >&2; exit 1; }
 serve() { local name="$1"; shift; "${cli[@]}" serve --shape smollm2-135m --host 127.0.0.1 --port 19000 --grpc-port 19051 "$@" >"$logs/$name.log" 2>&1 & pids+=($!); ready 19000; }
-run() { local name="$1"; shift; echo "## $name: ${load[*]} $*" | tee -a "$out/commands.txt"; "${load[@]}" --url http://127.0.0.1:19000 --slo ttft=500ms,tpot=50ms --seed 1 "$@" --out "$out/$name" >"$out/$name.log" 2>&1 || { echo "load tool failed for $name (see $out/$name.log)" >&2; tail -5 "$out/$name.log" >&2; }; tail -3 "$out/$name.log"; }
+run() { local name="$1"; shift; echo "## $name: ${load[*]} $*" | tee -a "$out/commands.txt"; "${load[@]}" --url http://127.0.0.1:19000 --slo ttft=500ms,tpot=50ms --seed 1 "$@" --out "$out/$name" >"$out/$name.log" 2>&1 || { echo "load tool failed for $name (see $out/$name.log)" >&2; tail -5 "$out/$name.log" >&2; }; tail -3 "$out/$name.log"; curl -s "http://127.0.0.1:19000/metrics" >"$out/$name.metrics.txt" || true; }
 want() { [[ ",$only," == *",$1,"* ]]; }
 
 echo "# $(date -u +%FT%TZ) $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, git $(git rev-parse --short HEAD)" | tee -a "$out/commands.txt"
