@@ -182,6 +182,18 @@ public sealed class RequestFieldTests(GatewayFixture fixture) : IClassFixture<Ga
         Assert.Equal(longer.Length, echoChunk.GetProperty("logprobs").GetProperty("token_logprobs").GetArrayLength());
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task Prompt_logprobs_of_a_prompt_longer_than_a_step_are_complete_and_causal()
+    {
+        // 300 tokens: two prefill chunks (the test server's step budget is 256) and many head groups (8 rows each).
+        var ids = Enumerable.Range(0, 300).Select(i => 260 + (i * 37) % 240).ToArray();
+        var full = (await CompleteAsync(new { prompt = ids, max_tokens = 1, temperature = 0, logprobs = 0, echo = true })).GetProperty("logprobs").GetProperty("token_logprobs");
+        var head = (await CompleteAsync(new { prompt = ids[..40], max_tokens = 1, temperature = 0, logprobs = 0, echo = true })).GetProperty("logprobs").GetProperty("token_logprobs");
+        Assert.Equal(ids.Length + 1, full.GetArrayLength());
+        // A token's logprob depends only on what precedes it.
+        for (int i = 1; i < 40; i++) Assert.Equal(head[i].GetSingle(), full[i].GetSingle(), 3);
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task Tokenize_detokenize_and_version_have_vllms_shapes()
     {
