@@ -24,6 +24,12 @@ internal sealed class ChatTemplateCache(string? templateOverride, string? toolCa
                 log.LogError(e, "The chat template is invalid");
                 throw new ApiException(500, "The server's chat template is invalid: " + e.Message, null, "chat_template_invalid");
             }
+            catch (ArgumentException e)
+            {
+                // An unknown ToolCallParser from configuration (the CLI checks its flag up front).
+                log.LogError(e, "The tool-call parser setting is invalid");
+                throw new ApiException(500, "The server's tool-call parser setting is invalid: " + e.Message, null, "tool_call_parser_invalid");
+            }
         }
     }
 }
