@@ -90,6 +90,7 @@ internal sealed class GenerationEndpoint(EngineHost host, ChatTemplateCache chat
                     IgnoreEos = req.IgnoreEos,
                     Logprobs = req.Logprobs,
                     Priority = req.Priority,
+                    Grammar = req.Grammar,
                 }, ct));
             }
         }

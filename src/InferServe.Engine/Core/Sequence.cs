@@ -1,5 +1,6 @@
 using InferServe.Engine.Kv;
 using InferServe.Engine.Sampling;
+using InferServe.Grammar.Matching;
 
 namespace InferServe.Engine.Core;
 
@@ -27,6 +28,8 @@ internal sealed class Sequence : IPenaltyContext
     public OutputState Output { get; }
     public long AdmittedTicks { get; set; }
     public FinishReason? FinishReason { get; set; }
+    /// <summary>Where the output stands in the request's grammar; advanced only by sampled tokens, so preemption and recompute keep it.</summary>
+    public GrammarMatcher? Grammar { get; set; }
 
     public Sequence(RequestState request, int index, ReadOnlySpan<int> tokens, int promptLength, SequenceKv kv, ulong rng, OutputState output)
     {
@@ -56,5 +59,5 @@ internal sealed class Sequence : IPenaltyContext
 
     /// <summary>A copy for n>1 fan-out: same tokens and computed KV (shared blocks), its own random stream.</summary>
     public Sequence Fork(int index, SequenceKv kv, ulong rng, OutputState output) =>
-        new(Request, index, Tokens, PromptLength, kv, rng, output) { NumComputed = NumComputed, Status = Status, AdmittedTicks = AdmittedTicks };
+        new(Request, index, Tokens, PromptLength, kv, rng, output) { NumComputed = NumComputed, Status = Status, AdmittedTicks = AdmittedTicks, Grammar = Grammar?.Clone() };
 }
