@@ -31,8 +31,8 @@ public static class StructuredOutputCases
         """{"type":"string","format":"date"}""",
         // format: uuid
         """{"type":"object","properties":{"id":{"type":"string","format":"uuid"}},"required":["id"]}""",
-        // recursive $ref (a tree)
-        """{"$defs":{"node":{"type":"object","properties":{"v":{"type":"integer"},"kids":{"type":"array","items":{"$ref":"#/$defs/node"},"maxItems":2}},"required":["v","kids"]}},"$ref":"#/$defs/node"}""",
+        // recursive $ref (a chain of nodes)
+        """{"$defs":{"node":{"type":"object","properties":{"v":{"type":"integer"},"kids":{"type":"array","items":{"$ref":"#/$defs/node"},"maxItems":1}},"required":["v","kids"]}},"$ref":"#/$defs/node"}""",
         // minLength and maxLength
         """{"type":"string","minLength":3,"maxLength":8}""",
         // minimum 0
@@ -68,7 +68,7 @@ public static class StructuredOutputCases
         @"[a-f0-9]{8}",
         @"-?\d{1,3}(\.\d{1,2})?",
         @"[αβγδ]{2,4}",
-        @"(ab)+c{1,2}",
+        @"(ab){1,6}c{1,2}",
         @"\w{1,5}@\w{1,5}\.(com|org)",
     ];
 
