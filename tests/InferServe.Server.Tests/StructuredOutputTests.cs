@@ -183,6 +183,31 @@ public sealed class StructuredOutputTests(GatewayFixture fixture) : IClassFixtur
         Assert.Equal(whole.Text, string.Concat(events.Select(e => e.GetProperty("choices")[0].GetProperty("text").GetString())));
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task The_grpc_api_constrains_output_and_refuses_bad_grammars_with_invalid_argument()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        await using var gw = await TestServer.StartAsync(s => s.GrpcPort = port);
+        using var client = new InferServe.Grpc.GrpcClient(new Uri($"http://127.0.0.1:{port}"));
+        var auth = new InferServe.Grpc.CallOptions { Headers = [new("authorization", "Bearer " + TestServer.ApiKey)] };
+        var request = new InferServe.Api.Grpc.V1.GenerateRequest
+        {
+            Text = "Answer:", MaxTokens = 50, Temperature = 1, Seed = 4,
+            StructuredOutput = new InferServe.Api.Grpc.V1.StructuredOutput { Regex = @"[0-9]{3}-[a-z]{2}" },
+        };
+        var response = await client.UnaryAsync(InferServe.Api.Grpc.InferenceMethods.Complete, request, auth);
+        Assert.Equal(InferServe.Api.Grpc.V1.FinishReason.Stop, response.Choices[0].FinishReason);
+        Assert.Matches("^[0-9]{3}-[a-z]{2}$", response.Choices[0].Text);
+
+        request.StructuredOutput = new InferServe.Api.Grpc.V1.StructuredOutput { Grammar = "root ::= missing" };
+        var bad = await Assert.ThrowsAsync<InferServe.Grpc.RpcException>(() => client.UnaryAsync(InferServe.Api.Grpc.InferenceMethods.Complete, request, auth));
+        Assert.Equal(InferServe.Grpc.StatusCode.InvalidArgument, bad.StatusCode);
+        Assert.Contains("'missing'", bad.Status.Detail);
+    }
+
     public sealed record BadCase(string Name, string Body, string Param, string Mentions)
     {
         public override string ToString() => Name;
