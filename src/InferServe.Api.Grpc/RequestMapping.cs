@@ -1,6 +1,7 @@
 using InferServe.Api.Grpc.V1;
 using InferServe.Engine;
 using InferServe.Engine.Sampling;
+using InferServe.Grammar;
 using InferServe.Grpc;
 
 namespace InferServe.Api.Grpc;
@@ -46,6 +47,7 @@ internal static class RequestMapping
             PromptLogprobs = request.HasPromptLogprobs ? request.PromptLogprobs : null,
             Priority = request.Priority,
             CacheSalt = request.CacheSalt.Length > 0 ? request.CacheSalt : null,
+            Grammar = ToGrammar(request.StructuredOutput),
             Sampling = new SamplingParams
             {
                 Temperature = request.HasTemperature ? request.Temperature : 1f,
@@ -60,6 +62,15 @@ internal static class RequestMapping
             },
         };
     }
+
+    private static GrammarSpec? ToGrammar(StructuredOutput? s) => s?.KindCase switch
+    {
+        null or StructuredOutput.KindOneofCase.None => null,
+        StructuredOutput.KindOneofCase.JsonSchema => new(GrammarKind.JsonSchema, s.JsonSchema, "structured_output.json_schema"),
+        StructuredOutput.KindOneofCase.JsonObject => s.JsonObject ? new(GrammarKind.JsonObject, "", "structured_output.json_object") : null,
+        StructuredOutput.KindOneofCase.Regex => new(GrammarKind.Regex, s.Regex, "structured_output.regex"),
+        _ => new(GrammarKind.Gbnf, s.Grammar, "structured_output.grammar"),
+    };
 
     public static RpcException Invalid(string message) => new(StatusCode.InvalidArgument, message);
 

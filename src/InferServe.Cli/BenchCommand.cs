@@ -17,7 +17,8 @@ public static class BenchCommand
     public sealed record Result(
         string Weights, string KvDtype, string AttentionThreads, int Concurrency, int Requests, int PromptTokens, int GenTokens, double DurationS,
         double OutputTokPerS, double TotalTokPerS, double DecodeTokPerS, double BatchDecodeTokPerS, double PrefillTokPerS,
-        double TtftP50Ms, double TtftP90Ms, double TtftP99Ms, double TpotP50Ms, double TpotP90Ms, double TpotP99Ms);
+        double TtftP50Ms, double TtftP90Ms, double TtftP99Ms, double TpotP50Ms, double TpotP90Ms, double TpotP99Ms,
+        string Mode = "free", double MaskMsPerToken = 0);
 
     public static async Task<int> RunAsync(CommandLine cmd)
     {
@@ -29,6 +30,7 @@ public static class BenchCommand
         int genTokens = cmd.GetInt("gen-tokens", 128, 1, 1 << 16);
         int requestsPerLevel = cmd.GetInt("requests", 0, 0, 1 << 20);
         var jsonPath = cmd.Get("json");
+        var structured = StructuredBench.FromCli(cmd);
         bool profile = cmd.Flag("profile");
         cmd.Get("kv-cache-memory"); // sized below from the workload unless given
         var settings = EngineOptionsFromCli.Read(cmd);
@@ -58,6 +60,16 @@ public static class BenchCommand
                     var before = engine.Timings.Snapshot();
                     var decodeBefore = engine.Timings.DecodeSnapshot();
                     long writesBefore = (engine.Attention as CpuPagedAttention)?.WriteTicks ?? 0;
+                    if (structured is not null)
+                    {
+                        // Constrained against free decode: same engine, alternating rounds, so machine load hits both alike.
+                        foreach (var (mode, result) in await structured.RunAsync(engine, grammar => RunLevel(engine, c, n, promptTokens, genTokens, vocab, seedBase: c * 10_000, grammar)))
+                        {
+                            results.Add(result with { Weights = w, KvDtype = kv, AttentionThreads = at });
+                            Console.Error.WriteLine($"  {mode} C={c}: decode {result.DecodeTokPerS:F1} tok/s (C/TPOT), batch decode {result.BatchDecodeTokPerS:F1} tok/s, TPOT p50 {result.TpotP50Ms:F1} ms, mask {result.MaskMsPerToken:F3} ms/token");
+                        }
+                        continue;
+                    }
                     var r = await RunLevel(engine, c, n, promptTokens, genTokens, vocab, seedBase: c * 10_000);
                     var all = engine.Timings.Snapshot().Minus(before);
                     var decode = engine.Timings.DecodeSnapshot().Minus(decodeBefore);
@@ -72,6 +84,7 @@ public static class BenchCommand
                 }
             }
 
+        if (structured is not null) StructuredBench.PrintComparison(results);
         Console.WriteLine($"{"weights",-7} {"kv",-5} {"attn",-6} {"C",4} {"N",4} {"output tok/s",13} {"decode tok/s",13} {"batch decode",13} {"vs C=1",7} {"prefill tok/s",14} {"TTFT p50/p99 ms",17} {"TPOT p50/p99 ms",17}");
         foreach (var r in results)
         {
@@ -89,7 +102,7 @@ public static class BenchCommand
 
     private static List<string> List(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
 
-    private static async Task<Result> RunLevel(LlmEngine engine, int concurrency, int requests, int promptTokens, int genTokens, int vocab, int seedBase)
+    private static async Task<Result> RunLevel(LlmEngine engine, int concurrency, int requests, int promptTokens, int genTokens, int vocab, int seedBase, Grammar.GrammarSpec? grammar = null)
     {
         var ttft = new double[requests];
         var tpot = new double[requests];
@@ -103,7 +116,7 @@ public static class BenchCommand
             {
                 var rng = new Random(seedBase + i);
                 var prompt = Enumerable.Range(0, promptTokens).Select(_ => rng.Next(0, vocab)).ToArray();
-                var request = new GenerationRequest { PromptTokens = prompt, MaxTokens = genTokens, IgnoreEos = true, Sampling = new SamplingParams { Temperature = 0 } };
+                var request = new GenerationRequest { PromptTokens = prompt, MaxTokens = genTokens, IgnoreEos = true, Sampling = new SamplingParams { Temperature = 0 }, Grammar = grammar };
                 long start = Stopwatch.GetTimestamp(), first = 0;
                 int count = 0;
                 var times = stamps[i] = new long[genTokens];

@@ -1,4 +1,5 @@
 using InferServe.Engine.Sampling;
+using InferServe.Grammar;
 
 namespace InferServe.Engine;
 
@@ -31,6 +32,8 @@ public sealed record GenerationRequest
     public int Priority { get; init; }
     /// <summary>Separates prefix-cache entries between tenants that must not share KV.</summary>
     public string? CacheSalt { get; init; }
+    /// <summary>Constrains the output to a grammar (JSON schema, JSON object, regex, GBNF); null leaves it free.</summary>
+    public GrammarSpec? Grammar { get; init; }
 }
 
 public enum FinishReason { Stop, Length, Abort, Error }

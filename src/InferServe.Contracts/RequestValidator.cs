@@ -1,3 +1,5 @@
+using InferServe.Grammar;
+
 namespace InferServe.Engine;
 
 /// <summary>The one place a generation request is checked against the model and the server's limits.</summary>
@@ -44,5 +46,11 @@ public static class RequestValidator
         foreach (var id in r.StopTokenIds)
             if ((uint)id >= (uint)facts.VocabSize)
                 throw new InvalidRequestException($"stop_token_ids: token id {id} is outside the vocabulary (size {facts.VocabSize}).", "stop_token_ids");
+        if (r.Grammar is { } g)
+        {
+            // Compiling is the check (and is cached, so the engine does not do it again).
+            try { Grammars.Compile(g); }
+            catch (GrammarException e) { throw new InvalidRequestException($"{g.Param}: {e.Message}", g.Param); }
+        }
     }
 }

@@ -103,6 +103,7 @@ public sealed partial class LlmEngine
             var seq = new Sequence(state, c.Index, prompt, prompt.Length, new SequenceKv(salt), c.Rng, output);
             seq.Append(c.Token);
             state.Sequences.Add(seq);
+            seq.Grammar = _grammars.Create(spec, seq.Tokens[seq.PromptLength..]);
         }
         state.Unfinished = state.Sequences.Count;
         state.CompletionTokens = prefill.Choices.Count;

@@ -25,6 +25,7 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
     private readonly IEngineObserver _observer;
     private readonly Scheduler _scheduler;
     private readonly Sampler _sampler = new();
+    private readonly GrammarMasks _grammars;
     private readonly ConcurrentQueue<Action> _inbox = new();
     private readonly SemaphoreSlim _wake = new(0);
     private readonly Thread _thread;
@@ -51,6 +52,8 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
     public RunnerTimings Timings => _model.Runner.Timings;
     public IAttentionBackend Attention => _model.Attention;
     public ModelFacts Facts { get; }
+    /// <summary>Time spent on grammar masks (constrained decoding).</summary>
+    public GrammarTimings GrammarTimings => _grammars.Timings;
     /// <summary>Everything besides tokens that block hashes depend on (checkpoint and weight precision); routers need it.</summary>
     public string CacheSaltBase => _options.CacheSaltBase;
 
@@ -71,6 +74,7 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
             [.. model.Config.EosTokenIds.Concat(tokenizer.EosTokenIds).Distinct().Order()], model.Kv.Spec.BlockSize, model.Kv.Pool.NumBlocks, s.MaxSeqs);
         _eos = [.. model.Config.EosTokenIds, .. tokenizer.EosTokenIds];
         if (stopAtBos && model.Config.BosTokenId is int bos) _eos.Add(bos);
+        _grammars = new GrammarMasks(tokenizer, model.Config.VocabSize, _eos);
         _batch = new AttentionBatch(s.MaxBatchedTokens, s.MaxSeqs);
         _tokens = new int[s.MaxBatchedTokens];
         _stats = Snapshot();
@@ -129,8 +133,26 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
             AbortNow(state);
             return;
         }
+        if (!TryAttachGrammar(seq)) return;
         _scheduler.Enqueue(seq);
         _observer.RequestQueued();
+    }
+
+    /// <summary>Gives the sequence its grammar matcher (replaying tokens it already has); fails the sequence if the grammar cannot run.</summary>
+    private bool TryAttachGrammar(Sequence seq)
+    {
+        try
+        {
+            seq.Grammar = _grammars.Create(seq.Request.Spec, seq.Tokens[seq.PromptLength..]);
+            return true;
+        }
+        catch (InferServe.Grammar.GrammarException e)
+        {
+            Trace.TraceError($"Grammar failed for request {seq.Request.Spec.RequestId}: {e.Message}");
+            Emit(seq, "", [], null, FinishReason.Error);
+            Finish(seq, FinishReason.Error);
+            return false;
+        }
     }
 
     /// <summary>Prompt logprobs need every prompt row computed: such a request gets a salt of its own, so it never hits the prefix cache.</summary>
@@ -217,9 +239,12 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
         }
 
         ReadOnlySpan<float> logits;
+        // Masks that are not cached yet are built while the dense graphs run.
+        var masks = _grammars.Prepare(_sampling);
         try
         {
             logits = _model.Runner.Forward(_tokens.AsSpan(0, T), _batch, _model.Attention, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_rows));
+            masks?.Wait();
         }
         catch (Exception e)
         {
@@ -282,7 +307,16 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
             LogitAdjustments.Apply(row, spec, seq.Generated, _eos);
             sampled = row;
         }
-        int token = _sampler.Sample(sampled, spec.Sampling, ref seq.Rng, seq);
+        var grammar = seq.Grammar;
+        long maskStart = grammar is null ? 0 : Stopwatch.GetTimestamp();
+        int token = _sampler.Sample(sampled, spec.Sampling, ref seq.Rng, seq, grammar is null ? default : grammar.Mask());
+        bool grammarBroken = false;
+        if (grammar is not null)
+        {
+            try { grammarBroken = !grammar.Accept(token); }
+            catch (InferServe.Grammar.GrammarException) { grammarBroken = true; }
+            _grammars.Record(Stopwatch.GetTimestamp() - maskStart);
+        }
         var logprob = spec.Logprobs is int k ? _sampler.Logprobs(logits, token, k) : null;
         seq.Append(token);
         seq.Request.CompletionTokens++;
@@ -302,7 +336,13 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
         FinishReason? finish = null;
         string text;
         bool stopsAllowed = seq.Generated >= spec.MinTokens;
-        if (!spec.IgnoreEos && _eos.Contains(token))
+        if (grammarBroken)
+        {
+            // Nothing the vocabulary can spell continues the grammar here.
+            finish = FinishReason.Error;
+            text = seq.Output.Drain();
+        }
+        else if ((!spec.IgnoreEos || grammar is not null) && _eos.Contains(token))
         {
             finish = FinishReason.Stop;
             text = seq.Output.Drain();
@@ -315,7 +355,13 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
         else
         {
             (text, bool stopped) = seq.Output.Push(seq.Output.Decoder.Push(token), stopsAllowed);
+            // A complete grammar with nothing left to add ends the output now rather than after one more step.
             if (stopped) finish = FinishReason.Stop;
+            else if (grammar is { IsTerminated: true })
+            {
+                finish = FinishReason.Stop;
+                text += seq.Output.Drain();
+            }
         }
         if (finish is null && (seq.Generated >= spec.MaxTokens || seq.Count >= MaxContext))
         {

@@ -113,6 +113,7 @@ internal sealed class GenerationEndpoint(EngineHost host, ChatTemplateCache chat
                     Logprobs = req.Logprobs,
                     PromptLogprobs = req.Echo ? req.Logprobs : null,
                     Priority = req.Priority,
+                    Grammar = req.Grammar,
                 }, ct));
             }
         }

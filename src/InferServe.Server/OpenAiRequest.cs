@@ -38,6 +38,8 @@ internal sealed class OpenAiRequest
     public string? User { get; init; }
     /// <summary>Completions: the raw "prompt" element; chat: default.</summary>
     public JsonElement Prompt { get; init; }
+    /// <summary>response_format or vLLM's guided_* / structured_outputs: the grammar the output must follow.</summary>
+    public InferServe.Grammar.GrammarSpec? Grammar { get; init; }
 
     public static OpenAiRequest Parse(JsonElement root, ApiKind kind)
     {
@@ -104,6 +106,7 @@ internal sealed class OpenAiRequest
             Priority = f.Int("priority") ?? 0,
             User = f.String("user"),
             Prompt = f.TryGet("prompt", out var p) ? p : default,
+            Grammar = StructuredOutputFields.Parse(f),
         };
     }
 

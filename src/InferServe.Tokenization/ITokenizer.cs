@@ -21,6 +21,9 @@ public interface ITokenizer
     /// <summary>A per-sequence streaming decoder; see <see cref="IncrementalDecoder"/>.</summary>
     IncrementalDecoder CreateIncrementalDecoder(bool skipSpecialTokens = true);
 
+    /// <summary>The exact bytes token <paramref name="id"/> stands for in generated text (no leading-space rule); empty for ids outside the vocabulary.</summary>
+    ReadOnlySpan<byte> TokenBytes(int id);
+
     bool IsSpecialToken(int id);
     string? IdToToken(int id);
     int? TokenToId(string token);

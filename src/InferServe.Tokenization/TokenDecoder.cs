@@ -46,6 +46,8 @@ internal sealed class TokenDecoder
         _stripCount = rule == LeadingSpaceRule.StripStartOfText ? stripCount : 0;
     }
 
+    public ReadOnlySpan<byte> Piece(int id) => (uint)id < (uint)_pieces.Length ? _pieces[id] : default;
+
     public DecodeState InitialState => new() { PrevId = -1, StripRemaining = _stripCount };
 
     /// <summary>The bytes token <paramref name="id"/> contributes, given what was decoded before it.</summary>

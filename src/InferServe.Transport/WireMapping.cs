@@ -1,6 +1,7 @@
 using InferServe.Engine;
 using InferServe.Engine.Kv;
 using InferServe.Engine.Sampling;
+using InferServe.Grammar;
 using InferServe.Transport.V1;
 using Google.Protobuf.Collections;
 
@@ -30,6 +31,12 @@ public static class WireMapping
         wire.Stop.AddRange(r.StopStrings);
         wire.StopTokenIds.AddRange(r.StopTokenIds);
         if (r.Logprobs is { } k) wire.Logprobs = k;
+        if (r.Grammar is { } g)
+        {
+            wire.GrammarKind = (int)g.Kind + 1;
+            wire.GrammarSource = g.Source;
+            wire.GrammarParam = g.Param;
+        }
         return wire;
     }
 
@@ -51,6 +58,7 @@ public static class WireMapping
             Logprobs = r.HasLogprobs ? r.Logprobs : null,
             Priority = r.Priority,
             CacheSalt = r.CacheSalt.Length > 0 ? r.CacheSalt : null,
+            Grammar = r.GrammarKind > 0 ? new GrammarSpec((GrammarKind)(r.GrammarKind - 1), r.GrammarSource, r.GrammarParam) : null,
             Sampling = new SamplingParams
             {
                 Temperature = s.Temperature, TopP = s.TopP, TopK = s.TopK, MinP = s.MinP, RepetitionPenalty = s.RepetitionPenalty,

@@ -1,5 +1,6 @@
 using InferServe.Engine.Kv;
 using InferServe.Engine.Sampling;
+using InferServe.Grammar.Matching;
 
 namespace InferServe.Engine.Core;
 
@@ -31,6 +32,8 @@ internal sealed class Sequence : IPenaltyContext
     public List<TokenLogprob>? PromptLogprobs { get; set; }
     /// <summary>Whether this choice's first event has carried <see cref="PromptLogprobs"/>.</summary>
     public bool PromptLogprobsSent { get; set; }
+    /// <summary>Where the output stands in the request's grammar; advanced only by sampled tokens, so preemption and recompute keep it.</summary>
+    public GrammarMatcher? Grammar { get; set; }
 
     public Sequence(RequestState request, int index, ReadOnlySpan<int> tokens, int promptLength, SequenceKv kv, ulong rng, OutputState output)
     {
@@ -60,5 +63,5 @@ internal sealed class Sequence : IPenaltyContext
 
     /// <summary>A copy for n>1 fan-out: same tokens and computed KV (shared blocks), its own random stream.</summary>
     public Sequence Fork(int index, SequenceKv kv, ulong rng, OutputState output) =>
-        new(Request, index, Tokens, PromptLength, kv, rng, output) { NumComputed = NumComputed, Status = Status, AdmittedTicks = AdmittedTicks, PromptLogprobs = PromptLogprobs };
+        new(Request, index, Tokens, PromptLength, kv, rng, output) { NumComputed = NumComputed, Status = Status, AdmittedTicks = AdmittedTicks, PromptLogprobs = PromptLogprobs, Grammar = Grammar?.Clone() };
 }

@@ -27,9 +27,10 @@ public sealed class Sampler
 
     public static int ArgMax(ReadOnlySpan<float> logits) => TensorPrimitives.IndexOfMax(logits);
 
-    public int Sample(ReadOnlySpan<float> logits, SamplingParams p, ref ulong rngState, IPenaltyContext? history = null)
+    /// <param name="allowed">A grammar's token mask (bit i: token i allowed), or empty for no constraint.</param>
+    public int Sample(ReadOnlySpan<float> logits, SamplingParams p, ref ulong rngState, IPenaltyContext? history = null, ReadOnlySpan<ulong> allowed = default)
     {
-        if (!p.HasPenalties && p.IsGreedy) return ArgMax(logits);
+        if (!p.HasPenalties && p.IsGreedy && allowed.IsEmpty) return ArgMax(logits);
         int v = logits.Length;
         if (_work.Length < v)
         {
@@ -38,6 +39,7 @@ public sealed class Sampler
         }
         var work = _work.AsSpan(0, v);
         logits.CopyTo(work);
+        if (!allowed.IsEmpty) ApplyMask(work, allowed);
         if (p.HasPenalties && history is not null) ApplyPenalties(work, p, history);
         if (p.IsGreedy) return ArgMax(work);
 
@@ -54,6 +56,25 @@ public sealed class Sampler
             if (r <= 0) return i;
         }
         return order[^1];
+    }
+
+    /// <summary>Disallowed tokens get -inf, so every later step (penalties, softmax, cuts) ignores them.</summary>
+    private static void ApplyMask(Span<float> logits, ReadOnlySpan<ulong> allowed)
+    {
+        for (int w = 0; w < allowed.Length; w++)
+        {
+            ulong bits = allowed[w];
+            if (bits == ulong.MaxValue) continue;
+            int start = w * 64, n = Math.Min(64, logits.Length - start);
+            if (n <= 0) break;
+            if (bits == 0)
+            {
+                logits.Slice(start, n).Fill(float.NegativeInfinity);
+                continue;
+            }
+            for (int j = 0; j < n; j++)
+                if ((bits & (1UL << j)) == 0) logits[start + j] = float.NegativeInfinity;
+        }
     }
 
     /// <summary>Fills _order with the surviving candidates, most probable first; returns their count.</summary>

@@ -269,6 +269,8 @@ public sealed class GgufTokenizer : ITokenizer, IChatTemplateSource
     public int[] Encode(string text, bool addSpecialTokens = true) => _inner.Encode(text, addSpecialTokens);
     public string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = true) => _inner.Decode(ids, skipSpecialTokens);
     public IncrementalDecoder CreateIncrementalDecoder(bool skipSpecialTokens = true) => _inner.CreateIncrementalDecoder(skipSpecialTokens);
+    public ReadOnlySpan<byte> TokenBytes(int id) => _inner.TokenBytes(id);
+
     public bool IsSpecialToken(int id) => _inner.IsSpecialToken(id);
     public string? IdToToken(int id) => _inner.IdToToken(id);
     public int? TokenToId(string token) => _inner.TokenToId(token);

@@ -103,6 +103,8 @@ internal sealed class HfTokenizer : ITokenizer
 
     public IncrementalDecoder CreateIncrementalDecoder(bool skipSpecialTokens = true) => new(_decoder, skipSpecialTokens);
 
+    public ReadOnlySpan<byte> TokenBytes(int id) => _decoder.Piece(id);
+
     public bool IsSpecialToken(int id) => (uint)id < (uint)_special.Length && _special[id];
 
     public string? IdToToken(int id) => (uint)id < (uint)_idToToken.Length ? _idToToken[id] : null;

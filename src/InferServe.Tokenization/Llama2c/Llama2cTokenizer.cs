@@ -221,6 +221,8 @@ internal sealed class Llama2cTokenizer : ITokenizer
 
     public IncrementalDecoder CreateIncrementalDecoder(bool skipSpecialTokens = true) => new(_decoder, skipSpecialTokens);
 
+    public ReadOnlySpan<byte> TokenBytes(int id) => _decoder.Piece(id);
+
     public bool IsSpecialToken(int id) => (uint)id < (uint)_special.Length && _special[id];
 
     public string? IdToToken(int id) => (uint)id < (uint)_pieces.Length ? Encoding.UTF8.GetString(_pieces[id]) : null;
