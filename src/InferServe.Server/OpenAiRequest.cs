@@ -7,11 +7,12 @@ namespace InferServe.Server;
 
 internal enum ApiKind { Completions, Chat }
 
-/// <summary>A validated /v1/completions or /v1/chat/completions request, before its prompts are bound to an engine.</summary>
+/// <summary>
+/// A /v1/completions or /v1/chat/completions request with its types and shapes checked, before its prompts are bound to an
+/// engine. Ranges are the engine's <see cref="RequestValidator"/>'s, the same for HTTP and gRPC.
+/// </summary>
 internal sealed class OpenAiRequest
 {
-    public const int MaxStopSequences = 16;
-    public const int MaxStopLength = 256;
 
     public required ApiKind Kind { get; init; }
     public string? Model { get; init; }
@@ -24,6 +25,7 @@ internal sealed class OpenAiRequest
     public int? Logprobs { get; init; }
     public required SamplingParams Sampling { get; init; }
     public IReadOnlyList<string> Stop { get; init; } = [];
+    public IReadOnlyList<int> StopTokenIds { get; init; } = [];
     public bool IgnoreEos { get; init; }
     public int Priority { get; init; }
     public string? User { get; init; }
@@ -35,9 +37,9 @@ internal sealed class OpenAiRequest
         if (root.ValueKind != JsonValueKind.Object) throw ApiException.BadRequest("The request body must be a JSON object.");
         var f = new RequestFields(root);
         var model = f.String("model");
-        int? maxTokens = f.Int("max_tokens", 1);
-        if (kind == ApiKind.Chat) maxTokens = f.Int("max_completion_tokens", 1) ?? maxTokens;
-        int n = f.Int("n", 1, 128) ?? 1;
+        int? maxTokens = f.Int("max_tokens");
+        if (kind == ApiKind.Chat) maxTokens = f.Int("max_completion_tokens") ?? maxTokens;
+        int n = f.Int("n") ?? 1;
         bool stream = f.Bool("stream") ?? false;
         bool includeUsage = false;
         if (f.TryGet("stream_options", out var so))
@@ -50,23 +52,24 @@ internal sealed class OpenAiRequest
         if (kind == ApiKind.Chat)
         {
             bool lp = f.Bool("logprobs") ?? false;
-            int? top = f.Int("top_logprobs", 0, 20);
+            // Checked here, not by the engine, so the error names the chat field.
+            int? top = f.Int("top_logprobs", 0, RequestLimits.MaxLogprobs);
             if (top is not null && !lp) throw ApiException.BadRequest("'top_logprobs' requires 'logprobs' to be true.", "top_logprobs");
             logprobs = lp ? top ?? 0 : null;
         }
-        else logprobs = f.Int("logprobs", 0, 20);
+        else logprobs = f.Int("logprobs");
         bool echo = kind == ApiKind.Completions && (f.Bool("echo") ?? false);
         if (echo && logprobs is not null) throw ApiException.BadRequest("'echo' together with 'logprobs' (prompt logprobs) is not supported.", "echo");
 
         var sampling = new SamplingParams
         {
-            Temperature = (float)(f.Number("temperature", 0, 2) ?? 1),
-            TopP = (float)(f.Number("top_p", 0, 1, minExclusive: true) ?? 1),
-            TopK = f.Int("top_k", -1) ?? 0,
-            MinP = (float)(f.Number("min_p", 0, 1) ?? 0),
-            RepetitionPenalty = (float)(f.Number("repetition_penalty", 0, 2, minExclusive: true) ?? 1),
-            PresencePenalty = (float)(f.Number("presence_penalty", -2, 2) ?? 0),
-            FrequencyPenalty = (float)(f.Number("frequency_penalty", -2, 2) ?? 0),
+            Temperature = (float)(f.Number("temperature") ?? 1),
+            TopP = (float)(f.Number("top_p") ?? 1),
+            TopK = f.Int("top_k") ?? 0,
+            MinP = (float)(f.Number("min_p") ?? 0),
+            RepetitionPenalty = (float)(f.Number("repetition_penalty") ?? 1),
+            PresencePenalty = (float)(f.Number("presence_penalty") ?? 0),
+            FrequencyPenalty = (float)(f.Number("frequency_penalty") ?? 0),
             Seed = f.Long("seed") is long seed ? unchecked((ulong)seed) : null,
         };
         if (kind == ApiKind.Completions && !f.TryGet("prompt", out _))
@@ -83,6 +86,7 @@ internal sealed class OpenAiRequest
             Logprobs = logprobs,
             Sampling = sampling,
             Stop = ParseStop(f),
+            StopTokenIds = ParseStopTokenIds(f),
             IgnoreEos = f.Bool("ignore_eos") ?? false,
             Priority = f.Int("priority") ?? 0,
             User = f.String("user"),
@@ -104,9 +108,20 @@ internal sealed class OpenAiRequest
             }
         }
         else throw RequestFields.TypeError("stop", "a string or an array of strings");
-        if (list.Count > MaxStopSequences) throw ApiException.BadRequest($"'stop' accepts at most {MaxStopSequences} sequences, got {list.Count}.", "stop");
-        foreach (var s in list)
-            if (s.Length == 0 || s.Length > MaxStopLength) throw ApiException.BadRequest($"Each stop sequence must be 1 to {MaxStopLength} characters long.", "stop");
+        return list;
+    }
+
+    /// <summary>vLLM's extension (gRPC has it too): finish when any of these ids is sampled.</summary>
+    private static List<int> ParseStopTokenIds(RequestFields f)
+    {
+        if (!f.TryGet("stop_token_ids", out var ids)) return [];
+        if (ids.ValueKind != JsonValueKind.Array) throw RequestFields.TypeError("stop_token_ids", "an array of integer token ids");
+        var list = new List<int>();
+        foreach (var e in ids.EnumerateArray())
+        {
+            if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt32(out int id)) throw RequestFields.TypeError("stop_token_ids", "an array of integer token ids");
+            list.Add(id);
+        }
         return list;
     }
 

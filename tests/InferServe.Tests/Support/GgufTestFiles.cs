@@ -1,3 +1,4 @@
+using InferServe.Tests.Shared;
 namespace InferServe.Tests.Support;
 
 /// <summary>
@@ -10,25 +11,21 @@ public static class GgufTestFiles
         ? d
         : Path.Combine(TestPaths.RepoRoot, ".deps", "gguf-test-files");
 
-    private static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
-
     /// <summary>The file's path; skips (or fails under CI) when the setup script has not made it.</summary>
     public static string Require(string name)
     {
         var path = Path.Combine(Directory, name);
         if (File.Exists(path)) return path;
-        var why = $"{path} is missing; run scripts/ci/setup-gguf-peer.sh (needs ../shared/peers/llama-cpp and python3-numpy).";
-        if (IsCi) Assert.Fail(why);
-        Assert.Skip(why);
+        Requirements.Missing($"{path} is missing; run scripts/ci/setup-gguf-peer.sh (needs ../shared/peers/llama-cpp and python3-numpy).");
         return path;
     }
 
-    /// <summary>Files made by llama-quantize, which only exist when the setup script found or built it; skip otherwise, also in CI.</summary>
+    /// <summary>Files made by llama-quantize, which only exist when the setup script found or built it (a 10-minute build): optional, also in CI.</summary>
     public static string RequireLlamaQuantized(string name)
     {
         var path = Path.Combine(Directory, name);
         if (!File.Exists(path))
-            Assert.Skip($"{path} is missing: llama-quantize was not available to scripts/ci/setup-gguf-peer.sh (INFERSERVE_GGUF_BUILD_QUANTIZE=1 builds it, ~10 min on 2 cores).");
+            Requirements.Optional($"{path} is missing: llama-quantize was not available to scripts/ci/setup-gguf-peer.sh (INFERSERVE_GGUF_BUILD_QUANTIZE=1 builds it, ~10 min on 2 cores).");
         return path;
     }
 }
