@@ -8,9 +8,9 @@ namespace InferServe.Backend;
 /// </summary>
 public static partial class ProviderLoadFailure
 {
-    public static string Describe(ExecutionDevice device, string ortMessage)
+    public static string Describe(ExecutionDevice device, string ortMessage, string? libraryDirectory = null)
     {
-        var missing = MissingLibrary(ortMessage);
+        var missing = MissingLibrary(ortMessage) ?? MissingProviderFile(device, libraryDirectory ?? AppContext.BaseDirectory);
         var what = missing is null ? "" : $": {missing} could not be loaded";
         var detail = Regex.Replace(ortMessage, @"\s+", " ").Trim();
         return $"Device '{device}': ONNX Runtime lists {device.ProviderName} but cannot load it{what}. {InstallHint(device)} (ONNX Runtime said: {detail})";
@@ -23,6 +23,23 @@ public static partial class ProviderLoadFailure
         if (cannotOpen.Count > 0) return cannotOpen[^1].Groups[1].Value;
         var failed = FailedToLoad().Match(ortMessage);
         return failed.Success ? failed.Groups[1].Value : null;
+    }
+
+    /// <summary>
+    /// ORT's exception often names no file ("Failed to load shared library"): look for the provider's libraries where ORT
+    /// looks for them, beside libonnxruntime.so. Null when they are there (then a dependency of theirs is missing).
+    /// </summary>
+    public static string? MissingProviderFile(ExecutionDevice device, string directory)
+    {
+        string? own = device.Kind switch
+        {
+            "cuda" or "tensorrt" or "rocm" or "migraphx" or "openvino" or "dnnl" or "cann" => $"libonnxruntime_providers_{device.Kind}.so",
+            _ => null,
+        };
+        if (own is null) return null;
+        foreach (var name in new[] { "libonnxruntime_providers_shared.so", own })
+            if (!File.Exists(Path.Combine(directory, name))) return Path.Combine(directory, name);
+        return null;
     }
 
     private static string InstallHint(ExecutionDevice device) => device.Kind switch
