@@ -34,6 +34,19 @@ public sealed class OrtBackend : IDisposable
         if (!available.Contains(Device.ProviderName))
             throw new BackendException(
                 $"Device '{Device}' needs {Device.ProviderName}, which the loaded ONNX Runtime does not provide. Available providers: {string.Join(", ", available)}.");
+        // Listed is not loadable: shared providers (CUDA, TensorRT, ...) load their library on first use. Find out now, not
+        // mid-load, and say it once: ORT's own error log of the failure is muted for the probe.
+        var level = env.EnvLogLevel;
+        env.EnvLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
+        try
+        {
+            using var probe = new SessionOptions();
+            AppendProvider(probe);
+        }
+        finally
+        {
+            env.EnvLogLevel = level;
+        }
     }
 
     public static string[] AvailableProviders() => Environment(new BackendOptions()).GetAvailableProviders();
@@ -89,6 +102,18 @@ public sealed class OrtBackend : IDisposable
     }
 
     private void AppendProvider(SessionOptions so)
+    {
+        try
+        {
+            AppendProviderUnchecked(so);
+        }
+        catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+        {
+            throw new BackendException(ProviderLoadFailure.Describe(Device, e.Message), e);
+        }
+    }
+
+    private void AppendProviderUnchecked(SessionOptions so)
     {
         switch (Device.Kind)
         {

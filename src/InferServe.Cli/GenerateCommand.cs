@@ -13,11 +13,11 @@ public static class GenerateCommand
         int maxTokens = cmd.GetInt("max-tokens", 256, 1, 1 << 20);
         var sampling = new SamplingParams
         {
-            Temperature = cmd.GetFloat("temperature", 1f, 0f, 100f),
+            Temperature = cmd.GetFloat("temperature", 1f, 0f, RequestLimits.MaxTemperature),
             TopP = cmd.GetFloat("top-p", 1f, 1e-6f, 1f),
             TopK = cmd.GetInt("top-k", 0, -1, 1 << 20),
             MinP = cmd.GetFloat("min-p", 0f, 0f, 1f),
-            RepetitionPenalty = cmd.GetFloat("repetition-penalty", 1f, 1e-3f, 100f),
+            RepetitionPenalty = cmd.GetFloat("repetition-penalty", 1f, 1e-3f, RequestLimits.MaxRepetitionPenalty),
             Seed = cmd.Get("seed") is { } seed ? ulong.Parse(seed, System.Globalization.CultureInfo.InvariantCulture) : null,
         };
         bool ignoreEos = cmd.Flag("ignore-eos");
@@ -58,8 +58,8 @@ public static class GenerateCommand
         {
         }
         stdout.WriteLine();
-        if (showStats && usage is not null)
-            Console.Error.WriteLine($"[{usage.PromptTokens} prompt + {usage.CompletionTokens} generated tokens in {started.Elapsed.TotalSeconds:F2}s, finish={finish}]");
+        if (showStats && usage is { } u)
+            Console.Error.WriteLine($"[{u.PromptTokens} prompt + {u.CompletionTokens} generated tokens in {started.Elapsed.TotalSeconds:F2}s, finish={finish}]");
         return 0;
     }
 }

@@ -35,8 +35,25 @@ public static class ServeRoles
     {
         await using var host = new EngineHost(settings.Engine, servedName);
         await using var server = ServingHost.Create(settings, host);
+        return await ServeUntilStoppedAsync(server, host);
+    }
+
+    /// <summary>
+    /// Starts the server and loads the model, then serves until shutdown (exit 0). A load is never retried, so a model that
+    /// fails to load ends the process with its reason on one line and exit 1, rather than leaving /ready at 503 forever.
+    /// </summary>
+    private static async Task<int> ServeUntilStoppedAsync(ServingHost server, EngineHost host)
+    {
         await server.StartAsync(loadModel: true);
-        await server.RunAsync();
+        var running = server.RunAsync();
+        var loaded = host.WhenLoaded;
+        if (await Task.WhenAny(running, loaded) == loaded && !loaded.IsCompletedSuccessfully)
+        {
+            Console.Error.WriteLine($"error: {host.LoadError?.Message ?? "the model failed to load."}");
+            await server.App.StopAsync();
+            return 1;
+        }
+        await running;
         return 0;
     }
 
@@ -74,10 +91,9 @@ public static class ServeRoles
             announcer = new WorkerRegistration(registration, () => Task.FromResult(service.Info()), log);
             announcer.Start();
         }, TaskScheduler.Default);
-        await server.StartAsync(loadModel: true);
-        await server.RunAsync();
+        int exit = await ServeUntilStoppedAsync(server, host);
         if (announcer is not null) await announcer.DisposeAsync();
-        return 0;
+        return exit;
     }
 
     private static async Task<int> RunGatewayAsync(ServerSettings settings, RouterOptions router, string servedName)
@@ -108,10 +124,8 @@ public static class ServeRoles
             },
         }))
         {
-            await server.StartAsync(loadModel: true);
-            await server.RunAsync();
+            return await ServeUntilStoppedAsync(server, host);
         }
-        return 0;
     }
 
     /// <summary>The gateway reads only the tokenizer: a HF directory or a GGUF holds it; a llama2.c checkpoint has it beside.</summary>

@@ -42,10 +42,14 @@ public sealed record TokenAlternative(int TokenId, float Logprob);
 
 public sealed record TokenLogprob(int TokenId, float Logprob, IReadOnlyList<TokenAlternative> Top);
 
-public sealed record GenerationUsage(int PromptTokens, int CompletionTokens, int CachedTokens);
+/// <summary>A value, not an object: every token event carries one.</summary>
+public readonly record struct GenerationUsage(int PromptTokens, int CompletionTokens, int CachedTokens);
 
-/// <summary>Tokens appended to one choice since the last event, their text, and a finish reason on the last one.</summary>
-public sealed record GenerationEvent(
+/// <summary>
+/// Tokens appended to one choice since the last event, their text, and a finish reason on the last one.
+/// A value passed through the channels, so a streamed token costs no event object.
+/// </summary>
+public readonly record struct GenerationEvent(
     int Index,
     string TextDelta,
     IReadOnlyList<int> TokenIds,

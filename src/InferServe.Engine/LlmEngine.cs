@@ -40,6 +40,7 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
     private readonly KvLeaseTable _leases;
     private readonly Queue<RequestState> _pendingImports = new();
     private readonly List<RequestState> _exports = [];
+    private readonly int[]?[] _tokenLists;
     private volatile EngineStats _stats;
     private int _queued;
     private long _steps, _promptTokens, _generationTokens;
@@ -77,6 +78,7 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
         _grammars = new GrammarMasks(tokenizer, model.Config.VocabSize, _eos);
         _batch = new AttentionBatch(s.MaxBatchedTokens, s.MaxSeqs);
         _tokens = new int[s.MaxBatchedTokens];
+        _tokenLists = new int[]?[model.Config.VocabSize];
         _stats = Snapshot();
         _thread = new Thread(Loop) { IsBackground = true, Name = "inferserve-engine" };
         _thread.Start();
@@ -368,9 +370,12 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
             finish = FinishReason.Length;
             text += seq.Output.Drain();
         }
-        Emit(seq, text, [token], logprob is null ? null : [logprob], finish);
+        Emit(seq, text, TokenList(token), logprob is null ? null : [logprob], finish);
         if (finish is { } reason) Finish(seq, reason);
     }
+
+    /// <summary>A one-token list per vocabulary id, made once: events are read-only, so every event of a token shares it.</summary>
+    private int[] TokenList(int token) => _tokenLists[token] ??= [token];
 
     private static void Emit(Sequence seq, string text, int[] tokens, TokenLogprob[]? logprobs, FinishReason? finish) =>
         seq.Request.Events.Writer.TryWrite(new GenerationEvent(seq.Index, text, tokens, logprobs, finish, seq.Request.Usage) { PromptLogprobs = TakePromptLogprobs(seq) });

@@ -50,10 +50,10 @@ internal sealed class GenerationEndpoint(EngineHost host, ChatTemplateCache chat
         else prompts = req.EncodeCompletionPrompts(engine.Tokenizer);
 
         string requestId = ErrorMappingMiddleware.RequestId(ctx);
-        var response = new GenerationResponse(req, (kind == ApiKind.Chat ? "chatcmpl-" : "cmpl-") + requestId, host.ServedModelName, prompts, engine.Tokenizer, toolParser);
         var started = Stopwatch.GetTimestamp();
-
+        // Submitting validates (n, ranges) before the response sizes anything by them.
         var handles = await SubmitAsync(engine, req, prompts, requestId, skipSpecialTokens, ctx.RequestAborted);
+        var response = new GenerationResponse(req, (kind == ApiKind.Chat ? "chatcmpl-" : "cmpl-") + requestId, host.ServedModelName, prompts, engine.Tokenizer, toolParser);
         logger.LogInformation("Accepted {Endpoint} request: {Prompts} prompt(s), {PromptTokens} prompt tokens, n={N}, stream={Stream}",
             kind == ApiKind.Chat ? "chat" : "completions", prompts.Count, prompts.Sum(p => p.Ids.Length), req.N, req.Stream);
 

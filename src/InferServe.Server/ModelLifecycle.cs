@@ -18,7 +18,13 @@ internal sealed class ModelLifecycle(EngineHost host, EngineMetrics metrics, IEn
         return host.WhenLoaded.ContinueWith(t =>
         {
             if (t.IsCompletedSuccessfully) OnLoaded(t.Result, Stopwatch.GetElapsedTime(started));
-            else log.LogError(t.Exception?.InnerException, "Model load failed");
+            else
+            {
+                // The reason on one line; the stack trace only at debug level (the reason names the fix).
+                var e = t.Exception?.InnerException;
+                log.LogError("Model load failed: {Reason}", e?.Message);
+                log.LogDebug(e, "Model load failure detail");
+            }
         }, TaskScheduler.Default);
     }
 

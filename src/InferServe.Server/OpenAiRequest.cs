@@ -8,11 +8,12 @@ namespace InferServe.Server;
 
 internal enum ApiKind { Completions, Chat }
 
-/// <summary>A validated /v1/completions or /v1/chat/completions request, before its prompts are bound to an engine.</summary>
+/// <summary>
+/// A /v1/completions or /v1/chat/completions request with its types and shapes checked, before its prompts are bound to an
+/// engine. Ranges are the engine's <see cref="RequestValidator"/>'s, the same for HTTP and gRPC.
+/// </summary>
 internal sealed class OpenAiRequest
 {
-    public const int MaxStopSequences = 16;
-    public const int MaxStopLength = 256;
 
     public required ApiKind Kind { get; init; }
     public string? Model { get; init; }
@@ -47,9 +48,9 @@ internal sealed class OpenAiRequest
         KnownFields.RejectUnknown(root, kind);
         var f = new RequestFields(root);
         var model = f.String("model");
-        int? maxTokens = f.Int("max_tokens", 1);
-        if (kind == ApiKind.Chat) maxTokens = f.Int("max_completion_tokens", 1) ?? maxTokens;
-        int n = f.Int("n", 1, 128) ?? 1;
+        int? maxTokens = f.Int("max_tokens");
+        if (kind == ApiKind.Chat) maxTokens = f.Int("max_completion_tokens") ?? maxTokens;
+        int n = f.Int("n") ?? 1;
         bool stream = f.Bool("stream") ?? false;
         bool includeUsage = false;
         if (f.TryGet("stream_options", out var so))
@@ -62,22 +63,23 @@ internal sealed class OpenAiRequest
         if (kind == ApiKind.Chat)
         {
             bool lp = f.Bool("logprobs") ?? false;
-            int? top = f.Int("top_logprobs", 0, 20);
+            // Checked here, not by the engine, so the error names the chat field.
+            int? top = f.Int("top_logprobs", 0, RequestLimits.MaxLogprobs);
             if (top is not null && !lp) throw ApiException.BadRequest("'top_logprobs' requires 'logprobs' to be true.", "top_logprobs");
             logprobs = lp ? top ?? 0 : null;
         }
-        else logprobs = f.Int("logprobs", 0, 20);
+        else logprobs = f.Int("logprobs");
         bool echo = kind == ApiKind.Completions && (f.Bool("echo") ?? false);
 
         var sampling = new SamplingParams
         {
-            Temperature = (float)(f.Number("temperature", 0, 2) ?? 1),
-            TopP = (float)(f.Number("top_p", 0, 1, minExclusive: true) ?? 1),
-            TopK = f.Int("top_k", -1) ?? 0,
-            MinP = (float)(f.Number("min_p", 0, 1) ?? 0),
-            RepetitionPenalty = (float)(f.Number("repetition_penalty", 0, 2, minExclusive: true) ?? 1),
-            PresencePenalty = (float)(f.Number("presence_penalty", -2, 2) ?? 0),
-            FrequencyPenalty = (float)(f.Number("frequency_penalty", -2, 2) ?? 0),
+            Temperature = (float)(f.Number("temperature") ?? 1),
+            TopP = (float)(f.Number("top_p") ?? 1),
+            TopK = f.Int("top_k") ?? 0,
+            MinP = (float)(f.Number("min_p") ?? 0),
+            RepetitionPenalty = (float)(f.Number("repetition_penalty") ?? 1),
+            PresencePenalty = (float)(f.Number("presence_penalty") ?? 0),
+            FrequencyPenalty = (float)(f.Number("frequency_penalty") ?? 0),
             Seed = f.Long("seed") is long seed ? unchecked((ulong)seed) : null,
             LogitBias = ParseLogitBias(f),
         };
@@ -175,9 +177,6 @@ internal sealed class OpenAiRequest
             }
         }
         else throw RequestFields.TypeError("stop", "a string or an array of strings");
-        if (list.Count > MaxStopSequences) throw ApiException.BadRequest($"'stop' accepts at most {MaxStopSequences} sequences, got {list.Count}.", "stop");
-        foreach (var s in list)
-            if (s.Length == 0 || s.Length > MaxStopLength) throw ApiException.BadRequest($"Each stop sequence must be 1 to {MaxStopLength} characters long.", "stop");
         return list;
     }
 

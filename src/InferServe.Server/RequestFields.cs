@@ -48,12 +48,11 @@ internal readonly struct RequestFields(JsonElement root)
         return l;
     }
 
-    public double? Number(string name, double min, double max, bool minExclusive = false)
+    /// <summary>A finite number; its range is the engine validator's.</summary>
+    public double? Number(string name)
     {
         if (!TryGet(name, out var v)) return null;
         if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out double d) || !double.IsFinite(d)) throw TypeError(name, "a number");
-        if (d < min || d > max || (minExclusive && d == min))
-            throw ApiException.BadRequest($"'{name}' must be in {(minExclusive ? "(" : "[")}{min}, {max}], got {d}.", name);
         return d;
     }
 
@@ -61,5 +60,5 @@ internal readonly struct RequestFields(JsonElement root)
         new(400, $"'{name}' must be {expected}.", name, "invalid_type", "invalid_request_error");
 
     private static string Range(int min, int max) =>
-        max == int.MaxValue ? $"at least {min}" : $"between {min} and {max}";
+        (min, max) is (int.MinValue, int.MaxValue) ? "a 32-bit integer" : max == int.MaxValue ? $"at least {min}" : $"between {min} and {max}";
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Text.Json;
 using System.Threading.Channels;
 using InferServe.Engine;
@@ -11,21 +12,24 @@ namespace InferServe.Server;
 /// <summary>
 /// Streaming responses: one server-sent event per chunk (chat.completion.chunk / text_completion), an error event if
 /// the engine fails mid-stream, the usage chunk when asked for, then [DONE].
+/// Each event is written straight into the response pipe by one reused <see cref="Utf8JsonWriter"/>: a steady stream
+/// allocates nothing per chunk beyond the engine's text.
 /// </summary>
 internal sealed class SseResponseWriter
 {
-    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
-    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
-    private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
+    private static ReadOnlySpan<byte> DataPrefix => "data: "u8;
+    private static ReadOnlySpan<byte> EventEnd => "\n\n"u8;
+    private static ReadOnlySpan<byte> Done => "data: [DONE]\n\n"u8;
 
     private readonly HttpContext _ctx;
     private readonly GenerationResponse _response;
     private readonly OpenAiRequest _req;
     private readonly string _chunkObject;
-    private readonly Stream _body;
+    private readonly PipeWriter _pipe;
+    private readonly Utf8JsonWriter _json;
     private readonly CancellationToken _ct;
-    // One event at a time: reused for every chunk.
-    private readonly ArrayBufferWriter<byte> _buffer = new();
+    // Tool calls completed by the current event (reused).
+    private readonly List<ParsedToolCall> _newCalls = [];
 
     private SseResponseWriter(HttpContext ctx, GenerationResponse response)
     {
@@ -33,17 +37,26 @@ internal sealed class SseResponseWriter
         _response = response;
         _req = response.Request;
         _chunkObject = response.IsChat ? "chat.completion.chunk" : "text_completion";
-        _body = ctx.Response.Body;
+        _pipe = ctx.Response.BodyWriter;
+        _json = new Utf8JsonWriter(_pipe, ErrorWriter.JsonOptions);
         _ct = ctx.RequestAborted;
     }
 
-    public static Task WriteAsync(HttpContext ctx, GenerationResponse response, ChannelReader<(int Prompt, GenerationEvent Event)> events)
+    public static async Task WriteAsync(HttpContext ctx, GenerationResponse response, ChannelReader<(int Prompt, GenerationEvent Event)> events)
     {
         ctx.Response.ContentType = "text/event-stream; charset=utf-8";
         ctx.Response.Headers.CacheControl = "no-cache";
         ctx.Response.Headers["X-Accel-Buffering"] = "no";
         ctx.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        return new SseResponseWriter(ctx, response).StreamAsync(events);
+        var writer = new SseResponseWriter(ctx, response);
+        try
+        {
+            await writer.StreamAsync(events);
+        }
+        finally
+        {
+            await writer._json.DisposeAsync();
+        }
     }
 
     private async Task StreamAsync(ChannelReader<(int Prompt, GenerationEvent Event)> events)
@@ -51,156 +64,176 @@ internal sealed class SseResponseWriter
         // Errors before the first token (overload, no worker, invalid for the model) still get their HTTP status.
         await events.WaitToReadAsync(_ct);
         await _ctx.Response.StartAsync(_ct);
-        await SendOpeningChunksAsync();
+        for (int i = 0; i < _response.Choices.Length; i++)
+            if (WriteOpeningChunk(i)) await _pipe.FlushAsync(_ct);
 
         bool failed = false;
-        var newCalls = new List<ParsedToolCall>();
         await foreach (var (p, e) in events.ReadAllAsync(_ct))
-        {
-            _response.Usage[p] = e.Usage;
-            int index = _response.ChoiceIndex(p, e);
-            var c = _response.Choices[index];
-            string? finish = e.Finish is { } f ? GenerationResponse.FinishName(f) : null;
-            if (finish == "error") failed = true;
-            c.Finish = finish ?? c.Finish;
-            if (!_response.IsChat)
-            {
-                if (e.PromptLogprobs is { } promptLogprobs && _req.Echo)
-                    await SendChunkAsync(index, null, w =>
-                    {
-                        w.WriteString("text", _response.PromptText(index));
-                        _response.Logprobs.WriteCompletion(w, c, promptLogprobs);
-                    });
-                if (e.TextDelta.Length == 0 && finish is null && e.Logprobs is null) continue;
-                await SendChunkAsync(index, finish, w =>
-                {
-                    w.WriteString("text", e.TextDelta);
-                    _response.Logprobs.WriteCompletion(w, c, e.Logprobs);
-                });
-                continue;
-            }
-            newCalls.Clear();
-            string content = c.Content(e.TextDelta, finish is not null, newCalls);
-            int firstCall = c.Tools is null ? 0 : c.Tools.Calls.Count - newCalls.Count;
-            // Tool calls go in chunks of their own, so the finish reason comes after them.
-            string? contentFinish = newCalls.Count == 0 ? c.FinishReason : null;
-            if (content.Length > 0 || e.Logprobs is not null || contentFinish is not null)
-                await SendChunkAsync(index, contentFinish, w =>
-                {
-                    WriteDelta(w, null, content.Length > 0 || finish is null ? content : null);
-                    _response.Logprobs.WriteChat(w, e.Logprobs ?? []);
-                });
-            for (int k = 0; k < newCalls.Count; k++)
-            {
-                var call = newCalls[k];
-                int callIndex = firstCall + k;
-                // OpenAI's shape: the id, type and name first (arguments ""), then the arguments as a fragment.
-                await SendChunkAsync(index, null, w => WriteToolCallDelta(w, callIndex, call, header: true));
-                await SendChunkAsync(index, null, w => WriteToolCallDelta(w, callIndex, call, header: false));
-            }
-            if (newCalls.Count > 0 && finish is not null)
-                await SendChunkAsync(index, c.FinishReason, w =>
-                {
-                    WriteDelta(w, null, null);
-                    w.WriteNull("logprobs");
-                });
-        }
+            if (WriteTokenChunk(p, e, ref failed)) await _pipe.FlushAsync(_ct); // awaited here, not in a helper: no state machine per chunk
         if (failed)
-            await SendAsync(w =>
-            {
-                var error = ErrorWriter.Body(500, "The engine failed while generating this request.", "server_error", null, "engine_error");
-                using var doc = JsonDocument.Parse(error);
-                doc.RootElement.WriteTo(w);
-            });
+        {
+            BeginEvent();
+            var error = ErrorWriter.Body(500, "The engine failed while generating this request.", "server_error", null, "engine_error");
+            using (var doc = JsonDocument.Parse(error)) doc.RootElement.WriteTo(_json);
+            EndEvent();
+        }
         if (_req.IncludeUsage)
-            await SendAsync(w =>
-            {
-                w.WriteStartObject();
-                _response.WriteHeader(w, _chunkObject);
-                w.WriteStartArray("choices");
-                w.WriteEndArray();
-                _response.WriteUsage(w);
-                w.WriteEndObject();
-            });
-        await _body.WriteAsync(Done, _ct);
-        await _body.FlushAsync(_ct);
+        {
+            BeginEvent();
+            _json.WriteStartObject();
+            _response.WriteHeader(_json, _chunkObject);
+            _json.WriteStartArray("choices");
+            _json.WriteEndArray();
+            _response.WriteUsage(_json);
+            _json.WriteEndObject();
+            EndEvent();
+        }
+        _pipe.Write(Done);
+        await _pipe.FlushAsync(_ct);
     }
 
-    /// <summary>First chunk of each choice: the assistant role (chat) or the echoed prompt (completions).</summary>
-    private async Task SendOpeningChunksAsync()
+    /// <summary>First chunk of a choice: the assistant role (chat) or the echoed prompt (completions). False when there is none.</summary>
+    private bool WriteOpeningChunk(int index)
     {
-        for (int i = 0; i < _response.Choices.Length; i++)
+        // With logprobs, the echo goes out later, with the prompt's logprobs.
+        if (!_response.IsChat && !(_req.Echo && _req.Logprobs is null)) return false;
+        BeginChunk(index);
+        if (_response.IsChat) WriteDelta("assistant", "");
+        else _json.WriteString("text", _response.PromptText(index));
+        _json.WriteNull("logprobs");
+        EndChunk(null);
+        return true;
+    }
+
+    /// <summary>One engine event as chunks; false when it carries nothing to send (text withheld, no finish).</summary>
+    private bool WriteTokenChunk(int prompt, in GenerationEvent e, ref bool failed)
+    {
+        _response.Usage[prompt] = e.Usage;
+        int index = _response.ChoiceIndex(prompt, e);
+        var c = _response.Choices[index];
+        string? finish = e.Finish is { } f ? GenerationResponse.FinishName(f) : null;
+        if (finish == "error") failed = true;
+        c.Finish = finish ?? c.Finish;
+        return _response.IsChat ? WriteChatChunks(index, c, e, finish) : WriteCompletionChunks(index, c, e, finish);
+    }
+
+    private bool WriteCompletionChunks(int index, GenerationChoice c, in GenerationEvent e, string? finish)
+    {
+        bool wrote = false;
+        if (e.PromptLogprobs is { } promptLogprobs && _req.Echo)
         {
-            int index = i;
-            if (_response.IsChat)
-                await SendChunkAsync(index, null, w =>
-                {
-                    WriteDelta(w, "assistant", "");
-                    w.WriteNull("logprobs");
-                });
-            else if (_req.Echo && _req.Logprobs is null) // with logprobs, the echo goes out with the prompt's logprobs
-                await SendChunkAsync(index, null, w =>
-                {
-                    w.WriteString("text", _response.PromptText(index));
-                    w.WriteNull("logprobs");
-                });
+            BeginChunk(index);
+            _json.WriteString("text", _response.PromptText(index));
+            _response.Logprobs.WriteCompletion(_json, c, promptLogprobs);
+            EndChunk(null);
+            wrote = true;
         }
+        if (e.TextDelta.Length == 0 && finish is null && e.Logprobs is null) return wrote;
+        BeginChunk(index);
+        _json.WriteString("text", e.TextDelta);
+        _response.Logprobs.WriteCompletion(_json, c, e.Logprobs);
+        EndChunk(finish);
+        return true;
+    }
+
+    private bool WriteChatChunks(int index, GenerationChoice c, in GenerationEvent e, string? finish)
+    {
+        _newCalls.Clear();
+        string content = c.Content(e.TextDelta, finish is not null, _newCalls);
+        int firstCall = c.Tools is null ? 0 : c.Tools.Calls.Count - _newCalls.Count;
+        // Tool calls go in chunks of their own, so the finish reason comes after them.
+        string? contentFinish = _newCalls.Count == 0 ? c.FinishReason : null;
+        bool wrote = false;
+        if (content.Length > 0 || e.Logprobs is not null || contentFinish is not null)
+        {
+            BeginChunk(index);
+            WriteDelta(null, content.Length > 0 || finish is null ? content : null);
+            _response.Logprobs.WriteChat(_json, e.Logprobs ?? []);
+            EndChunk(contentFinish);
+            wrote = true;
+        }
+        for (int k = 0; k < _newCalls.Count; k++)
+        {
+            // OpenAI's shape: the id, type and name first (arguments ""), then the arguments as a fragment.
+            for (int part = 0; part < 2; part++)
+            {
+                BeginChunk(index);
+                WriteToolCallDelta(firstCall + k, _newCalls[k], header: part == 0);
+                EndChunk(null);
+            }
+            wrote = true;
+        }
+        if (_newCalls.Count > 0 && finish is not null)
+        {
+            BeginChunk(index);
+            WriteDelta(null, null);
+            _json.WriteNull("logprobs");
+            EndChunk(c.FinishReason);
+        }
+        return wrote;
     }
 
     /// <summary>Chat "delta"; role and content are left out when null.</summary>
-    private static void WriteDelta(Utf8JsonWriter w, string? role, string? content)
+    private void WriteDelta(string? role, string? content)
     {
-        w.WriteStartObject("delta");
-        if (role is not null) w.WriteString("role", role);
-        if (content is not null) w.WriteString("content", content);
-        w.WriteEndObject();
+        _json.WriteStartObject("delta");
+        if (role is not null) _json.WriteString("role", role);
+        if (content is not null) _json.WriteString("content", content);
+        _json.WriteEndObject();
     }
 
-    private static void WriteToolCallDelta(Utf8JsonWriter w, int callIndex, ParsedToolCall call, bool header)
+    private void WriteToolCallDelta(int callIndex, ParsedToolCall call, bool header)
     {
-        w.WriteStartObject("delta");
-        w.WriteStartArray("tool_calls");
-        w.WriteStartObject();
-        w.WriteNumber("index", callIndex);
+        _json.WriteStartObject("delta");
+        _json.WriteStartArray("tool_calls");
+        _json.WriteStartObject();
+        _json.WriteNumber("index", callIndex);
         if (header)
         {
-            w.WriteString("id", call.Id);
-            w.WriteString("type", "function");
+            _json.WriteString("id", call.Id);
+            _json.WriteString("type", "function");
         }
-        w.WriteStartObject("function");
-        if (header) w.WriteString("name", call.Name);
-        w.WriteString("arguments", header ? "" : call.Arguments);
-        w.WriteEndObject();
-        w.WriteEndObject();
-        w.WriteEndArray();
-        w.WriteEndObject();
-        w.WriteNull("logprobs");
+        _json.WriteStartObject("function");
+        if (header) _json.WriteString("name", call.Name);
+        _json.WriteString("arguments", header ? "" : call.Arguments);
+        _json.WriteEndObject();
+        _json.WriteEndObject();
+        _json.WriteEndArray();
+        _json.WriteEndObject();
+        _json.WriteNull("logprobs");
     }
 
-    /// <summary>One chunk with a single choice; <paramref name="writeChoice"/> writes its content and logprobs.</summary>
-    private Task SendChunkAsync(int index, string? finish, Action<Utf8JsonWriter> writeChoice) => SendAsync(w =>
+    /// <summary>Opens a chunk with a single choice; the caller writes its content and logprobs, then <see cref="EndChunk"/>.</summary>
+    private void BeginChunk(int index)
     {
-        w.WriteStartObject();
-        _response.WriteHeader(w, _chunkObject);
-        w.WriteStartArray("choices");
-        w.WriteStartObject();
-        w.WriteNumber("index", index);
-        writeChoice(w);
-        if (finish is null) w.WriteNull("finish_reason");
-        else w.WriteString("finish_reason", finish);
-        w.WriteEndObject();
-        w.WriteEndArray();
-        if (_req.IncludeUsage) w.WriteNull("usage"); // OpenAI: every chunk but the last has "usage": null when include_usage is set
-        w.WriteEndObject();
-    });
+        BeginEvent();
+        _json.WriteStartObject();
+        _response.WriteHeader(_json, _chunkObject);
+        _json.WriteStartArray("choices");
+        _json.WriteStartObject();
+        _json.WriteNumber("index", index);
+    }
 
-    private async Task SendAsync(Action<Utf8JsonWriter> write)
+    private void EndChunk(string? finish)
     {
-        _buffer.ResetWrittenCount();
-        _buffer.Write(DataPrefix);
-        using (var w = new Utf8JsonWriter(_buffer, ErrorWriter.JsonOptions)) write(w);
-        _buffer.Write(EventEnd);
-        await _body.WriteAsync(_buffer.WrittenMemory, _ct);
-        await _body.FlushAsync(_ct);
+        if (finish is null) _json.WriteNull("finish_reason");
+        else _json.WriteString("finish_reason", finish);
+        _json.WriteEndObject();
+        _json.WriteEndArray();
+        if (_req.IncludeUsage) _json.WriteNull("usage"); // OpenAI: every chunk but the last has "usage": null when include_usage is set
+        _json.WriteEndObject();
+        EndEvent();
+    }
+
+    private void BeginEvent()
+    {
+        _pipe.Write(DataPrefix);
+        _json.Reset(_pipe);
+    }
+
+    private void EndEvent()
+    {
+        _json.Flush(); // commits the JSON to the pipe
+        _pipe.Write(EventEnd);
     }
 }

@@ -123,12 +123,17 @@ public sealed class ClientTests : IAsyncLifetime
     [Fact]
     public async Task Deadline_exceeded_aborts_the_engine_request_and_frees_its_blocks()
     {
-        var options = CallOptions.FromTimeout(TimeSpan.FromMilliseconds(200), TestContext.Current.CancellationToken);
-        var error = await Assert.ThrowsAsync<RpcException>(() => _server.Client.UnaryAsync(InferenceMethods.Complete, Long("cs-deadline"), options));
+        // A warm connection first, so the deadline cannot run out in the handshake before the request reaches the engine
+        // (then no abort would ever be recorded); the request (8 choices of 1000 tokens) outlasts the deadline many times.
+        await _server.Client.UnaryAsync(InferenceMethods.GetModelInfo, new ModelInfoRequest(), Bounded);
+        var request = Long("cs-deadline");
+        request.N = 8;
+        var options = CallOptions.FromTimeout(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken);
+        var error = await Assert.ThrowsAsync<RpcException>(() => _server.Client.UnaryAsync(InferenceMethods.Complete, request, options));
 
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
         Assert.Equal(global::InferServe.Engine.FinishReason.Abort, await TestEngine.Recorder.FinishedAsync("cs-deadline"));
-        await TestEngine.AssertAllBlocksFreedAsync(Engine, TimeSpan.FromSeconds(1));
+        await TestEngine.AssertAllBlocksFreedAsync(Engine);
     }
 
     [Fact]
@@ -153,7 +158,7 @@ public sealed class ClientTests : IAsyncLifetime
         Assert.True(error is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled }, error.ToString());
         Assert.Equal(2, received);
         Assert.Equal(global::InferServe.Engine.FinishReason.Abort, await TestEngine.Recorder.FinishedAsync("cs-cancel"));
-        await TestEngine.AssertAllBlocksFreedAsync(Engine, TimeSpan.FromSeconds(1));
+        await TestEngine.AssertAllBlocksFreedAsync(Engine);
     }
 
     public static TheoryData<string, GenerateRequest, string> InvalidRequests => new()
@@ -250,7 +255,7 @@ public sealed class OverloadTests
         second.Dispose();
         Assert.Equal(global::InferServe.Engine.FinishReason.Abort, await recorder.FinishedAsync("busy"));
         Assert.Equal(global::InferServe.Engine.FinishReason.Abort, await recorder.FinishedAsync("waiting"));
-        await TestEngine.AssertAllBlocksFreedAsync(engine.Engine, TimeSpan.FromSeconds(1));
+        await TestEngine.AssertAllBlocksFreedAsync(engine.Engine);
     }
 }
 

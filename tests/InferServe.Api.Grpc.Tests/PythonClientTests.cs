@@ -64,7 +64,7 @@ public sealed class PythonClientTests : IAsyncLifetime
 
         Assert.Equal("DEADLINE_EXCEEDED", r.GetProperty("code").GetString());
         Assert.Equal(Engine.FinishReason.Abort, await TestEngine.Recorder.FinishedAsync("py-deadline"));
-        await TestEngine.AssertAllBlocksFreedAsync(TestEngine.Engine.Engine, TimeSpan.FromSeconds(1));
+        await TestEngine.AssertAllBlocksFreedAsync(TestEngine.Engine.Engine);
     }
 
     [Fact]
@@ -75,7 +75,7 @@ public sealed class PythonClientTests : IAsyncLifetime
         Assert.Equal("CANCELLED", r.GetProperty("code").GetString());
         Assert.Equal(2, r.GetProperty("received").GetInt32());
         Assert.Equal(Engine.FinishReason.Abort, await TestEngine.Recorder.FinishedAsync("py-cancel"));
-        await TestEngine.AssertAllBlocksFreedAsync(TestEngine.Engine.Engine, TimeSpan.FromSeconds(1));
+        await TestEngine.AssertAllBlocksFreedAsync(TestEngine.Engine.Engine);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using InferServe.Tests.Shared;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
@@ -28,9 +29,7 @@ internal static class ReferenceRenderer
         var (dir, problem) = Install.Value;
         if (dir is not null) return;
         string message = $"Reference @huggingface/jinja@{PinnedVersion} unavailable: {problem}";
-        if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
-            Assert.Fail(message);
-        Assert.Skip(message);
+        Requirements.Missing(message);
     }
 
     public static IReadOnlyDictionary<string, Result> RenderAll(IEnumerable<Case> cases)

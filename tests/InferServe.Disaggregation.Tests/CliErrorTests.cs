@@ -64,4 +64,52 @@ public sealed class CliErrorTests
         Assert.Contains("different model", refusal);
         NoStackTrace(gateway.Output);
     }
+
+    /// <summary>
+    /// A device whose provider the loaded ONNX Runtime lists but cannot load. The CPU build from npm lists CUDA (and other
+    /// shared providers) without their libraries, so on this machine that is --device cuda:0.
+    /// </summary>
+    private static async Task<string> ListedButUnloadableDeviceAsync(CancellationToken ct)
+    {
+        var (code, output) = await ServerProcess.RunToEndAsync(["providers"], ct);
+        Assert.Equal(0, code);
+        var listed = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var (device, provider) in new[] { ("cuda:0", "CUDAExecutionProvider"), ("tensorrt:0", "TensorrtExecutionProvider"), ("openvino", "OpenVINOExecutionProvider") })
+            if (listed.Contains(provider)) return device;
+        Requirements.Optional("The loaded ONNX Runtime lists no shared provider (CUDA, TensorRT, OpenVINO) to try: " + string.Join(", ", listed));
+        return "";
+    }
+
+    private static string ErrorLine(string output)
+    {
+        var line = Assert.Single(output.Split('\n'), l => l.StartsWith("error:", StringComparison.Ordinal));
+        Assert.Contains("cannot load it", line);
+        Assert.Matches(@"lib\S+\.so", line); // the missing library
+        Assert.Contains("Install", line);
+        NoStackTrace(output);
+        return line;
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task Generate_on_a_listed_provider_that_cannot_load_exits_with_one_line_naming_the_library()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var device = await ListedButUnloadableDeviceAsync(ct);
+        var model = TestModelGenerator.Ensure(ModelSpec.Tiny, Path.Combine(TestPaths.GraphCacheDir, "models", "tiny"));
+        var (code, output) = await ServerProcess.RunToEndAsync(
+            ["generate", "--model", model, "--device", device, "--prompt", "Hi", "--max-tokens", "2", "--cache-dir", TestPaths.GraphCacheDir], ct);
+        Assert.Equal(1, code);
+        Assert.Contains($"Device '{device}'", ErrorLine(output));
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task Serve_on_a_listed_provider_that_cannot_load_exits_instead_of_staying_unready()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var device = await ListedButUnloadableDeviceAsync(ct);
+        var model = TestModelGenerator.Ensure(ModelSpec.Tiny, Path.Combine(TestPaths.GraphCacheDir, "models", "tiny"));
+        await using var server = ServerProcess.Start("serve", ["--model", model, "--device", device, "--cache-dir", TestPaths.GraphCacheDir, "--threads", "1"]);
+        Assert.Equal(1, await server.WaitForExitAsync(TimeSpan.FromMinutes(2), ct));
+        Assert.Contains($"Device '{device}'", ErrorLine(server.Output));
+    }
 }

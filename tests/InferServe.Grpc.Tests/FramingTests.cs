@@ -38,7 +38,7 @@ public sealed class FramingTests
 
         Assert.True(await reader.MoveNextAsync(Ct));
         Assert.Equal("a", reader.Current.Text);
-        Assert.True(await reader.MoveNextAsync(Ct).AsTask().WaitAsync(TimeSpan.FromSeconds(5), Ct));
+        Assert.True(await reader.MoveNextAsync(Ct).AsTask().WaitAsync(InferServe.Tests.Shared.Eventually.Generous, Ct)); // the event, bounded only against a hang
         Assert.Equal("b", reader.Current.Text);
 
         await pipe.Writer.CompleteAsync();

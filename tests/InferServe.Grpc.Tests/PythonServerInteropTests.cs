@@ -60,8 +60,11 @@ public sealed class PythonServerInteropTests : IAsyncLifetime
     [Fact]
     public async Task Deadline_is_sent_as_grpc_timeout_and_ends_the_call_with_deadline_exceeded()
     {
+        // A warm connection first, so the deadline cannot run out in the handshake before the handler starts (then
+        // no cancellation would ever reach it); the handler waits 60 s, far past the deadline.
+        await _client.UnaryAsync(Unary, new EchoRequest { Text = "warm-up" }, CallOptions.FromTimeout(TimeSpan.FromMinutes(1), Ct));
         var error = await Assert.ThrowsAsync<RpcException>(() => _client.UnaryAsync(
-            Unary, new EchoRequest { DelayMs = 10_000 }, CallOptions.FromTimeout(TimeSpan.FromMilliseconds(300), Ct)));
+            Unary, new EchoRequest { DelayMs = 60_000 }, CallOptions.FromTimeout(TimeSpan.FromSeconds(2), Ct)));
 
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
         Assert.Equal("Unary", await _python!.NextCancellationAsync());

@@ -1,3 +1,4 @@
+using InferServe.Tests.Shared;
 using System.Security.Cryptography;
 using InferServe.Hub.Tests.Support;
 using InferServe.ModelGen;
@@ -123,7 +124,7 @@ public sealed class HubCacheTests
     public async Task A_full_disk_is_one_line_that_says_what_to_do()
     {
         var ct = TestContext.Current.CancellationToken;
-        if (!File.Exists("/dev/full")) Assert.Skip("Needs /dev/full (Linux), whose writes fail with ENOSPC.");
+        Requirements.OptionalUnless(File.Exists("/dev/full"), "Needs /dev/full (Linux), whose writes fail with ENOSPC.");
         await using var hub = await LocalHub.StartAsync(ct);
         hub.Add(Repo, TinyModel());
         var cache = NewCache();

@@ -19,8 +19,7 @@ public sealed class HubClientCompatibilityTests
         var dir = Path.Combine(TestPaths.RepoRoot, ".deps", "node-hf-hub", "node_modules");
         if (File.Exists(Path.Combine(dir, "@huggingface", "hub", "package.json"))) return dir;
         var reason = $"@huggingface/hub is not installed in {dir}; run scripts/ci/setup-hf-hub-reference.sh.";
-        if (Environment.GetEnvironmentVariable("CI") == "true") Assert.Fail(reason);
-        Assert.Skip(reason);
+        Requirements.Missing(reason);
         return dir;
     }
 

@@ -42,9 +42,7 @@ public sealed class ClientDisconnectTests(GatewayFixture fixture) : IClassFixtur
         // Drop the connection.
         socket.Close();
 
-        var clock = Stopwatch.StartNew();
-        while ((engine.Stats.Running != 0 || engine.Stats.FreeBlocks != before.FreeBlocks) && clock.Elapsed < TimeSpan.FromSeconds(1))
-            await Task.Delay(10);
+        await Eventually.WaitUntilAsync(() => engine.Stats.Running == 0 && engine.Stats.FreeBlocks == before.FreeBlocks, () => $"the abort to free the blocks: {engine.Stats}");
         var after = engine.Stats;
         Assert.Equal(0, after.Running);
         Assert.Equal(0, after.Waiting);
@@ -57,7 +55,7 @@ public sealed class ClientDisconnectTests(GatewayFixture fixture) : IClassFixtur
     public async Task Disconnecting_while_waiting_for_a_non_streaming_response_aborts_the_request()
     {
         var engine = _gw.Engine;
-        while (engine.Stats.Running != 0) await Task.Delay(10);
+        await Eventually.WaitUntilAsync(() => engine.Stats.Running == 0, () => $"an idle engine: {engine.Stats}");
         var before = engine.Stats;
         double abortsBefore = await AbortCount();
 
@@ -67,14 +65,10 @@ public sealed class ClientDisconnectTests(GatewayFixture fixture) : IClassFixtur
         await socket.SendAsync(Encoding.UTF8.GetBytes(
             $"POST /v1/completions HTTP/1.1\r\nHost: {_gw.BaseAddress.Authority}\r\nAuthorization: Bearer {TestServer.ApiKey}\r\n" +
             $"Content-Type: application/json\r\nContent-Length: {Encoding.UTF8.GetByteCount(json)}\r\n\r\n{json}"));
-        var clock = Stopwatch.StartNew();
-        while (engine.Stats.Running == 0 && clock.Elapsed < TimeSpan.FromSeconds(5)) await Task.Delay(5);
-        Assert.True(engine.Stats.Running > 0, "the request should be generating");
+        await Eventually.WaitUntilAsync(() => engine.Stats.Running > 0, () => "the request to start generating");
         socket.Close();
 
-        clock.Restart();
-        while ((engine.Stats.Running != 0 || engine.Stats.FreeBlocks != before.FreeBlocks) && clock.Elapsed < TimeSpan.FromSeconds(1))
-            await Task.Delay(10);
+        await Eventually.WaitUntilAsync(() => engine.Stats.Running == 0 && engine.Stats.FreeBlocks == before.FreeBlocks, () => $"the abort to free the blocks: {engine.Stats}");
         Assert.Equal(0, engine.Stats.Running);
         Assert.Equal(before.FreeBlocks, engine.Stats.FreeBlocks);
         Assert.Equal(abortsBefore + 1, await AbortCount());

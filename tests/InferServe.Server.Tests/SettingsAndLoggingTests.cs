@@ -1,3 +1,4 @@
+using InferServe.Tests.Shared;
 using System.Collections.Concurrent;
 using System.Net;
 using InferServe.Server.Tests.Support;
@@ -114,7 +115,7 @@ public sealed class LoggingTests
         Assert.Contains("chatcmpl-req-abc-123", await response.Content.ReadAsStringAsync());
 
         // The request's last log lines are written just after the response is sent.
-        for (int i = 0; i < 100 && !capture.Entries.Any(e => e.Scopes.Contains("req-abc-123") && e.Message.Contains("-> 200")); i++) await Task.Delay(20);
+        await Eventually.WaitUntilAsync(() => capture.Entries.Any(e => e.Scopes.Contains("req-abc-123") && e.Message.Contains("-> 200")), () => "the request's last log line");
         var mine = capture.Entries.Where(e => e.Scopes.Contains("req-abc-123")).ToList();
         Assert.True(mine.Any(e => e.Message.Contains("Finished")), string.Join("\n", capture.Entries.Select(e => $"{e.Level} [{e.Scopes}] {e.Message}")));
         Assert.DoesNotContain(capture.Entries, e => e.Message.Contains(Secret) || e.Scopes.Contains(Secret));

@@ -1,3 +1,4 @@
+using InferServe.Tests.Shared;
 namespace InferServe.Tokenization.Tests;
 
 internal static class TestPaths
@@ -8,7 +9,7 @@ internal static class TestPaths
     /// <summary>Shared model files live next to the repository: ../shared relative to its root.</summary>
     public static string SharedModels => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "models"));
 
-    public static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
+    public static bool IsCi => Requirements.IsCi;
 
     /// <summary>Path of a file under ../shared/models, or a skip naming what is missing.</summary>
     public static string RequireSharedModel(string relativePath)
@@ -16,7 +17,7 @@ internal static class TestPaths
         string path = Path.Combine(SharedModels, relativePath);
         if (!File.Exists(path))
         {
-            Assert.Skip($"shared model file not found: {path}");
+            Requirements.Missing($"shared model file not found: {path}");
         }
 
         return path;

@@ -19,8 +19,7 @@ public static class PythonGrpc
     {
         if (MissingReason.Value is not { } reason) return;
         var message = $"python3-grpcio {peer} unavailable ({reason}); run scripts/ci/setup-grpc-interop.sh.";
-        if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase)) Assert.Fail(message);
-        Assert.Skip(message);
+        Requirements.Missing(message);
     }
 
     /// <summary>Starts <paramref name="script"/> (beside the test assembly) with the given descriptor environment variable.</summary>

@@ -55,7 +55,8 @@ internal sealed class Scheduler(SchedulerOptions options, KvCacheManager kv)
         if (!_running.Remove(seq)) _waiting.Remove(seq);
     }
 
-    public IReadOnlyList<ScheduledChunk> Schedule()
+    // A List, not an interface: foreach over the plan then takes the struct enumerator (nothing allocated per step).
+    public List<ScheduledChunk> Schedule()
     {
         _plan.Clear();
         int budget = options.MaxBatchedTokens;

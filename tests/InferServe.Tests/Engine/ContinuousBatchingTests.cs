@@ -68,7 +68,7 @@ public class ContinuousBatchingTests
         long prefilled = engine.Stats.PromptTokens - promptBefore;
         Assert.True(prefilled <= 16, $"prefilled {prefilled} tokens; at most one block (16) should be new");
         Assert.Equal(256, engine.Stats.PrefixHitTokens - hitsBefore);
-        Assert.Equal(256, usage!.CachedTokens);
+        Assert.Equal(256, usage!.Value.CachedTokens);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using InferServe.Tests.Shared;
 using InferServe.Engine.Attention;
 using InferServe.Engine.Kv;
 using InferServe.Models;
@@ -37,7 +38,7 @@ public class PagedAttentionKernelTests
         using var genericStorage = KvStorage.Create(spec, 64);
         var block = new CpuPagedAttention(config, blockStorage, new RotaryEmbedding(config));
         var generic = new CpuPagedAttention(config, genericStorage, new RotaryEmbedding(config), allowBlockKernels: false);
-        Assert.SkipUnless(block.UsesBlockKernels, "The block kernels need AVX-512; this machine runs the generic kernel only.");
+        Requirements.OptionalUnless(block.UsesBlockKernels, "The block kernels need AVX-512; this machine runs the generic kernel only.");
 
         // Step 1 prefills three sequences (37, 16 and 1 tokens); step 2 decodes one token each and
         // prefills a fourth sequence of 21 tokens: partial blocks, chunk boundaries and all row counts.
@@ -93,7 +94,7 @@ public class PagedAttentionKernelTests
             (_first, _second) = (KvStorage.Create(spec, 64), KvStorage.Create(spec, 64));
             First = new CpuPagedAttention(Config, _first, new RotaryEmbedding(Config));
             Second = new CpuPagedAttention(Config, _second, new RotaryEmbedding(Config), allowBlockKernels: secondUsesBlockKernels);
-            Assert.SkipUnless(First.UsesBlockKernels, "The block kernels need AVX-512; this machine runs the generic kernel only.");
+            Requirements.OptionalUnless(First.UsesBlockKernels, "The block kernels need AVX-512; this machine runs the generic kernel only.");
         }
 
         public void Dispose()

@@ -1,0 +1,57 @@
+using System.Text.RegularExpressions;
+
+namespace InferServe.Backend;
+
+/// <summary>
+/// One line for an execution provider that ONNX Runtime lists but cannot load: which provider, which shared library
+/// is missing, and what to install.
+/// </summary>
+public static partial class ProviderLoadFailure
+{
+    public static string Describe(ExecutionDevice device, string ortMessage, string? libraryDirectory = null)
+    {
+        var missing = MissingLibrary(ortMessage) ?? MissingProviderFile(device, libraryDirectory ?? AppContext.BaseDirectory);
+        var what = missing is null ? "" : $": {missing} could not be loaded";
+        var detail = Regex.Replace(ortMessage, @"\s+", " ").Trim();
+        return $"Device '{device}': ONNX Runtime lists {device.ProviderName} but cannot load it{what}. {InstallHint(device)} (ONNX Runtime said: {detail})";
+    }
+
+    /// <summary>The library the dynamic loader could not open, innermost first ("libcublasLt.so.12" rather than the provider that needs it).</summary>
+    public static string? MissingLibrary(string ortMessage)
+    {
+        var cannotOpen = CannotOpen().Matches(ortMessage);
+        if (cannotOpen.Count > 0) return cannotOpen[^1].Groups[1].Value;
+        var failed = FailedToLoad().Match(ortMessage);
+        return failed.Success ? failed.Groups[1].Value : null;
+    }
+
+    /// <summary>
+    /// ORT's exception often names no file ("Failed to load shared library"): look for the provider's libraries where ORT
+    /// looks for them, beside libonnxruntime.so. Null when they are there (then a dependency of theirs is missing).
+    /// </summary>
+    public static string? MissingProviderFile(ExecutionDevice device, string directory)
+    {
+        string? own = device.Kind switch
+        {
+            "cuda" or "tensorrt" or "rocm" or "migraphx" or "openvino" or "dnnl" or "cann" => $"libonnxruntime_providers_{device.Kind}.so",
+            _ => null,
+        };
+        if (own is null) return null;
+        foreach (var name in new[] { "libonnxruntime_providers_shared.so", own })
+            if (!File.Exists(Path.Combine(directory, name))) return Path.Combine(directory, name);
+        return null;
+    }
+
+    private static string InstallHint(ExecutionDevice device) => device.Kind switch
+    {
+        "cuda" => "Install the CUDA build of ONNX Runtime (ORT_VARIANT=gpu scripts/fetch-onnxruntime.sh puts libonnxruntime_providers_shared.so and libonnxruntime_providers_cuda.so beside libonnxruntime.so) and the CUDA 12 and cuDNN 9 libraries on the library path, or use --device cpu.",
+        "tensorrt" => "Install libonnxruntime_providers_tensorrt.so beside libonnxruntime.so with TensorRT 10, CUDA 12 and cuDNN 9 on the library path, or use --device cuda:0 or cpu.",
+        _ => $"Install the ONNX Runtime build with {device.ProviderName} (its libonnxruntime_providers_*.so beside libonnxruntime.so) and that provider's runtime libraries, or use --device cpu.",
+    };
+
+    [GeneratedRegex(@"(lib[\w.+-]+?\.so(?:\.\d+)*): cannot open shared object file")]
+    private static partial Regex CannotOpen();
+
+    [GeneratedRegex(@"Failed to load library (\S+?\.so(?:\.\d+)*)")]
+    private static partial Regex FailedToLoad();
+}
