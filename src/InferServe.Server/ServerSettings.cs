@@ -23,6 +23,8 @@ public sealed class ServerSettings
     public string? ApiKeyFile { get; set; }
     /// <summary>A chat template file path or inline Jinja template, overriding the model's.</summary>
     public string? ChatTemplate { get; set; }
+    /// <summary>Sandbox limits for rendering chat templates.</summary>
+    public ChatTemplateLimits ChatTemplateLimits { get; set; } = new();
     /// <summary>Largest accepted request body, e.g. 4MiB or 65536 (413 beyond it).</summary>
     public string MaxBodySize { get; set; } = "4MiB";
 
