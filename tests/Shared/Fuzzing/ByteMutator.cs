@@ -35,7 +35,12 @@ public static class ByteMutator
                     if (len > 0) data.InsertRange(Math.Min(data.Count, r.Next(data.Count + 1)), data.GetRange(pos, len));
                     break;
                 }
-                case 7 when data.Count > 0: data.RemoveRange(r.Next(data.Count), data.Count - r.Next(data.Count)); break; // truncate
+                case 7 when data.Count > 0: // truncate
+                {
+                    int cut = r.Next(data.Count);
+                    data.RemoveRange(cut, data.Count - cut);
+                    break;
+                }
                 default:
                 {
                     var junk = new byte[r.Next(1, 16)];
