@@ -25,6 +25,7 @@ status=0
 for p in "${projects[@]}"; do
   dotnet build -c Release "$p" -v q -nologo >/dev/null
   INFERSERVE_FUZZ_SEED="$seed" INFERSERVE_FUZZ_CASES="$cases" \
-    dotnet test "$p" -c Release --no-build --filter "$filter" --logger "console;verbosity=normal" || status=$?
+    dotnet test "$p" -c Release --no-build --filter "$filter" --logger "console;verbosity=detailed" || status=$?
 done
+echo "fuzz: seed $seed, $cases cases per target: $([[ $status -eq 0 ]] && echo "no failures" || echo "FAILURES (see above)")"
 exit $status
