@@ -40,7 +40,9 @@ public static class LoadTestRunner
             points.Add(await RunPointAsync(label, scenarios, slo, drain, Monitor(options, factory, http), progress, ct));
         }
         var target = string.Join(" ", new[] { options.Get("url"), options.Get("grpc") }.OfType<string>());
-        var seeds = options.Scenarios.Select((spec, i) => factory.Build(spec, i, axis, null).Seed).Distinct().ToArray();
+        // Seeds do not depend on the level; the first one stands in (a concurrency sweep has no level without it).
+        double? first = double.IsNaN(levels[0]) ? null : levels[0];
+        var seeds = options.Scenarios.Select((spec, i) => factory.Build(spec, i, axis, first).Seed).Distinct().ToArray();
         var report = new BenchmarkReport(target + (model is null ? "" : $" model {model}"), "inferserve-load " + string.Join(' ', args.Select(Quote)), started,
             axis ?? "none", descriptions, seeds, points);
         var dir = options.Get("out") ?? Path.Combine("loadtest-results", started.ToString("yyyyMMdd-HHmmss"));

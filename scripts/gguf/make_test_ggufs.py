@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 # Writes the GGUF test files with llama.cpp's own gguf-py (GGUFWriter, quants, vocab), so the files the
 # GGUF tests read were not written by InferServe. Run by scripts/ci/setup-gguf-peer.sh; needs numpy.
-#   make_test_ggufs.py --gguf-py DIR --models DIR --tokenizers DIR --out DIR [--quantize llama-quantize]
-import argparse, os, struct, subprocess, sys
+#   make_test_ggufs.py --gguf-py DIR --models DIR --tokenizers DIR --out DIR [--fixtures DIR]
+#   make_test_ggufs.py --gguf-py DIR --models DIR --out DIR --only-gen256-f32
+# llama-quantize's files are committed fixtures (tests/InferServe.Tests/Gguf/fixtures, made from gen256-f32.gguf by
+# scripts/gguf/make_kquant_fixtures.sh); --fixtures writes gguf-py's dequantization of each of them.
+import argparse, struct, sys
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +15,8 @@ ap.add_argument('--gguf-py', required=True)
 ap.add_argument('--models', required=True, help='../shared/models (stories260K/)')
 ap.add_argument('--tokenizers', help='.deps/node-tokenizers/models (llama3/, qwen3/ tokenizer.json)')
 ap.add_argument('--out', required=True)
-ap.add_argument('--quantize', help='llama-quantize binary; when given, also writes K-quant files')
+ap.add_argument('--fixtures', help='committed llama-quantize fixtures: writes gguf-py dequantized references of them')
+ap.add_argument('--only-gen256-f32', action='store_true', help='write only gen256-f32.gguf (the fixtures\' F32 original)')
 args = ap.parse_args()
 sys.path.insert(0, args.gguf_py)
 import gguf  # noqa: E402
@@ -146,18 +150,33 @@ def finish(w):
     w.close()
 
 
-# A random llama whose every row length is a multiple of 256 (the K-quant super-block), untied output.
-H, FF, L, NH, NKV, V, CTX = 256, 512, 2, 4, 2, 512, 256
+# A random llama whose every row length is a multiple of 256 (the K-quant super-block), one layer, tied
+# embeddings: the smallest such model, so it and its llama-quantize files fit in the repository as fixtures.
+H, FF, L, NH, NKV, V, CTX = 256, 256, 1, 4, 1, 512, 256
 HD = H // NH
 
 
+def splitmix_normal(seed, shape, scale):
+    # Self-contained and exact (uint64 wrap-around, IEEE float64 sums), so every numpy version writes the same
+    # bytes: an Irwin-Hall sum of 4 uniforms from SplitMix64, standardized (mean 0, variance 1), times scale.
+    n = int(np.prod(shape))
+    golden, m1, m2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+    z = (np.arange(1, 4 * n + 1, dtype=np.uint64) + np.uint64(seed << 40)) * golden  # arrays wrap silently
+    z = (z ^ (z >> np.uint64(30))) * m1
+    z = (z ^ (z >> np.uint64(27))) * m2
+    z = z ^ (z >> np.uint64(31))
+    u = (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+    s = u.reshape(n, 4).sum(axis=1)
+    return ((s - 2.0) * (3.0 ** 0.5) * scale).astype(np.float32).reshape(shape)
+
+
 def gen256_tensors():
-    rng = np.random.default_rng(256)
+    seeds = iter(range(1, 1000))
 
     def rnd(*shape, scale=0.08):
-        return (rng.standard_normal(shape) * scale).astype(np.float32)
+        return splitmix_normal(next(seeds), shape, scale)
 
-    t = {'token_embd.weight': rnd(V, H, scale=1.0), 'output_norm.weight': 1 + rnd(H, scale=0.1), 'output.weight': rnd(V, H)}
+    t = {'token_embd.weight': rnd(V, H, scale=1.0), 'output_norm.weight': 1 + rnd(H, scale=0.1)}
     for i in range(L):
         p = 'blk.%d.' % i
         t[p + 'attn_norm.weight'] = 1 + rnd(H, scale=0.1)
@@ -200,10 +219,11 @@ def gen256(qtype, name, ftype):
     finish(w)
 
 
-def dequantized_reference(src_name):
+def dequantized_reference(src):
     # gguf-py's own dequantization of every tensor, as F32: what our dequantizer must reproduce.
-    r = gguf.GGUFReader(str(out / src_name))
-    w = gguf.GGUFWriter(str(out / src_name.replace('.gguf', '.deq.gguf')), 'llama')
+    src = Path(src)
+    r = gguf.GGUFReader(str(src))
+    w = gguf.GGUFWriter(str(out / src.name.replace('.gguf', '.deq.gguf')), 'llama')
     for t in r.tensors:
         a = gguf.quants.dequantize(t.data, t.tensor_type).astype(np.float32)
         w.add_tensor(t.name, a.reshape(tuple(int(d) for d in reversed(t.shape))))
@@ -229,6 +249,10 @@ def bpe_vocab(model, pre):
     finish(w)
 
 
+if args.only_gen256_f32:
+    gen256(Q.F32, 'gen256-f32.gguf', gguf.LlamaFileType.ALL_F32)
+    print('wrote', out / 'gen256-f32.gguf')
+    sys.exit(0)
 stories260k('f32')
 stories260k('f16')
 gen256(Q.F32, 'gen256-f32.gguf', gguf.LlamaFileType.ALL_F32)
@@ -236,20 +260,16 @@ gen256(Q.BF16, 'gen256-bf16.gguf', gguf.LlamaFileType.MOSTLY_BF16)
 for q, ft in ((Q.Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0), (Q.Q4_0, gguf.LlamaFileType.MOSTLY_Q4_0)):
     name = 'gen256-%s-ggufpy.gguf' % q.name.lower()
     gen256(q, name, ft)
-    dequantized_reference(name)
+    dequantized_reference(out / name)
 # Error cases: a type we do not read (Q4_1) and an architecture we do not run.
 gen256(Q.Q4_1, 'gen256-q4_1-ggufpy.gguf', gguf.LlamaFileType.MOSTLY_Q4_1)
 w = gguf.GGUFWriter(str(out / 'arch-falcon.gguf'), 'falcon')
 w.add_block_count(1)
 w.add_tensor('token_embd.weight', np.zeros((4, 8), dtype=np.float32))
 finish(w)
-if args.quantize:
-    # --pure: every 2-D tensor gets the named type (no k-quant mixtures), so each file tests one type.
-    for qname, ftype in (('q8_0', 'Q8_0'), ('q4_0', 'Q4_0'), ('q4_k', 'Q4_K_S'), ('q5_k', 'Q5_K_S'), ('q6_k', 'Q6_K')):
-        name = 'gen256-%s-llamacpp.gguf' % qname
-        subprocess.run([args.quantize, '--pure', str(out / 'gen256-f32.gguf'), str(out / name), ftype],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        dequantized_reference(name)
+if args.fixtures:
+    for f in sorted(Path(args.fixtures).glob('*-llamacpp.gguf')):
+        dequantized_reference(f)
 if args.tokenizers:
     bpe_vocab('llama3', 'llama-bpe')
     bpe_vocab('qwen3', 'qwen2')

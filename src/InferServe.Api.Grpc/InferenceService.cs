@@ -64,6 +64,7 @@ internal sealed class InferenceService(EngineHost host)
             };
             message.TokenIds.AddRange(e.TokenIds);
             RequestMapping.AddLogprobs(message.Logprobs, e.Logprobs);
+            RequestMapping.AddLogprobs(message.PromptLogprobs, e.PromptLogprobs);
             if (e.IsFinal || continuousUsage)
             {
                 message.Usage = RequestMapping.ToProto(e.Usage);
@@ -108,6 +109,7 @@ internal sealed class InferenceService(EngineHost host)
                 texts[e.Index].Append(e.TextDelta);
                 choice.TokenIds.AddRange(e.TokenIds);
                 RequestMapping.AddLogprobs(choice.Logprobs, e.Logprobs);
+                RequestMapping.AddLogprobs(choice.PromptLogprobs, e.PromptLogprobs);
                 if (e.Finish is { } finish)
                 {
                     choice.FinishReason = RequestMapping.ToProto(finish);

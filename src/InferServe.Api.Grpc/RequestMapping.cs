@@ -39,7 +39,11 @@ internal static class RequestMapping
             StopStrings = [.. request.Stop],
             StopTokenIds = [.. request.StopTokenIds],
             IgnoreEos = request.IgnoreEos,
+            MinTokens = request.MinTokens,
+            IncludeStopStringInOutput = request.IncludeStopStrInOutput,
+            SkipSpecialTokens = !request.HasSkipSpecialTokens || request.SkipSpecialTokens,
             Logprobs = request.HasLogprobs ? request.Logprobs : null,
+            PromptLogprobs = request.HasPromptLogprobs ? request.PromptLogprobs : null,
             Priority = request.Priority,
             CacheSalt = request.CacheSalt.Length > 0 ? request.CacheSalt : null,
             Sampling = new SamplingParams
@@ -52,6 +56,7 @@ internal static class RequestMapping
                 PresencePenalty = request.HasPresencePenalty ? request.PresencePenalty : 0f,
                 FrequencyPenalty = request.HasFrequencyPenalty ? request.FrequencyPenalty : 0f,
                 Seed = request.HasSeed ? request.Seed : null,
+                LogitBias = request.LogitBias.Count > 0 ? request.LogitBias.ToDictionary(kv => kv.Key, kv => kv.Value) : null,
             },
         };
     }

@@ -16,6 +16,7 @@ const string Usage = """
       bench-serve Open-loop load at a fixed request rate against a running server: TTFT and TPOT percentiles
       quality     Compare quantized weights / KV cache against fp32 (top-1 agreement, KL divergence)
       make-model  Write a random-weight model with real shapes (tiny, smollm2-135m, llama-3.2-1b)
+      convert     Convert a llama2.c checkpoint (.bin + tokenizer .bin) into a Hugging Face Llama directory
       providers   List the execution providers of the loaded ONNX Runtime
       healthcheck Exit 0 when a URL answers 200 (container health checks)
 
@@ -42,6 +43,7 @@ try
         "bench-dense" => BenchDenseCommand.Run(cmd),
         "bench-serve" => await BenchServeCommand.RunAsync(cmd),
         "make-model" => MakeModelCommand.Run(cmd),
+        "convert" => ConvertCommand.Run(cmd),
         "providers" => ProvidersCommand.Run(),
         "healthcheck" => await HealthcheckCommand.RunAsync(cmd),
         _ => throw new UsageException($"Unknown command '{args[0]}'.\n\n{Usage}"),

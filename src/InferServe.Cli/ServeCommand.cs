@@ -38,6 +38,7 @@ public static class ServeCommand
           --api-key KEY              accepted bearer key (repeatable; also --api-key-file, INFERSERVE_API_KEY)
           --api-key-file PATH        one key per line
           --chat-template FILE|TEXT  chat template overriding the model's
+          --tool-call-parser NAME    auto (default: recognised from the chat template), llama3, hermes, mistral or none
           --max-body-size SIZE       largest request body (default 4MiB)
           --log-format simple|json
         """;
@@ -121,6 +122,9 @@ public static class ServeCommand
         s.ApiKeys.AddRange(cmd.GetAll("api-key"));
         s.ApiKeyFile = cmd.Get("api-key-file") ?? s.ApiKeyFile;
         s.ChatTemplate = cmd.Get("chat-template") ?? s.ChatTemplate;
+        s.ToolCallParser = cmd.Get("tool-call-parser") ?? s.ToolCallParser;
+        if (!ServerSettings.ToolCallParserNames.Contains(s.ToolCallParser.ToLowerInvariant()))
+            throw new UsageException($"Unknown --tool-call-parser '{s.ToolCallParser}'; use {string.Join(", ", ServerSettings.ToolCallParserNames)}.");
         s.MaxBodySize = cmd.Get("max-body-size") ?? s.MaxBodySize;
         _ = s.MaxBodyBytes; // validate early
         s.LogFormat = cmd.Get("log-format") ?? s.LogFormat;

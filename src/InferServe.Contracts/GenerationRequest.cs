@@ -14,8 +14,19 @@ public sealed record GenerationRequest
     public IReadOnlyList<string> StopStrings { get; init; } = [];
     public IReadOnlyList<int> StopTokenIds { get; init; } = [];
     public bool IgnoreEos { get; init; }
+    /// <summary>EOS and stop token ids are masked, and stop strings not checked, until this many tokens were generated (vLLM).</summary>
+    public int MinTokens { get; init; }
+    /// <summary>Keep the matched stop string (or a stop token id's text) at the end of the output.</summary>
+    public bool IncludeStopStringInOutput { get; init; }
+    /// <summary>Leave special tokens (e.g. &lt;|im_end|&gt;, [TOOL_CALLS]) out of the text; on by default.</summary>
+    public bool SkipSpecialTokens { get; init; } = true;
     /// <summary>Top alternatives to report per token; null reports no logprobs.</summary>
     public int? Logprobs { get; init; }
+    /// <summary>
+    /// Prompt logprobs (completions echo + logprobs): top alternatives per prompt token, or null. Reported once, on each
+    /// choice's first event; such a request bypasses the prefix cache, since cached tokens have no logits.
+    /// </summary>
+    public int? PromptLogprobs { get; init; }
     /// <summary>Lower runs first (vLLM convention); ties go to the earlier arrival.</summary>
     public int Priority { get; init; }
     /// <summary>Separates prefix-cache entries between tenants that must not share KV.</summary>
@@ -40,6 +51,9 @@ public sealed record GenerationEvent(
     GenerationUsage Usage)
 {
     public bool IsFinal => Finish is not null;
+
+    /// <summary>On a choice's first event when prompt logprobs were asked for: one entry per prompt token, the first NaN (nothing predicts it).</summary>
+    public IReadOnlyList<TokenLogprob>? PromptLogprobs { get; init; }
 }
 
 /// <summary>The waiting queue is full; the caller should retry later (HTTP 429).</summary>

@@ -18,6 +18,7 @@ public static class RequestValidator
             throw new InvalidRequestException($"The request needs {blocks} KV blocks but the cache holds {facts.KvTotalBlocks}; lower max_tokens or raise --kv-cache-memory.", "max_tokens");
         if (r.N < 1 || r.N > facts.MaxSeqs) throw new InvalidRequestException($"n must be between 1 and {facts.MaxSeqs}.", "n");
         if (r.Logprobs is < 0 or > 20) throw new InvalidRequestException("logprobs must be between 0 and 20.", "logprobs");
+        if (r.PromptLogprobs is < 0 or > 20) throw new InvalidRequestException("prompt logprobs must be between 0 and 20.", "logprobs");
         var p = r.Sampling;
         if (!(p.Temperature >= 0)) throw new InvalidRequestException("temperature must be non-negative.", "temperature");
         if (!(p.TopP > 0 && p.TopP <= 1)) throw new InvalidRequestException("top_p must be in (0, 1].", "top_p");
@@ -28,6 +29,18 @@ public static class RequestValidator
         if (!(p.FrequencyPenalty >= -2 && p.FrequencyPenalty <= 2)) throw new InvalidRequestException("frequency_penalty must be in [-2, 2].", "frequency_penalty");
         foreach (var s in r.StopStrings)
             if (string.IsNullOrEmpty(s)) throw new InvalidRequestException("Stop strings must not be empty.", "stop");
+        if (r.MinTokens < 0 || r.MinTokens > r.MaxTokens)
+            throw new InvalidRequestException($"min_tokens must be between 0 and max_tokens ({r.MaxTokens}), got {r.MinTokens}.", "min_tokens");
+        if (p.LogitBias is { } bias)
+        {
+            if (bias.Count > 300) throw new InvalidRequestException($"logit_bias accepts at most 300 tokens, got {bias.Count}.", "logit_bias");
+            foreach (var (id, b) in bias)
+            {
+                if ((uint)id >= (uint)facts.VocabSize)
+                    throw new InvalidRequestException($"logit_bias: token id {id} is outside the vocabulary (size {facts.VocabSize}).", "logit_bias");
+                if (!(b >= -100 && b <= 100)) throw new InvalidRequestException($"logit_bias: the bias for token {id} must be in [-100, 100], got {b}.", "logit_bias");
+            }
+        }
         foreach (var id in r.StopTokenIds)
             if ((uint)id >= (uint)facts.VocabSize)
                 throw new InvalidRequestException($"stop_token_ids: token id {id} is outside the vocabulary (size {facts.VocabSize}).", "stop_token_ids");

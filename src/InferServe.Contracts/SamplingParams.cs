@@ -15,6 +15,8 @@ public sealed record SamplingParams
     /// <summary>Subtracted per occurrence from the logit of generated tokens.</summary>
     public float FrequencyPenalty { get; init; }
     public ulong? Seed { get; init; }
+    /// <summary>Added to a token's logit before sampling (OpenAI logit_bias, -100..100); null or empty for none.</summary>
+    public IReadOnlyDictionary<int, float>? LogitBias { get; init; }
 
     public bool IsGreedy => Temperature <= 0 || TopK == 1;
     public bool HasPenalties => RepetitionPenalty != 1f || PresencePenalty != 0f || FrequencyPenalty != 0f;

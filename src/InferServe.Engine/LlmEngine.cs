@@ -32,6 +32,7 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
     private readonly HashSet<int> _eos;
     private readonly AttentionBatch _batch;
     private readonly int[] _tokens;
+    private float[] _adjusted = [];
     private readonly List<int> _rows = [];
     private readonly List<Sequence> _sampling = [];
     private readonly HashSet<RequestState> _live = [];
@@ -119,6 +120,7 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
         var salt = SaltFor(spec);
         ulong seed = spec.Sampling.Seed ?? (ulong)Random.Shared.NextInt64();
         var seq = new Sequence(state, 0, spec.PromptTokens.ToArray(), spec.PromptTokens.Count, new SequenceKv(salt), seed, NewOutput(spec));
+        if (spec.PromptLogprobs is not null) seq.PromptLogprobs = [new TokenLogprob(spec.PromptTokens[0], float.NaN, [])];
         state.Sequences.Add(seq);
         state.Unfinished = 1;
         _live.Add(state);
@@ -131,13 +133,15 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
         _observer.RequestQueued();
     }
 
-    private BlockHash SaltFor(GenerationRequest spec) => BlockHash.Salt(_options.CacheSaltBase + "\u0001" + spec.CacheSalt);
+    /// <summary>Prompt logprobs need every prompt row computed: such a request gets a salt of its own, so it never hits the prefix cache.</summary>
+    private BlockHash SaltFor(GenerationRequest spec) =>
+        BlockHash.Salt(_options.CacheSaltBase + "\u0001" + spec.CacheSalt + (spec.PromptLogprobs is null ? "" : "\u0002" + Guid.NewGuid().ToString("N")));
 
     private OutputState NewOutput(GenerationRequest spec)
     {
-        var decoder = Tokenizer.CreateIncrementalDecoder();
+        var decoder = Tokenizer.CreateIncrementalDecoder(spec.SkipSpecialTokens);
         decoder.Prime(spec.PromptTokens as int[] ?? [.. spec.PromptTokens]);
-        return new OutputState(decoder, spec.StopStrings);
+        return new OutputState(decoder, spec.StopStrings, spec.IncludeStopStringInOutput);
     }
 
     /// <summary>Steps completed so far (engine thread writes, anyone may read).</summary>
@@ -196,6 +200,7 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
         foreach (var chunk in plan)
         {
             var seq = chunk.Sequence;
+            NotePromptChunk(seq, T, chunk.Start, chunk.Count);
             int si = _batch.AddSequence(seq.Kv.Table.Blocks, chunk.Start + chunk.Count);
             var tokens = seq.Tokens;
             for (int i = 0; i < chunk.Count; i++)
@@ -220,6 +225,7 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
         {
             // A failed step must not take the server down: fail what was in it, keep serving the rest.
             Trace.TraceError($"Engine step failed: {e}");
+            _promptChunks.Clear();
             foreach (var chunk in plan)
                 if (!chunk.Sequence.IsFinished)
                 {
@@ -236,6 +242,7 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
             seq.NumComputed = chunk.Start + chunk.Count;
             _model.Kv.CacheFullBlocks(seq.Kv, seq.Tokens, seq.NumComputed);
         }
+        if (_promptChunks.Count > 0) logits = ComputePromptLogprobs(logits);
         int v = Config.VocabSize;
         for (int r = 0; r < _sampling.Count; r++)
         {
@@ -266,7 +273,16 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
     private void SampleAndEmit(Sequence seq, ReadOnlySpan<float> logits)
     {
         var spec = seq.Request.Spec;
-        int token = _sampler.Sample(logits, spec.Sampling, ref seq.Rng, seq);
+        var sampled = logits;
+        if (LogitAdjustments.Needed(spec, seq.Generated))
+        {
+            if (_adjusted.Length < logits.Length) _adjusted = new float[logits.Length];
+            var row = _adjusted.AsSpan(0, logits.Length);
+            logits.CopyTo(row);
+            LogitAdjustments.Apply(row, spec, seq.Generated, _eos);
+            sampled = row;
+        }
+        int token = _sampler.Sample(sampled, spec.Sampling, ref seq.Rng, seq);
         var logprob = spec.Logprobs is int k ? _sampler.Logprobs(logits, token, k) : null;
         seq.Append(token);
         seq.Request.CompletionTokens++;
@@ -285,14 +301,20 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
 
         FinishReason? finish = null;
         string text;
-        if ((!spec.IgnoreEos && _eos.Contains(token)) || spec.StopTokenIds.Contains(token))
+        bool stopsAllowed = seq.Generated >= spec.MinTokens;
+        if (!spec.IgnoreEos && _eos.Contains(token))
         {
             finish = FinishReason.Stop;
             text = seq.Output.Drain();
         }
+        else if (spec.StopTokenIds.Contains(token))
+        {
+            finish = FinishReason.Stop;
+            text = spec.IncludeStopStringInOutput ? seq.Output.Drain(seq.Output.Decoder.Push(token)) : seq.Output.Drain();
+        }
         else
         {
-            (text, bool stopped) = seq.Output.Push(seq.Output.Decoder.Push(token));
+            (text, bool stopped) = seq.Output.Push(seq.Output.Decoder.Push(token), stopsAllowed);
             if (stopped) finish = FinishReason.Stop;
         }
         if (finish is null && (seq.Generated >= spec.MaxTokens || seq.Count >= MaxContext))
@@ -305,7 +327,7 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
     }
 
     private static void Emit(Sequence seq, string text, int[] tokens, TokenLogprob[]? logprobs, FinishReason? finish) =>
-        seq.Request.Events.Writer.TryWrite(new GenerationEvent(seq.Index, text, tokens, logprobs, finish, seq.Request.Usage));
+        seq.Request.Events.Writer.TryWrite(new GenerationEvent(seq.Index, text, tokens, logprobs, finish, seq.Request.Usage) { PromptLogprobs = TakePromptLogprobs(seq) });
 
     private void Finish(Sequence seq, FinishReason reason, bool exported = false)
     {

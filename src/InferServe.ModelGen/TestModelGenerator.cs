@@ -62,27 +62,26 @@ public static class TestModelGenerator
         File.WriteAllText(Path.Combine(directory, ".inferserve-spec"), specText);
     }
 
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions Indented = HfConfigJson.Indented;
 
-    private static JsonObject Config(ModelSpec s, SyntheticByteLevelVocab vocab) => new()
+    private static JsonObject Config(ModelSpec s, SyntheticByteLevelVocab vocab) => HfConfigJson.Create(new ModelConfig
     {
-        ["architectures"] = new JsonArray(s.Architecture),
-        ["model_type"] = s.Architecture == "Qwen2ForCausalLM" ? "qwen2" : "llama",
-        ["hidden_size"] = s.Hidden,
-        ["intermediate_size"] = s.Intermediate,
-        ["num_hidden_layers"] = s.Layers,
-        ["num_attention_heads"] = s.Heads,
-        ["num_key_value_heads"] = s.KvHeads,
-        ["vocab_size"] = s.Vocab,
-        ["max_position_embeddings"] = s.MaxPositions,
-        ["rms_norm_eps"] = 1e-5,
-        ["rope_theta"] = s.RopeTheta,
-        ["tie_word_embeddings"] = s.TieEmbeddings,
-        ["bos_token_id"] = vocab.BosId,
-        ["eos_token_id"] = vocab.EosId,
-        ["hidden_act"] = "silu",
-        ["torch_dtype"] = s.DType switch { "F16" => "float16", "BF16" => "bfloat16", _ => "float32" },
-    };
+        Architecture = s.Architecture,
+        HiddenSize = s.Hidden,
+        IntermediateSize = s.Intermediate,
+        NumLayers = s.Layers,
+        NumHeads = s.Heads,
+        NumKvHeads = s.KvHeads,
+        HeadDim = s.Hidden / s.Heads,
+        VocabSize = s.Vocab,
+        MaxPositionEmbeddings = s.MaxPositions,
+        RmsNormEps = 1e-5f,
+        RopeTheta = s.RopeTheta,
+        TieWordEmbeddings = s.TieEmbeddings,
+        AttentionBias = s.QkvBias,
+        BosTokenId = vocab.BosId,
+        EosTokenIds = [vocab.EosId],
+    }, s.DType);
 
     private static void WriteWeights(ModelSpec s, string path)
     {

@@ -96,6 +96,8 @@ public sealed class RemoteGenerationService : IGenerationService, IReadinessProb
     public IGenerationStream Submit(GenerationRequest request, CancellationToken cancellationToken = default)
     {
         RequestValidator.Validate(request, Facts);
+        if (request.PromptLogprobs is not null)
+            throw new InvalidRequestException("Prompt logprobs (echo with logprobs) are not supported by --role gateway yet: the prompt runs on a prefill worker.", "echo");
         if (Workers.Healthy(WorkerRole.Decode).Count == 0) throw new ServiceUnavailableException(NotReadyReason());
         if (Interlocked.Increment(ref _inFlight) > _options.MaxInFlight)
         {

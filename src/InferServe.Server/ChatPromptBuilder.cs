@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using InferServe.ChatTemplates;
 using InferServe.Engine.Hosting;
+using InferServe.Server.Tools;
 using InferServe.Tokenization;
 using Microsoft.Extensions.Logging;
 
@@ -19,7 +20,7 @@ internal sealed class ChatPromptBuilder
     // A model's template travels with the model; its failures are reported to the client as a 400.
     private readonly bool _isOverride;
 
-    public ChatPromptBuilder(LoadedEngine loaded, string? templateOverride, ChatTemplateOptions options, ILogger log)
+    public ChatPromptBuilder(LoadedEngine loaded, string? templateOverride, ChatTemplateOptions options, ILogger log, string? toolCallParser = null)
     {
         _log = log;
         _tokenizer = loaded.Service.Tokenizer;
@@ -42,9 +43,13 @@ internal sealed class ChatPromptBuilder
             _template = ChatTemplate.FromTokenizerConfig(configPath, options);
         else if (_tokenizer is IChatTemplateSource { ChatTemplate: { Length: > 0 } embedded })
             _template = ChatTemplate.Parse(embedded, options); // GGUF: tokenizer.chat_template
+        ToolParser = ToolCallParsers.Resolve(toolCallParser, _template?.Source);
     }
 
     public bool HasTemplate => _template is not null;
+
+    /// <summary>The tool-call format of this model's output (from --tool-call-parser or recognised in the template), or null.</summary>
+    public ToolCallParser? ToolParser { get; }
 
     private static string? TokenString(JsonElement root, string name)
     {
@@ -98,20 +103,70 @@ internal sealed class ChatPromptBuilder
             if (content is null && r != "assistant") throw ApiException.BadRequest($"'{p}.content' is required for role '{r}'.", p + ".content");
             string? name = m.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? RequestFields.Text(n, p + ".name") : null;
             string? toolCallId = m.TryGetProperty("tool_call_id", out var t) && t.ValueKind == JsonValueKind.String ? RequestFields.Text(t, p + ".tool_call_id") : null;
-            list.Add(new ChatMessage(r, content) { Name = name, ToolCallId = toolCallId });
+            var toolCalls = r == "assistant" ? ParseToolCalls(m, p) : null;
+            list.Add(new ChatMessage(r, content) { Name = name, ToolCallId = toolCallId, ToolCalls = toolCalls });
         }
         return list;
     }
 
-    /// <summary>Renders with add_generation_prompt and encodes, without a second BOS when the template already emits it.</summary>
-    public int[] BuildPrompt(IReadOnlyList<ChatMessage> messages)
+    /// <summary>
+    /// An assistant turn's <c>tool_calls</c>. Arguments arrive as a JSON string (OpenAI's wire form); templates such as Llama 3.x
+    /// and Qwen2.5 apply tojson to them and expect a mapping, so an object string is passed on parsed.
+    /// </summary>
+    private static List<ChatToolCall>? ParseToolCalls(JsonElement message, string p)
     {
+        if (!message.TryGetProperty("tool_calls", out var calls) || calls.ValueKind == JsonValueKind.Null) return null;
+        if (calls.ValueKind != JsonValueKind.Array) throw RequestFields.TypeError(p + ".tool_calls", "an array");
+        var list = new List<ChatToolCall>();
+        int i = 0;
+        foreach (var call in calls.EnumerateArray())
+        {
+            string cp = $"{p}.tool_calls[{i++}]";
+            if (call.ValueKind != JsonValueKind.Object || !call.TryGetProperty("function", out var fn) || fn.ValueKind != JsonValueKind.Object
+                || !fn.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String)
+                throw ApiException.BadRequest($"'{cp}' must be {{\"id\":...,\"type\":\"function\",\"function\":{{\"name\":...,\"arguments\":\"...\"}}}}.", cp);
+            object? arguments = null;
+            if (fn.TryGetProperty("arguments", out var args))
+            {
+                arguments = args.ValueKind switch
+                {
+                    JsonValueKind.String => ParsedObjectOrString(args.GetString()!),
+                    JsonValueKind.Object => args.Clone(),
+                    JsonValueKind.Null => null,
+                    _ => throw RequestFields.TypeError(cp + ".function.arguments", "a JSON string"),
+                };
+            }
+            string? id = call.TryGetProperty("id", out var idv) && idv.ValueKind == JsonValueKind.String ? idv.GetString() : null;
+            list.Add(new ChatToolCall(name.GetString()!, arguments, id));
+        }
+        return list;
+    }
+
+    private static object ParsedObjectOrString(string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            if (doc.RootElement.ValueKind == JsonValueKind.Object) return doc.RootElement.Clone();
+        }
+        catch (JsonException) { }
+        return json;
+    }
+
+    /// <summary>
+    /// Renders and encodes, without a second BOS when the template already emits it. continue_final_message cuts the
+    /// rendering right after the last message's content, so the model continues it (as transformers does).
+    /// </summary>
+    public int[] BuildPrompt(IReadOnlyList<ChatMessage> messages, ChatRenderOptions? options = null)
+    {
+        options ??= new ChatRenderOptions();
         if (_template is null)
             throw new ApiException(400, "This model has no chat template (tokenizer_config.json chat_template); use /v1/completions or start the server with --chat-template.", "messages", "chat_template_missing", "invalid_request_error");
         string text;
         try
         {
-            text = _template.Render(messages, addGenerationPrompt: true, _bos, _eos);
+            text = _template.Render(messages, options.AddGenerationPrompt, _bos, _eos, options.TemplateVariables());
+            if (options.ContinueFinalMessage) text = CutAfterFinalMessage(text, messages[^1]);
         }
         catch (ChatTemplateException e) when (e.Kind is ChatTemplateErrorKind.LimitExceeded)
         {
@@ -132,5 +187,34 @@ internal sealed class ChatPromptBuilder
         var ids = _tokenizer.Encode(text, addSpecialTokens: !templateHasBos);
         if (ids.Length >= 2 && _tokenizer.BosTokenId is int bos && ids[0] == bos && ids[1] == bos) ids = ids[1..];
         return ids;
+    }
+
+    private static string CutAfterFinalMessage(string rendered, ChatMessage final)
+    {
+        var content = (final.Content ?? "").Trim();
+        int at = content.Length == 0 ? -1 : rendered.LastIndexOf(content, StringComparison.Ordinal);
+        if (at < 0)
+            throw ApiException.BadRequest("'continue_final_message': the chat template did not render the final message's content, so it cannot be continued.", "continue_final_message");
+        return rendered[..(at + content.Length)];
+    }
+}
+
+/// <summary>How a chat request is rendered: tools, generation prompt, continuation, and extra template variables.</summary>
+internal sealed record ChatRenderOptions
+{
+    public JsonElement? Tools { get; init; }
+    public bool AddGenerationPrompt { get; init; } = true;
+    public bool ContinueFinalMessage { get; init; }
+    /// <summary>chat_template_kwargs: extra variables for the template (e.g. enable_thinking); they may override the defaults.</summary>
+    public IReadOnlyDictionary<string, JsonElement>? Kwargs { get; init; }
+
+    public Dictionary<string, object?>? TemplateVariables()
+    {
+        if (Tools is null && Kwargs is null) return null;
+        var vars = new Dictionary<string, object?>();
+        if (Tools is { } tools) vars["tools"] = tools;
+        if (Kwargs is not null)
+            foreach (var (k, v) in Kwargs) vars[k] = v;
+        return vars;
     }
 }

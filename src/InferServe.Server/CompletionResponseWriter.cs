@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using System.Threading.Channels;
 using InferServe.Engine;
+using InferServe.Server.Tools;
 using Microsoft.AspNetCore.Http;
 
 namespace InferServe.Server;
@@ -12,11 +13,14 @@ internal static class CompletionResponseWriter
     public static async Task WriteAsync(HttpContext ctx, GenerationResponse response, ChannelReader<(int Prompt, GenerationEvent Event)> events)
     {
         var ct = ctx.RequestAborted;
+        var calls = new List<ParsedToolCall>(); // the extractor keeps them; this list is only its output channel
         await foreach (var (p, e) in events.ReadAllAsync(ct))
         {
             var c = response.Choices[response.ChoiceIndex(p, e)];
-            c.Text.Append(e.TextDelta);
+            calls.Clear();
+            c.Text.Append(c.Content(e.TextDelta, e.IsFinal, calls));
             if (e.Logprobs is not null) c.Logprobs.AddRange(e.Logprobs);
+            if (e.PromptLogprobs is not null) c.PromptLogprobs = e.PromptLogprobs;
             if (e.Finish is { } f) c.Finish = GenerationResponse.FinishName(f);
             response.Usage[p] = e.Usage;
         }
@@ -45,17 +49,25 @@ internal static class CompletionResponseWriter
             {
                 w.WriteStartObject("message");
                 w.WriteString("role", "assistant");
-                w.WriteString("content", c.Text.ToString());
+                var calls = c.Tools?.Calls ?? [];
+                if (calls.Count > 0 && c.Text.Length == 0) w.WriteNull("content");
+                else w.WriteString("content", c.Text.ToString());
                 w.WriteNull("refusal");
+                if (calls.Count > 0)
+                {
+                    w.WriteStartArray("tool_calls");
+                    foreach (var call in calls) GenerationResponse.WriteToolCall(w, call);
+                    w.WriteEndArray();
+                }
                 w.WriteEndObject();
                 response.Logprobs.WriteChat(w, c.Logprobs);
             }
             else
             {
                 w.WriteString("text", (req.Echo ? response.PromptText(i) : "") + c.Text);
-                response.Logprobs.WriteCompletion(w, c, req.Logprobs is null ? null : c.Logprobs);
+                response.Logprobs.WriteCompletion(w, c, req.Logprobs is null ? null : [.. c.PromptLogprobs ?? Array.Empty<TokenLogprob>(), .. c.Logprobs]);
             }
-            w.WriteString("finish_reason", c.Finish ?? "abort");
+            w.WriteString("finish_reason", c.FinishReason ?? "abort");
             w.WriteEndObject();
         }
         w.WriteEndArray();

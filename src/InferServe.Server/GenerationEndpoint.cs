@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using InferServe.Engine;
 using InferServe.Engine.Hosting;
+using InferServe.Server.Tools;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -25,18 +26,35 @@ internal sealed class GenerationEndpoint(EngineHost host, ChatTemplateCache chat
 
         var engine = loaded.Service;
         List<(int[] Ids, string Text)> prompts;
+        ToolCallParser? toolParser = null;
+        bool skipSpecialTokens = req.SkipSpecialTokens;
         if (kind == ApiKind.Chat)
         {
             var messages = ChatPromptBuilder.ParseMessages(new RequestFields(doc.RootElement));
-            prompts = [(chatTemplates.Get(loaded).BuildPrompt(messages), "")];
+            var builder = chatTemplates.Get(loaded);
+            if (req.Tools is { } tools)
+            {
+                if (tools.Constraint is not null)
+                    throw ApiException.BadRequest("'tool_choice' \"required\" or a named function is not supported yet: forcing a call needs grammar-constrained decoding. Use \"auto\" or \"none\".", "tool_choice");
+                if (tools.ParsesCalls)
+                {
+                    toolParser = builder.ToolParser ?? throw ApiException.BadRequest(
+                        "This model's tool-call format is not known (its chat template has none of the supported markers), so tool calls could not be parsed; start the server with --tool-call-parser llama3|hermes|mistral.", "tools");
+                    // The format's marker is a special token (Mistral's [TOOL_CALLS]): keep special tokens in the text to find it.
+                    if (toolParser.NeedsSpecialTokens) skipSpecialTokens = false;
+                }
+            }
+            if (req.Render.ContinueFinalMessage && messages[^1].Content is null)
+                throw ApiException.BadRequest("'continue_final_message' needs a final message with text content.", "continue_final_message");
+            prompts = [(builder.BuildPrompt(messages, req.Render), "")];
         }
         else prompts = req.EncodeCompletionPrompts(engine.Tokenizer);
 
         string requestId = ErrorMappingMiddleware.RequestId(ctx);
-        var response = new GenerationResponse(req, (kind == ApiKind.Chat ? "chatcmpl-" : "cmpl-") + requestId, host.ServedModelName, prompts, engine.Tokenizer);
+        var response = new GenerationResponse(req, (kind == ApiKind.Chat ? "chatcmpl-" : "cmpl-") + requestId, host.ServedModelName, prompts, engine.Tokenizer, toolParser);
         var started = Stopwatch.GetTimestamp();
 
-        var handles = await SubmitAsync(engine, req, prompts, requestId, ctx.RequestAborted);
+        var handles = await SubmitAsync(engine, req, prompts, requestId, skipSpecialTokens, ctx.RequestAborted);
         logger.LogInformation("Accepted {Endpoint} request: {Prompts} prompt(s), {PromptTokens} prompt tokens, n={N}, stream={Stream}",
             kind == ApiKind.Chat ? "chat" : "completions", prompts.Count, prompts.Sum(p => p.Ids.Length), req.N, req.Stream);
 
@@ -72,7 +90,7 @@ internal sealed class GenerationEndpoint(EngineHost host, ChatTemplateCache chat
 
     /// <summary>One engine request per prompt (ids suffixed -i when there are several); all are released if one is refused.</summary>
     private static async Task<List<IGenerationStream>> SubmitAsync(IGenerationService engine, OpenAiRequest req,
-        List<(int[] Ids, string Text)> prompts, string requestId, CancellationToken ct)
+        List<(int[] Ids, string Text)> prompts, string requestId, bool skipSpecialTokens, CancellationToken ct)
     {
         var handles = new List<IGenerationStream>(prompts.Count);
         try
@@ -85,11 +103,16 @@ internal sealed class GenerationEndpoint(EngineHost host, ChatTemplateCache chat
                     RequestId = prompts.Count == 1 ? requestId : $"{requestId}-{i}",
                     PromptTokens = ids,
                     Sampling = req.Sampling,
-                    MaxTokens = req.MaxTokens ?? DefaultMaxTokens(req.Kind, engine, ids.Length),
+                    MaxTokens = req.MaxTokens ?? Math.Max(req.MinTokens, DefaultMaxTokens(req.Kind, engine, ids.Length)),
                     N = req.N,
                     StopStrings = req.Stop,
                     IgnoreEos = req.IgnoreEos,
+                    StopTokenIds = req.StopTokenIds,
+                    MinTokens = req.MinTokens,
+                    IncludeStopStringInOutput = req.IncludeStopStringInOutput,
+                    SkipSpecialTokens = skipSpecialTokens,
                     Logprobs = req.Logprobs,
+                    PromptLogprobs = req.Echo ? req.Logprobs : null,
                     Priority = req.Priority,
                 }, ct));
             }

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using InferServe.Engine;
+using InferServe.Server.Tools;
 using InferServe.Tokenization;
 
 namespace InferServe.Server;
@@ -13,6 +14,21 @@ internal sealed class GenerationChoice
     public string? Finish;
     /// <summary>Completions logprobs: where the next token starts in the choice's text (after an echoed prompt).</summary>
     public int TextOffset;
+    /// <summary>Completions echo + logprobs: the prompt's logprobs (first entry NaN), once they arrived.</summary>
+    public IReadOnlyList<TokenLogprob>? PromptLogprobs;
+    /// <summary>Chat with tools: separates tool calls from content; null when calls are not parsed.</summary>
+    public ToolCallExtractor? Tools;
+
+    /// <summary>Routes a text delta through the tool-call extractor (when there is one); returns the content part.</summary>
+    public string Content(string delta, bool final, List<ParsedToolCall> newCalls)
+    {
+        if (Tools is null) return delta;
+        var content = Tools.Push(delta, newCalls);
+        return final ? content + Tools.Finish(newCalls) : content;
+    }
+
+    /// <summary>The OpenAI finish reason: "tool_calls" once the choice produced a call and ended normally.</summary>
+    public string? FinishReason => Tools is { Calls.Count: > 0 } && Finish is "stop" or "length" ? "tool_calls" : Finish;
 }
 
 /// <summary>
@@ -30,7 +46,8 @@ internal sealed class GenerationResponse
     public GenerationUsage[] Usage { get; }
     public LogprobsWriter Logprobs { get; }
 
-    public GenerationResponse(OpenAiRequest request, string id, string model, IReadOnlyList<(int[] Ids, string Text)> prompts, ITokenizer tokenizer)
+    public GenerationResponse(OpenAiRequest request, string id, string model, IReadOnlyList<(int[] Ids, string Text)> prompts, ITokenizer tokenizer,
+        ToolCallParser? toolParser = null)
     {
         Request = request;
         Id = id;
@@ -40,7 +57,14 @@ internal sealed class GenerationResponse
         Usage = new GenerationUsage[prompts.Count];
         for (int i = 0; i < Usage.Length; i++) Usage[i] = new GenerationUsage(prompts[i].Ids.Length, 0, 0);
         Choices = new GenerationChoice[prompts.Count * request.N];
-        for (int i = 0; i < Choices.Length; i++) Choices[i] = new GenerationChoice { TextOffset = request.Echo ? PromptText(i).Length : 0 };
+        bool parseTools = toolParser is not null && request.Tools is { ParsesCalls: true };
+        for (int i = 0; i < Choices.Length; i++)
+            Choices[i] = new GenerationChoice
+            {
+                // With prompt logprobs the prompt's own tokens come first in the offsets.
+                TextOffset = request.Echo && request.Logprobs is null ? PromptText(i).Length : 0,
+                Tools = parseTools ? new ToolCallExtractor(toolParser!, request.Tools!.Parallel) : null,
+            };
     }
 
     public bool IsChat => Request.Kind == ApiKind.Chat;
@@ -72,6 +96,19 @@ internal sealed class GenerationResponse
         w.WriteNumber("total_tokens", u.PromptTokens + u.CompletionTokens);
         w.WriteStartObject("prompt_tokens_details");
         w.WriteNumber("cached_tokens", u.CachedTokens);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    /// <summary>A complete call as in a chat.completion message: {id, type, function: {name, arguments}}.</summary>
+    public static void WriteToolCall(Utf8JsonWriter w, ParsedToolCall call)
+    {
+        w.WriteStartObject();
+        w.WriteString("id", call.Id);
+        w.WriteString("type", "function");
+        w.WriteStartObject("function");
+        w.WriteString("name", call.Name);
+        w.WriteString("arguments", call.Arguments);
         w.WriteEndObject();
         w.WriteEndObject();
     }

@@ -54,11 +54,21 @@ internal sealed class LogprobsWriter(ITokenizer tokenizer, int? topLogprobs)
         foreach (var t in tokens) w.WriteStringValue(t);
         w.WriteEndArray();
         w.WriteStartArray("token_logprobs");
-        foreach (var lp in logprobs) w.WriteNumberValue(Clamp(lp.Logprob));
+        // NaN: the prompt's first token, which nothing predicts (OpenAI writes null there).
+        foreach (var lp in logprobs)
+        {
+            if (float.IsNaN(lp.Logprob)) w.WriteNullValue();
+            else w.WriteNumberValue(Clamp(lp.Logprob));
+        }
         w.WriteEndArray();
         w.WriteStartArray("top_logprobs");
         foreach (var lp in logprobs)
         {
+            if (float.IsNaN(lp.Logprob))
+            {
+                w.WriteNullValue();
+                continue;
+            }
             w.WriteStartObject();
             // Alternatives are keyed by their text: of two ids that decode alike, the first listed is kept.
             var seen = new HashSet<string>(StringComparer.Ordinal);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using InferServe.Engine;
 using InferServe.Engine.Sampling;
+using InferServe.Server.Tools;
 using InferServe.Tokenization;
 
 namespace InferServe.Server;
@@ -25,6 +26,14 @@ internal sealed class OpenAiRequest
     public required SamplingParams Sampling { get; init; }
     public IReadOnlyList<string> Stop { get; init; } = [];
     public bool IgnoreEos { get; init; }
+    public IReadOnlyList<int> StopTokenIds { get; init; } = [];
+    public int MinTokens { get; init; }
+    public bool IncludeStopStringInOutput { get; init; }
+    public bool SkipSpecialTokens { get; init; } = true;
+    /// <summary>Chat: tools, tool_choice and parallel_tool_calls; null without tools.</summary>
+    public ToolRequest? Tools { get; init; }
+    /// <summary>Chat: how the messages are rendered (tools, add_generation_prompt, continue_final_message, chat_template_kwargs).</summary>
+    public ChatRenderOptions Render { get; init; } = new();
     public int Priority { get; init; }
     public string? User { get; init; }
     /// <summary>Completions: the raw "prompt" element; chat: default.</summary>
@@ -33,6 +42,7 @@ internal sealed class OpenAiRequest
     public static OpenAiRequest Parse(JsonElement root, ApiKind kind)
     {
         if (root.ValueKind != JsonValueKind.Object) throw ApiException.BadRequest("The request body must be a JSON object.");
+        KnownFields.RejectUnknown(root, kind);
         var f = new RequestFields(root);
         var model = f.String("model");
         int? maxTokens = f.Int("max_tokens", 1);
@@ -56,7 +66,6 @@ internal sealed class OpenAiRequest
         }
         else logprobs = f.Int("logprobs", 0, 20);
         bool echo = kind == ApiKind.Completions && (f.Bool("echo") ?? false);
-        if (echo && logprobs is not null) throw ApiException.BadRequest("'echo' together with 'logprobs' (prompt logprobs) is not supported.", "echo");
 
         var sampling = new SamplingParams
         {
@@ -68,7 +77,9 @@ internal sealed class OpenAiRequest
             PresencePenalty = (float)(f.Number("presence_penalty", -2, 2) ?? 0),
             FrequencyPenalty = (float)(f.Number("frequency_penalty", -2, 2) ?? 0),
             Seed = f.Long("seed") is long seed ? unchecked((ulong)seed) : null,
+            LogitBias = ParseLogitBias(f),
         };
+        var tools = kind == ApiKind.Chat ? ToolRequest.Parse(f) : null;
         if (kind == ApiKind.Completions && !f.TryGet("prompt", out _))
             throw new ApiException(400, "'prompt' is required.", "prompt", "missing_required_parameter", "invalid_request_error");
         return new OpenAiRequest
@@ -84,10 +95,67 @@ internal sealed class OpenAiRequest
             Sampling = sampling,
             Stop = ParseStop(f),
             IgnoreEos = f.Bool("ignore_eos") ?? false,
+            StopTokenIds = ParseTokenIds(f, "stop_token_ids"),
+            MinTokens = f.Int("min_tokens", 0) ?? 0,
+            IncludeStopStringInOutput = f.Bool("include_stop_str_in_output") ?? false,
+            SkipSpecialTokens = f.Bool("skip_special_tokens") ?? true,
+            Tools = tools,
+            Render = kind == ApiKind.Chat ? ParseRender(f, tools) : new ChatRenderOptions(),
             Priority = f.Int("priority") ?? 0,
             User = f.String("user"),
             Prompt = f.TryGet("prompt", out var p) ? p : default,
         };
+    }
+
+    private static Dictionary<int, float>? ParseLogitBias(RequestFields f)
+    {
+        if (!f.TryGet("logit_bias", out var bias)) return null;
+        if (bias.ValueKind != JsonValueKind.Object) throw RequestFields.TypeError("logit_bias", "an object mapping token ids to biases");
+        var map = new Dictionary<int, float>();
+        foreach (var p in bias.EnumerateObject())
+        {
+            if (!int.TryParse(p.Name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int id))
+                throw ApiException.BadRequest($"'logit_bias' keys must be token ids, got '{p.Name}'.", "logit_bias");
+            if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetDouble(out double b))
+                throw RequestFields.TypeError("logit_bias", "an object whose values are numbers");
+            map[id] = (float)b;
+        }
+        return map.Count > 0 ? map : null;
+    }
+
+    private static int[] ParseTokenIds(RequestFields f, string name)
+    {
+        if (!f.TryGet(name, out var ids)) return [];
+        if (ids.ValueKind != JsonValueKind.Array) throw RequestFields.TypeError(name, "an array of token ids");
+        var list = new int[ids.GetArrayLength()];
+        int i = 0;
+        foreach (var e in ids.EnumerateArray())
+        {
+            if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt32(out int id)) throw RequestFields.TypeError(name, "an array of integer token ids");
+            list[i++] = id;
+        }
+        return list;
+    }
+
+    private static ChatRenderOptions ParseRender(RequestFields f, ToolRequest? tools)
+    {
+        bool addGenerationPrompt = f.Bool("add_generation_prompt") ?? true;
+        bool continueFinal = f.Bool("continue_final_message") ?? false;
+        if (continueFinal && addGenerationPrompt)
+            throw ApiException.BadRequest("'continue_final_message' needs 'add_generation_prompt': false (the reply continues the last message instead of starting a new one).", "continue_final_message");
+        Dictionary<string, JsonElement>? kwargs = null;
+        if (f.TryGet("chat_template_kwargs", out var kw))
+        {
+            if (kw.ValueKind != JsonValueKind.Object) throw RequestFields.TypeError("chat_template_kwargs", "an object");
+            kwargs = [];
+            foreach (var p in kw.EnumerateObject())
+            {
+                if (p.Name is "messages")
+                    throw ApiException.BadRequest("'chat_template_kwargs' must not set 'messages'.", "chat_template_kwargs");
+                kwargs[p.Name] = p.Value.Clone();
+            }
+        }
+        return new ChatRenderOptions { Tools = tools?.Tools, AddGenerationPrompt = addGenerationPrompt, ContinueFinalMessage = continueFinal, Kwargs = kwargs };
     }
 
     private static List<string> ParseStop(RequestFields f)

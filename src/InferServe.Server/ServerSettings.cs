@@ -25,6 +25,9 @@ public sealed class ServerSettings
     public string? ChatTemplate { get; set; }
     /// <summary>Sandbox limits for rendering chat templates.</summary>
     public ChatTemplateLimits ChatTemplateLimits { get; set; } = new();
+    /// <summary>How tool calls are parsed out of chat output: auto (recognised from the chat template), llama3, hermes, mistral or none.</summary>
+    public string ToolCallParser { get; set; } = "auto";
+    public static IReadOnlyList<string> ToolCallParserNames => Tools.ToolCallParsers.Names;
     /// <summary>Largest accepted request body, e.g. 4MiB or 65536 (413 beyond it).</summary>
     public string MaxBodySize { get; set; } = "4MiB";
 

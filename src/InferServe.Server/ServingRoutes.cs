@@ -31,12 +31,16 @@ internal static class ServingRoutes
         {
             var models = new ModelsEndpoint(host);
             var generation = new GenerationEndpoint(host, chatTemplates, log);
+            var tokenizer = new TokenizerEndpoints(host, chatTemplates);
             routes.AddRange(
             [
                 app.MapGet("/v1/models", models.ListAsync),
                 app.MapGet("/v1/models/{id}", models.GetAsync),
                 app.MapPost("/v1/completions", (HttpContext ctx) => generation.HandleAsync(ctx, ApiKind.Completions)),
                 app.MapPost("/v1/chat/completions", (HttpContext ctx) => generation.HandleAsync(ctx, ApiKind.Chat)),
+                app.MapPost("/tokenize", tokenizer.TokenizeAsync),
+                app.MapPost("/detokenize", tokenizer.DetokenizeAsync),
+                app.MapGet("/version", TokenizerEndpoints.VersionAsync),
             ]);
         }
         foreach (var r in routes) r.WithMetadata(HttpGatewayRoute.Instance);

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using System.Threading.Channels;
 using InferServe.Engine;
+using InferServe.Server.Tools;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -53,6 +54,7 @@ internal sealed class SseResponseWriter
         await SendOpeningChunksAsync();
 
         bool failed = false;
+        var newCalls = new List<ParsedToolCall>();
         await foreach (var (p, e) in events.ReadAllAsync(_ct))
         {
             _response.Usage[p] = e.Usage;
@@ -61,18 +63,46 @@ internal sealed class SseResponseWriter
             string? finish = e.Finish is { } f ? GenerationResponse.FinishName(f) : null;
             if (finish == "error") failed = true;
             c.Finish = finish ?? c.Finish;
-            if (e.TextDelta.Length == 0 && finish is null && e.Logprobs is null) continue;
-            if (_response.IsChat)
-                await SendChunkAsync(index, finish, w =>
-                {
-                    WriteDelta(w, null, e.TextDelta.Length > 0 || finish is null ? e.TextDelta : null);
-                    _response.Logprobs.WriteChat(w, e.Logprobs ?? []);
-                });
-            else
+            if (!_response.IsChat)
+            {
+                if (e.PromptLogprobs is { } promptLogprobs && _req.Echo)
+                    await SendChunkAsync(index, null, w =>
+                    {
+                        w.WriteString("text", _response.PromptText(index));
+                        _response.Logprobs.WriteCompletion(w, c, promptLogprobs);
+                    });
+                if (e.TextDelta.Length == 0 && finish is null && e.Logprobs is null) continue;
                 await SendChunkAsync(index, finish, w =>
                 {
                     w.WriteString("text", e.TextDelta);
                     _response.Logprobs.WriteCompletion(w, c, e.Logprobs);
+                });
+                continue;
+            }
+            newCalls.Clear();
+            string content = c.Content(e.TextDelta, finish is not null, newCalls);
+            int firstCall = c.Tools is null ? 0 : c.Tools.Calls.Count - newCalls.Count;
+            // Tool calls go in chunks of their own, so the finish reason comes after them.
+            string? contentFinish = newCalls.Count == 0 ? c.FinishReason : null;
+            if (content.Length > 0 || e.Logprobs is not null || contentFinish is not null)
+                await SendChunkAsync(index, contentFinish, w =>
+                {
+                    WriteDelta(w, null, content.Length > 0 || finish is null ? content : null);
+                    _response.Logprobs.WriteChat(w, e.Logprobs ?? []);
+                });
+            for (int k = 0; k < newCalls.Count; k++)
+            {
+                var call = newCalls[k];
+                int callIndex = firstCall + k;
+                // OpenAI's shape: the id, type and name first (arguments ""), then the arguments as a fragment.
+                await SendChunkAsync(index, null, w => WriteToolCallDelta(w, callIndex, call, header: true));
+                await SendChunkAsync(index, null, w => WriteToolCallDelta(w, callIndex, call, header: false));
+            }
+            if (newCalls.Count > 0 && finish is not null)
+                await SendChunkAsync(index, c.FinishReason, w =>
+                {
+                    WriteDelta(w, null, null);
+                    w.WriteNull("logprobs");
                 });
         }
         if (failed)
@@ -108,7 +138,7 @@ internal sealed class SseResponseWriter
                     WriteDelta(w, "assistant", "");
                     w.WriteNull("logprobs");
                 });
-            else if (_req.Echo)
+            else if (_req.Echo && _req.Logprobs is null) // with logprobs, the echo goes out with the prompt's logprobs
                 await SendChunkAsync(index, null, w =>
                 {
                     w.WriteString("text", _response.PromptText(index));
@@ -124,6 +154,27 @@ internal sealed class SseResponseWriter
         if (role is not null) w.WriteString("role", role);
         if (content is not null) w.WriteString("content", content);
         w.WriteEndObject();
+    }
+
+    private static void WriteToolCallDelta(Utf8JsonWriter w, int callIndex, ParsedToolCall call, bool header)
+    {
+        w.WriteStartObject("delta");
+        w.WriteStartArray("tool_calls");
+        w.WriteStartObject();
+        w.WriteNumber("index", callIndex);
+        if (header)
+        {
+            w.WriteString("id", call.Id);
+            w.WriteString("type", "function");
+        }
+        w.WriteStartObject("function");
+        if (header) w.WriteString("name", call.Name);
+        w.WriteString("arguments", header ? "" : call.Arguments);
+        w.WriteEndObject();
+        w.WriteEndObject();
+        w.WriteEndArray();
+        w.WriteEndObject();
+        w.WriteNull("logprobs");
     }
 
     /// <summary>One chunk with a single choice; <paramref name="writeChoice"/> writes its content and logprobs.</summary>

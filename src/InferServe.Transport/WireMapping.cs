@@ -22,7 +22,10 @@ public static class WireMapping
         {
             RequestId = r.RequestId, Sampling = sampling, MaxTokens = r.MaxTokens, N = r.N, IgnoreEos = r.IgnoreEos,
             Priority = r.Priority, CacheSalt = r.CacheSalt ?? "",
+            MinTokens = r.MinTokens, IncludeStopStrInOutput = r.IncludeStopStringInOutput, KeepSpecialTokens = !r.SkipSpecialTokens,
         };
+        if (p.LogitBias is { } bias)
+            foreach (var (id, b) in bias) wire.LogitBias[id] = b;
         wire.Prompt.AddRange(r.PromptTokens);
         wire.Stop.AddRange(r.StopStrings);
         wire.StopTokenIds.AddRange(r.StopTokenIds);
@@ -42,6 +45,9 @@ public static class WireMapping
             StopStrings = [.. r.Stop],
             StopTokenIds = [.. r.StopTokenIds],
             IgnoreEos = r.IgnoreEos,
+            MinTokens = r.MinTokens,
+            IncludeStopStringInOutput = r.IncludeStopStrInOutput,
+            SkipSpecialTokens = !r.KeepSpecialTokens,
             Logprobs = r.HasLogprobs ? r.Logprobs : null,
             Priority = r.Priority,
             CacheSalt = r.CacheSalt.Length > 0 ? r.CacheSalt : null,
@@ -49,6 +55,7 @@ public static class WireMapping
             {
                 Temperature = s.Temperature, TopP = s.TopP, TopK = s.TopK, MinP = s.MinP, RepetitionPenalty = s.RepetitionPenalty,
                 PresencePenalty = s.PresencePenalty, FrequencyPenalty = s.FrequencyPenalty, Seed = s.HasSeed ? s.Seed : null,
+                LogitBias = r.LogitBias.Count > 0 ? r.LogitBias.ToDictionary(kv => kv.Key, kv => kv.Value) : null,
             },
         };
     }

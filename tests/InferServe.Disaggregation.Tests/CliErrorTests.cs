@@ -17,6 +17,7 @@ public sealed class CliErrorTests
     [InlineData(new[] { "serve", "--role", "all", "--gateway", "http://127.0.0.1:1" }, "--gateway is for workers")]
     [InlineData(new[] { "serve", "--role", "decode", "--prefill", "http://127.0.0.1:1" }, "--prefill and --decode are for --role gateway")]
     [InlineData(new[] { "serve", "--role", "gateway", "--decode", "http://127.0.0.1:1", "--routing", "random" }, "Unknown routing policy 'random'")]
+    [InlineData(new[] { "serve", "--tool-call-parser", "gpt" }, "Unknown --tool-call-parser 'gpt'")]
     public async Task Bad_role_flags_exit_with_one_line(string[] args, string message)
     {
         var (code, output) = await ServerProcess.RunToEndAsync(args, TestContext.Current.CancellationToken);

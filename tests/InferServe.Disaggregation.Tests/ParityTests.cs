@@ -72,6 +72,11 @@ public sealed class ParityTests(ITestOutputHelper log)
         Assert.Equal(0, await decode.MetricAsync("inferserve_kv_import_fallbacks", ct: ct));
         // Prompt tokens the prefill worker ran, as its prefix-cache lookups count them (each request once).
         double promptTokens = await prefill.MetricAsync("inferserve_prefix_cache_queries_total", ct: ct);
+        // Prompt logprobs need the prompt's logits, which stay on the prefill worker: the gateway refuses them clearly.
+        var echo = await OpenAiCalls.RunAsync(t.Gateway.HttpBase, "/v1/completions",
+            new System.Text.Json.Nodes.JsonObject { ["prompt"] = "Once", ["max_tokens"] = 2, ["echo"] = true, ["logprobs"] = 1 }, ct);
+        Assert.StartsWith("HTTP 400", echo);
+        Assert.Contains("\"param\":\"echo\"", echo);
         log.WriteLine($"{Path.GetFileName(model)} {kvDtype}: {requests.Count} HTTP + {GrpcRequests().Count} gRPC requests equal; {received} KV bytes for {promptTokens} prompt tokens");
         return received / promptTokens;
     }
@@ -93,6 +98,7 @@ public sealed class ParityTests(ITestOutputHelper log)
     [
         new GenerateRequest { Text = "Once upon a time", MaxTokens = 20, Temperature = 0, Logprobs = 2 },
         new GenerateRequest { Text = "The little bird", MaxTokens = 20, Temperature = 0.9f, Seed = 42, N = 2 },
+        new GenerateRequest { Text = "Lily went", MaxTokens = 16, Temperature = 0, MinTokens = 8, LogitBias = { [300] = 3f }, IncludeStopStrInOutput = true, StopTokenIds = { 13 } },
     ];
 
     private static async Task<string> GrpcAsync(string address, GenerateRequest request, CancellationToken ct)

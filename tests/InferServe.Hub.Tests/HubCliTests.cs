@@ -68,6 +68,42 @@ public sealed class HubCliTests
     }
 
     [Fact(Timeout = 300_000)]
+    public async Task Stories260K_in_hf_layout_is_pulled_then_generates_the_bin_greedy_text()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var bin = Path.Combine(TestPaths.RepoRoot, "models", "stories260K", "stories260K.bin");
+        var converted = Path.Combine(Directory.CreateTempSubdirectory("inferserve-hf-convert-").FullName, "stories260K");
+        var (code, output) = await ServerProcess.RunToEndAsync(["convert", "--model", bin, "--output", converted], ct);
+        Assert.True(code == 0, output);
+        await using var hub = await LocalHub.StartAsync(ct);
+        var commit = hub.Add("org/stories260K", converted);
+        Assert.Equal(Llama2cToHuggingFace.Files, hub["org/stories260K"].Files.Select(f => f.Path)); // HF layout, no .bin
+        var cache = Directory.CreateTempSubdirectory("inferserve-hf-cli-").FullName;
+
+        (code, output) = await ServerProcess.RunToEndAsync(["pull", "org/stories260K"], ct, Env(hub, cache));
+        Assert.True(code == 0, output);
+        Assert.Contains(Path.Combine(cache, "models--org--stories260K", "snapshots", commit), output);
+
+        int requests = hub.RequestCount;
+        string[] greedy = ["--prompt", "Once upon a time", "--temperature", "0", "--max-tokens", "400", "--cache-dir", TestPaths.GraphCacheDir, "--threads", "1"];
+        var fromHub = await GenerateAsync(["generate", "--model", "org/stories260K", .. greedy], Env(hub, cache, offline: true), ct);
+        var fromBin = await GenerateAsync(["generate", "--model", bin, .. greedy], null, ct);
+        Assert.StartsWith("Once upon a time, there was a little girl named Lily.", fromHub);
+        Assert.Equal(fromBin, fromHub);
+        Assert.Equal(requests, hub.RequestCount); // served from the cache that pull filled
+    }
+
+    /// <summary>The text `generate` printed: the prompt and its completion (logs go before it, to stderr).</summary>
+    private static async Task<string> GenerateAsync(string[] args, Dictionary<string, string>? env, CancellationToken ct)
+    {
+        var (code, output) = await ServerProcess.RunToEndAsync(args, ct, env);
+        Assert.True(code == 0, output);
+        int start = output.IndexOf("Once upon a time", StringComparison.Ordinal);
+        Assert.True(start >= 0, output);
+        return output[start..].TrimEnd();
+    }
+
+    [Fact(Timeout = 300_000)]
     public async Task Concurrent_pull_processes_download_each_blob_once()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -36,6 +36,18 @@ public sealed class SmokeTests(TinyServer server) : IClassFixture<TinyServer>
         await AssertReportsAsync(dir, outcome, expectedPlots: 4 + 2 + 1);
     }
 
+    [Fact(Timeout = 180_000)]
+    public async Task Concurrency_sweep_gives_one_point_per_level_and_records_the_seed()
+    {
+        var dir = NewDir("sweep-concurrency");
+        var outcome = await RunAsync(["--url", server.HttpBase, "--sweep-concurrency", "1,2", "--requests", "4", "--seed", "9", "--out", dir, .. Small]);
+
+        Assert.Equal([1.0, 2.0], outcome.Report.Points.Select(p => p.Level));
+        Assert.All(outcome.Report.Points, p => Assert.Equal(4, p.Total.Completed));
+        Assert.Equal([9], outcome.Report.Seeds);
+        Assert.True(File.Exists(Path.Combine(dir, "report.html")));
+    }
+
     private async Task<LoadTestRunner.Outcome> RunAsync(string[] args)
     {
         var log = new StringWriter();

@@ -59,6 +59,44 @@ public sealed class GrpcEndpointTests
         Assert.Equal(body.GetProperty("choices")[0].GetProperty("text").GetString(), response.Choices[0].Text);
     }
 
+    [Fact(Timeout = 120_000)]
+    public async Task The_grpc_api_honours_logit_bias_min_tokens_stop_token_text_and_special_tokens()
+    {
+        int grpcPort = FreePort();
+        await using var gw = await TestServer.StartAsync(s => s.GrpcPort = grpcPort);
+        using var client = new InferServe.Grpc.GrpcClient(new Uri($"http://127.0.0.1:{grpcPort}"));
+        var withKey = new InferServe.Grpc.CallOptions { Headers = [new("authorization", "Bearer " + TestServer.ApiKey)] };
+        var tokenizer = gw.Engine.Tokenizer;
+        Task<InferServe.Api.Grpc.V1.CompleteResponse> Complete(Action<InferServe.Api.Grpc.V1.GenerateRequest> configure)
+        {
+            var r = new InferServe.Api.Grpc.V1.GenerateRequest { Text = "Hi", MaxTokens = 6, Temperature = 0 };
+            configure(r);
+            return client.UnaryAsync(InferServe.Api.Grpc.InferenceMethods.Complete, r, withKey);
+        }
+
+        var pinned = await Complete(r => { r.LogitBias[300] = 100; r.StopTokenIds.Add(300); r.IncludeStopStrInOutput = true; });
+        Assert.Equal(tokenizer.Decode([300]), pinned.Choices[0].Text);
+        Assert.Equal(InferServe.Api.Grpc.V1.FinishReason.Stop, pinned.Choices[0].FinishReason);
+
+        int eos = gw.Engine.Facts.EosTokenIds[0];
+        var held = await Complete(r => { r.LogitBias[eos] = 100; r.MinTokens = 2; });
+        Assert.Equal(3, held.Usage.CompletionTokens);
+
+        int imStart = tokenizer.TokenToId("<|im_start|>")!.Value;
+        var special = await Complete(r => { r.LogitBias[imStart] = 100; r.MaxTokens = 1; r.SkipSpecialTokens = false; });
+        Assert.Equal("<|im_start|>", special.Choices[0].Text);
+
+        var withPrompt = await Complete(r => r.PromptLogprobs = 2);
+        var promptLogprobs = withPrompt.Choices[0].PromptLogprobs;
+        Assert.Equal(tokenizer.Encode("Hi").Length, promptLogprobs.Count);
+        Assert.True(float.IsNaN(promptLogprobs[0].Logprob));
+        Assert.All(promptLogprobs.Skip(1), lp => Assert.Equal(2, lp.Top.Count));
+
+        var invalid = await Assert.ThrowsAsync<InferServe.Grpc.RpcException>(() => Complete(r => r.LogitBias[1] = 500));
+        Assert.Equal(InferServe.Grpc.StatusCode.InvalidArgument, invalid.StatusCode);
+        Assert.Contains("logit_bias", invalid.Message);
+    }
+
     private static int FreePort()
     {
         using var l = new TcpListener(IPAddress.Loopback, 0);

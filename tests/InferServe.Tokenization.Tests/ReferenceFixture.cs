@@ -14,7 +14,8 @@ public sealed record ReferenceResult(int[] Ids, int[] IdsNoSpecial, string Decod
 /// </summary>
 public sealed class ReferenceFixture
 {
-    public static readonly string[] Models = ["llama2", "llama3", "qwen3"];
+    /// <summary>Real Hugging Face tokenizer files, and tok512 converted by <see cref="Llama2c.Llama2cToHfTokenizer"/>.</summary>
+    public static readonly string[] Models = ["llama2", "llama3", "qwen3", ConvertedTok512.Name];
 
     private readonly Dictionary<string, ReferenceResult[]> _results = [];
     private readonly Dictionary<string, ITokenizer> _tokenizers = [];
@@ -70,7 +71,8 @@ public sealed class ReferenceFixture
         }
     }
 
-    public static string ModelDir(string model) => Path.Combine(TestPaths.RepoRoot, ".deps", "node-tokenizers", "models", model);
+    public static string ModelDir(string model) =>
+        model == ConvertedTok512.Name ? ConvertedTok512.Directory : Path.Combine(TestPaths.RepoRoot, ".deps", "node-tokenizers", "models", model);
 
     /// <summary>Reference results for <paramref name="model"/>, or a skip (a failure on CI) when unavailable.</summary>
     public (ITokenizer Tokenizer, ReferenceResult[] Results) Get(string model)

@@ -27,6 +27,10 @@ internal sealed class Sequence : IPenaltyContext
     public OutputState Output { get; }
     public long AdmittedTicks { get; set; }
     public FinishReason? FinishReason { get; set; }
+    /// <summary>Prompt logprobs so far (entry 0 is NaN: nothing predicts the first token); shared with forks.</summary>
+    public List<TokenLogprob>? PromptLogprobs { get; set; }
+    /// <summary>Whether this choice's first event has carried <see cref="PromptLogprobs"/>.</summary>
+    public bool PromptLogprobsSent { get; set; }
 
     public Sequence(RequestState request, int index, ReadOnlySpan<int> tokens, int promptLength, SequenceKv kv, ulong rng, OutputState output)
     {
@@ -56,5 +60,5 @@ internal sealed class Sequence : IPenaltyContext
 
     /// <summary>A copy for n>1 fan-out: same tokens and computed KV (shared blocks), its own random stream.</summary>
     public Sequence Fork(int index, SequenceKv kv, ulong rng, OutputState output) =>
-        new(Request, index, Tokens, PromptLength, kv, rng, output) { NumComputed = NumComputed, Status = Status, AdmittedTicks = AdmittedTicks };
+        new(Request, index, Tokens, PromptLength, kv, rng, output) { NumComputed = NumComputed, Status = Status, AdmittedTicks = AdmittedTicks, PromptLogprobs = PromptLogprobs };
 }

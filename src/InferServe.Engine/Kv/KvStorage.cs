@@ -35,6 +35,10 @@ public abstract unsafe class KvStorage : IDisposable
         {
             _k[l] = (byte*)NativeMemory.AlignedAlloc(bytes, 64);
             _v[l] = (byte*)NativeMemory.AlignedAlloc(bytes, 64);
+            // Touch every page now: the pool's memory is committed (and counted in RSS) at start-up, not on
+            // a block's first use, so serving takes no page faults and a soak does not read warm-up as growth.
+            NativeMemory.Clear(_k[l], bytes);
+            NativeMemory.Clear(_v[l], bytes);
         }
     }
 

@@ -7,28 +7,35 @@ namespace InferServe.Engine.Core;
 /// Per-choice detokenization and stop-string matching. Text that might be the start of a stop
 /// string is withheld until it is known not to be one; a match truncates the output before it.
 /// </summary>
-internal sealed class OutputState(IncrementalDecoder decoder, IReadOnlyList<string> stops)
+internal sealed class OutputState(IncrementalDecoder decoder, IReadOnlyList<string> stops, bool includeStop = false)
 {
     private readonly StringBuilder _held = new();
 
     public IncrementalDecoder Decoder { get; } = decoder;
 
-    /// <summary>Adds decoded text; returns what can be emitted now and whether a stop string matched.</summary>
-    public (string Emit, bool Stopped) Push(string text)
+    /// <summary>
+    /// Adds decoded text; returns what can be emitted now and whether a stop string matched. <paramref name="stopsAllowed"/>
+    /// false (before min_tokens): stop strings pass through as text.
+    /// </summary>
+    public (string Emit, bool Stopped) Push(string text, bool stopsAllowed = true)
     {
         if (stops.Count == 0) return (text, false);
         _held.Append(text);
         var held = _held.ToString();
-        int match = -1;
+        int match = -1, end = -1;
         foreach (var stop in stops)
         {
             int i = held.IndexOf(stop, StringComparison.Ordinal);
-            if (i >= 0 && (match < 0 || i < match)) match = i;
+            if (i >= 0 && (match < 0 || i < match))
+            {
+                match = i;
+                end = i + stop.Length;
+            }
         }
-        if (match >= 0)
+        if (match >= 0 && stopsAllowed)
         {
             _held.Clear();
-            return (held[..match], true);
+            return (held[..(includeStop ? end : match)], true);
         }
         int keep = 0;
         foreach (var stop in stops)
@@ -43,9 +50,9 @@ internal sealed class OutputState(IncrementalDecoder decoder, IReadOnlyList<stri
     }
 
     /// <summary>Everything still withheld (the sequence ended for another reason).</summary>
-    public string Drain()
+    public string Drain(string last = "")
     {
-        var rest = _held.ToString() + Decoder.Flush();
+        var rest = _held.ToString() + last + Decoder.Flush();
         _held.Clear();
         return rest;
     }

@@ -135,6 +135,20 @@ public sealed class ModelRunner : IDisposable
         return R == 0 ? [] : _logits.Floats(R);
     }
 
+    /// <summary>
+    /// Logits for more rows of the last <see cref="Forward"/> step (at most MaxSeqs at a time), e.g. prompt logprobs.
+    /// Overwrites the logits Forward returned.
+    /// </summary>
+    public ReadOnlySpan<float> HeadLogits(ReadOnlySpan<int> rows)
+    {
+        if (rows.Length == 0) return [];
+        if (rows.Length > Options.MaxSeqs) throw new ArgumentOutOfRangeException(nameof(rows));
+        var final = _hidden[Config.NumLayers % 2];
+        for (int r = 0; r < rows.Length; r++) final.Row(rows[r]).CopyTo(_headIn.Row(r));
+        _head.Run(rows.Length);
+        return _logits.Floats(rows.Length);
+    }
+
     public void Dispose()
     {
         _hostParallel?.Dispose();

@@ -78,6 +78,13 @@ internal sealed class Llama2cTokenizer : ITokenizer
 
     public static Llama2cTokenizer Load(string path)
     {
+        var (pieces, scores) = ReadVocabulary(path);
+        return new Llama2cTokenizer(pieces, scores);
+    }
+
+    /// <summary>The pieces (raw bytes, spaces as ' ') and scores of a tokenizer.bin, in id order.</summary>
+    internal static (byte[][] Pieces, float[] Scores) ReadVocabulary(string path)
+    {
         byte[] data;
         try
         {
@@ -121,7 +128,7 @@ internal sealed class Llama2cTokenizer : ITokenizer
             throw new TokenizerLoadException(path, $"llama2.c tokenizer has only {pieces.Count} tokens; ids 0-2 (unk, BOS, EOS) are required");
         }
 
-        return new Llama2cTokenizer([.. pieces], [.. scores]);
+        return ([.. pieces], [.. scores]);
     }
 
     public int[] Encode(string text, bool addSpecialTokens = true)

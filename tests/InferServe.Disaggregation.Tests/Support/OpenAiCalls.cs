@@ -127,6 +127,9 @@ public static class OpenAiCalls
         list.Add(("/v1/chat/completions", With(With(Chat(longPrompt, 20), "temperature", 0), "stop", new JsonArray("."))));
         list.Add(("/v1/completions", With(With(With(C("The dog", 30, stream: true), "temperature", 0.9), "seed", 13), "n", 2)));
         list.Add(("/v1/completions", With(With(With(C(longPrompt + longPrompt, 16), "temperature", 0.5), "seed", 99), "ignore_eos", true)));
+        // The vLLM fields cross the worker protocol: min_tokens and logit_bias change sampling on both workers.
+        list.Add(("/v1/completions", With(With(With(C("Once upon a time", 20), "temperature", 0), "min_tokens", 12), "logit_bias", new JsonObject { ["400"] = 4.0 })));
+        list.Add(("/v1/completions", With(With(With(With(C("The cat sat", 20, stream: true), "temperature", 0), "stop_token_ids", new JsonArray(13)), "include_stop_str_in_output", true), "skip_special_tokens", false)));
         return list;
     }
 

@@ -35,4 +35,16 @@ public class KvCacheMemoryTests
         var spec = Spec(dtype);
         Assert.Equal(spec.BytesPerTokenPerLayer * spec.NumLayers, BytesPerToken(dtype));
     }
+
+    [Fact]
+    public void ThePoolIsResidentFromCreationSoServingTakesNoFirstTouchPageFaults()
+    {
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        process.Refresh();
+        long before = process.WorkingSet64;
+        using var storage = KvStorage.Create(Spec(KvDType.Int8), 1024); // about 188 MiB
+        process.Refresh();
+        long grown = process.WorkingSet64 - before;
+        Assert.True(grown >= storage.TotalBytes * 3 / 4, $"resident memory grew {grown >> 20} MiB for a {storage.TotalBytes >> 20} MiB pool");
+    }
 }

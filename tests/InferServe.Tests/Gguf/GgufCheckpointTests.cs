@@ -73,17 +73,17 @@ public class GgufCheckpointTests
     }
 
     [Fact(Timeout = 60_000)]
-    public async Task Generated_model_config_maps_llama_metadata_and_an_untied_output()
+    public async Task Generated_model_config_maps_llama_metadata_and_a_tied_output()
     {
         await Task.Run(() =>
         {
-            using var ckpt = CheckpointLoader.Open(GgufTestFiles.Require("gen256-f32.gguf"));
+            using var ckpt = CheckpointLoader.Open(GgufTestFiles.Fixture("gen256-f32.gguf"));
             var c = ckpt.Config;
-            Assert.Equal((256, 512, 2, 4, 2, 64, 512, 256), (c.HiddenSize, c.IntermediateSize, c.NumLayers, c.NumHeads, c.NumKvHeads, c.HeadDim, c.VocabSize, c.MaxPositionEmbeddings));
-            Assert.False(c.TieWordEmbeddings);
-            Assert.True(ckpt.Contains(WeightNames.LmHead));
-            Assert.Equal([512, 256], ckpt.Read(WeightNames.LmHead).Shape);
-            Assert.Equal([256, 512], ckpt.Read(WeightNames.Down(1)).Shape);
+            Assert.Equal((256, 256, 1, 4, 1, 64, 512, 256), (c.HiddenSize, c.IntermediateSize, c.NumLayers, c.NumHeads, c.NumKvHeads, c.HeadDim, c.VocabSize, c.MaxPositionEmbeddings));
+            Assert.True(c.TieWordEmbeddings); // no output.weight: the smallest model that keeps every row a K-quant super-block
+            Assert.Equal([512, 256], ckpt.Read(WeightNames.Embedding).Shape);
+            Assert.Equal([64, 256], ckpt.Read(WeightNames.K(0)).Shape);
+            Assert.Equal([256, 256], ckpt.Read(WeightNames.Down(0)).Shape);
         });
     }
 
@@ -97,11 +97,12 @@ public class GgufCheckpointTests
     [InlineData("gen256-q6_k-llamacpp.gguf")]
     public async Task Dequantization_equals_gguf_py_on_every_tensor(string file)
     {
-        var path = file.Contains("llamacpp", StringComparison.Ordinal) ? GgufTestFiles.RequireLlamaQuantized(file) : GgufTestFiles.Require(file);
+        var path = file.Contains("llamacpp", StringComparison.Ordinal) ? GgufTestFiles.Fixture(file) : GgufTestFiles.Require(file);
+        var referencePath = GgufTestFiles.Require(file.Replace(".gguf", ".deq.gguf", StringComparison.Ordinal));
         await Task.Run(() =>
         {
             using var quantized = new GgufFile(path);
-            using var reference = new GgufFile(path.Replace(".gguf", ".deq.gguf", StringComparison.Ordinal));
+            using var reference = new GgufFile(referencePath);
             var types = new HashSet<GgmlType>();
             foreach (var t in quantized.Tensors.Values)
             {
@@ -125,7 +126,7 @@ public class GgufCheckpointTests
     {
         await Task.Run(() =>
         {
-            using var f32 = CheckpointLoader.Open(GgufTestFiles.Require("gen256-f32.gguf"));
+            using var f32 = CheckpointLoader.Open(GgufTestFiles.Fixture("gen256-f32.gguf"));
             using var bf16 = CheckpointLoader.Open(GgufTestFiles.Require("gen256-bf16.gguf"));
             var a = f32.Read(WeightNames.Q(0)).Data;
             var b = bf16.Read(WeightNames.Q(0)).Data;

@@ -1,14 +1,17 @@
 namespace InferServe.Tests.Support;
 
 /// <summary>
-/// GGUF files written by llama.cpp's gguf-py (and llama-quantize) into .deps/gguf-test-files by
-/// scripts/ci/setup-gguf-peer.sh. Missing files skip locally and fail under CI=true.
+/// GGUF test files: those written by llama.cpp's gguf-py into .deps/gguf-test-files by scripts/ci/setup-gguf-peer.sh
+/// (missing files skip locally and fail under CI=true), and the committed fixtures in Gguf/fixtures (gen256's F32 original
+/// and its llama-quantize files; see PROVENANCE.md there), which every checkout has.
 /// </summary>
 public static class GgufTestFiles
 {
     public static string Directory { get; } = Environment.GetEnvironmentVariable("INFERSERVE_GGUF_TEST_DIR") is { Length: > 0 } d
         ? d
         : Path.Combine(TestPaths.RepoRoot, ".deps", "gguf-test-files");
+
+    public static string FixtureDirectory { get; } = Path.Combine(TestPaths.RepoRoot, "tests", "InferServe.Tests", "Gguf", "fixtures");
 
     private static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
 
@@ -23,12 +26,17 @@ public static class GgufTestFiles
         return path;
     }
 
-    /// <summary>Files made by llama-quantize, which only exist when the setup script found or built it; skip otherwise, also in CI.</summary>
-    public static string RequireLlamaQuantized(string name)
+    /// <summary>A committed fixture: never skips. A missing or LFS-pointer file is a broken checkout and fails.</summary>
+    public static string Fixture(string name)
     {
-        var path = Path.Combine(Directory, name);
-        if (!File.Exists(path))
-            Assert.Skip($"{path} is missing: llama-quantize was not available to scripts/ci/setup-gguf-peer.sh (INFERSERVE_GGUF_BUILD_QUANTIZE=1 builds it, ~10 min on 2 cores).");
+        var path = Path.Combine(FixtureDirectory, name);
+        Assert.True(File.Exists(path), $"{path} is missing from the checkout (scripts/gguf/make_kquant_fixtures.sh --update makes it).");
+        using (var stream = File.OpenRead(path))
+        {
+            Span<byte> magic = stackalloc byte[4];
+            stream.ReadExactly(magic);
+            Assert.True(magic.SequenceEqual("GGUF"u8), $"{path} is not a GGUF file (a Git LFS pointer?); the fixtures are plain git blobs.");
+        }
         return path;
     }
 }
