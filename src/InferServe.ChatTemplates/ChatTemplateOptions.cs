@@ -11,8 +11,11 @@ public sealed record ChatTemplateOptions
     /// <summary>Maximum loop iterations summed over one render (also bounds range() sizes).</summary>
     public int MaxLoopIterations { get; init; } = 1_000_000;
 
-    /// <summary>Maximum macro call nesting.</summary>
+    /// <summary>Maximum macro call nesting (recursive macros included).</summary>
     public int MaxCallDepth { get; init; } = 64;
+
+    /// <summary>Wall-clock limit of one render (Timeout.InfiniteTimeSpan: none). Real chat templates render in well under a millisecond.</summary>
+    public TimeSpan MaxRenderTime { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Maximum nesting of the template's syntax tree (guards the parser and evaluator stacks).</summary>
     public int MaxNestingDepth { get; init; } = 200;

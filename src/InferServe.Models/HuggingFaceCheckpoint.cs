@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 
 namespace InferServe.Models;
 
@@ -68,81 +67,72 @@ public sealed class HuggingFaceCheckpoint : ICheckpoint
 
     internal static ModelConfig ParseConfig(string configPath, string? generationConfigPath, bool hasLmHead)
     {
-        JsonObject cfg;
         try
         {
-            cfg = JsonNode.Parse(File.ReadAllText(configPath))?.AsObject() ?? throw new ModelLoadException($"'{configPath}' is empty.");
+            return ReadConfig(configPath, generationConfigPath, hasLmHead);
         }
-        catch (JsonException e)
+        catch (InvalidOperationException e) // System.Text.Json: a name or string with an unpaired surrogate escape
         {
-            throw new ModelLoadException($"'{configPath}' is not valid JSON: {e.Message}", e);
+            throw new ModelLoadException($"'{configPath}' (or generation_config.json) holds text that is not valid Unicode: {e.Message}", e);
         }
-        var arch = cfg["architectures"]?.AsArray().FirstOrDefault()?.GetValue<string>()
-                   ?? throw new ModelLoadException($"'{configPath}' has no 'architectures' entry.");
+    }
+
+    private static ModelConfig ReadConfig(string configPath, string? generationConfigPath, bool hasLmHead)
+    {
+        var cfg = new ConfigJson(configPath);
+        var arch = cfg.Architecture();
         if (!SupportedArchitectures.Contains(arch))
             throw new ModelLoadException($"Architecture '{arch}' is not supported; supported are {string.Join(", ", SupportedArchitectures)}.");
 
-        int Int(string key) => cfg[key]?.GetValue<int>() ?? throw new ModelLoadException($"'{configPath}' is missing '{key}'.");
-        int? OptInt(string key) => cfg[key] is JsonValue v && v.TryGetValue<int>(out var i) ? i : null;
-        float? OptFloat(string key) => cfg[key] is JsonValue v ? (float)v.GetValue<double>() : null;
-
-        int hidden = Int("hidden_size"), heads = Int("num_attention_heads");
-        bool tie = cfg["tie_word_embeddings"] is JsonValue t ? t.GetValue<bool>() : !hasLmHead;
+        int hidden = cfg.Int("hidden_size"), heads = cfg.Int("num_attention_heads");
+        bool tie = cfg.OptBool("tie_word_embeddings") ?? !hasLmHead;
         if (!tie && !hasLmHead) throw new ModelLoadException($"Model is not tied (tie_word_embeddings=false) but has no '{WeightNames.LmHead}' tensor.");
 
         RopeScaling? scaling = null;
-        if (cfg["rope_scaling"] is JsonObject rs)
+        if (cfg.OptObject("rope_scaling") is { } rs)
         {
-            var type = (rs["rope_type"] ?? rs["type"])?.GetValue<string>() ?? "default";
+            var type = rs.OptString("rope_type") ?? rs.OptString("type") ?? "default";
             scaling = type switch
             {
-                "llama3" => new RopeScaling("llama3", (float)rs["factor"]!.GetValue<double>(),
-                    (float)(rs["low_freq_factor"]?.GetValue<double>() ?? 1), (float)(rs["high_freq_factor"]?.GetValue<double>() ?? 4),
-                    rs["original_max_position_embeddings"]?.GetValue<int>() ?? 8192),
-                "linear" => new RopeScaling("linear", (float)rs["factor"]!.GetValue<double>()),
+                "llama3" => new RopeScaling("llama3", rs.Float("factor"), rs.OptFloat("low_freq_factor") ?? 1, rs.OptFloat("high_freq_factor") ?? 4,
+                    rs.OptInt("original_max_position_embeddings") ?? 8192),
+                "linear" => new RopeScaling("linear", rs.Float("factor")),
                 "default" => null,
                 _ => throw new ModelLoadException($"rope_scaling type '{type}' is not supported (supported: llama3, linear)."),
             };
         }
 
-        var eos = ReadIds(cfg["eos_token_id"]);
-        int? bos = OptInt("bos_token_id");
+        var eos = cfg.Ids("eos_token_id");
+        int? bos = cfg.OptInt("bos_token_id");
         if (generationConfigPath != null)
         {
-            var gen = JsonNode.Parse(File.ReadAllText(generationConfigPath))?.AsObject();
-            if (gen?["eos_token_id"] is { } ge) eos = ReadIds(ge);
-            if (gen?["bos_token_id"] is JsonValue gb && gb.TryGetValue<int>(out var b)) bos = b;
+            var gen = new ConfigJson(generationConfigPath);
+            if (gen.Has("eos_token_id")) eos = gen.Ids("eos_token_id");
+            bos = gen.OptInt("bos_token_id") ?? bos;
         }
 
         var config = new ModelConfig
         {
             Architecture = arch,
             HiddenSize = hidden,
-            IntermediateSize = Int("intermediate_size"),
-            NumLayers = Int("num_hidden_layers"),
+            IntermediateSize = cfg.Int("intermediate_size"),
+            NumLayers = cfg.Int("num_hidden_layers"),
             NumHeads = heads,
-            NumKvHeads = OptInt("num_key_value_heads") ?? heads,
-            HeadDim = OptInt("head_dim") ?? hidden / heads,
-            VocabSize = Int("vocab_size"),
-            MaxPositionEmbeddings = OptInt("max_position_embeddings") ?? 2048,
-            RmsNormEps = OptFloat("rms_norm_eps") ?? 1e-6f,
-            RopeTheta = OptFloat("rope_theta") ?? 10000f,
+            NumKvHeads = cfg.OptInt("num_key_value_heads") ?? heads,
+            HeadDim = cfg.OptInt("head_dim") ?? (heads > 0 ? hidden / heads : 0),
+            VocabSize = cfg.Int("vocab_size"),
+            MaxPositionEmbeddings = cfg.OptInt("max_position_embeddings") ?? 2048,
+            RmsNormEps = cfg.OptFloat("rms_norm_eps") ?? 1e-6f,
+            RopeTheta = cfg.OptFloat("rope_theta") ?? 10000f,
             RopeScaling = scaling,
             TieWordEmbeddings = tie,
-            AttentionBias = arch == "Qwen2ForCausalLM" || (cfg["attention_bias"] is JsonValue ab && ab.GetValue<bool>()),
+            AttentionBias = arch == "Qwen2ForCausalLM" || cfg.OptBool("attention_bias") == true,
             BosTokenId = bos,
             EosTokenIds = eos,
         };
         config.Validate();
         return config;
     }
-
-    private static int[] ReadIds(JsonNode? node) => node switch
-    {
-        JsonArray a => a.Select(x => x!.GetValue<int>()).ToArray(),
-        JsonValue v when v.TryGetValue<int>(out var i) => [i],
-        _ => [],
-    };
 
     public bool Contains(string name) => _byTensor.ContainsKey(name);
 

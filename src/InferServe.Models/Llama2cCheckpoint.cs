@@ -27,9 +27,9 @@ public sealed class Llama2cCheckpoint : ICheckpoint
         var header = MemoryMarshal.Cast<byte, int>(bytes.AsSpan(0, HeaderInts * 4));
         int dim = header[0], hidden = header[1], layers = header[2], heads = header[3], kvHeads = header[4], vocab = header[5], seqLen = header[6];
         bool shared = vocab > 0;
-        vocab = Math.Abs(vocab);
-        if (dim <= 0 || hidden <= 0 || layers <= 0 || heads <= 0 || kvHeads <= 0 || seqLen <= 0 || dim % heads != 0)
-            throw new ModelLoadException($"'{path}' does not have a valid llama2.c header (dim={dim}, hidden={hidden}, layers={layers}, heads={heads}, kv_heads={kvHeads}).");
+        vocab = vocab == int.MinValue ? 0 : Math.Abs(vocab);
+        if (vocab == 0 || dim <= 0 || hidden <= 0 || layers <= 0 || heads <= 0 || kvHeads <= 0 || seqLen <= 0 || dim % heads != 0)
+            throw new ModelLoadException($"'{path}' does not have a valid llama2.c header (dim={dim}, hidden={hidden}, layers={layers}, heads={heads}, kv_heads={kvHeads}, vocab={vocab}, seq_len={seqLen}).");
         int headDim = dim / heads, kvDim = kvHeads * headDim;
 
         Config = new ModelConfig
@@ -55,11 +55,19 @@ public sealed class Llama2cCheckpoint : ICheckpoint
         _data = new float[floats];
         Buffer.BlockCopy(bytes, HeaderInts * 4, _data, 0, (int)(floats * 4));
 
+        // Header values are untrusted: the layout stops as soon as it passes the end of the file (a huge layer count
+        // must not index billions of tensors first), and sizes are summed in checked arithmetic.
         long offset = 0;
+        void Advance(long count)
+        {
+            offset = count > floats - offset ? long.MaxValue : offset + count;
+            if (offset > floats)
+                throw new ModelLoadException($"'{path}' is truncated: its header (dim={dim}, hidden={hidden}, layers={layers}, vocab={vocab}, seq_len={seqLen}) needs more floats than the file's {floats}.");
+        }
         void Add(string name, params int[] shape)
         {
             _index[name] = (offset, shape);
-            offset += shape.Aggregate(1L, (a, b) => a * b);
+            Advance(shape.Aggregate(1L, (a, b) => a * b)); // at most two int dims: no overflow
         }
         void AddLayers(Func<int, string> name, params int[] shape)
         {
@@ -76,10 +84,8 @@ public sealed class Llama2cCheckpoint : ICheckpoint
         AddLayers(WeightNames.Down, dim, hidden);
         AddLayers(WeightNames.Up, hidden, dim);
         Add(WeightNames.FinalNorm, dim);
-        offset += (long)seqLen * headDim; // legacy freq_cis_real/imag: recomputed by the engine
+        Advance((long)seqLen * headDim); // legacy freq_cis_real/imag: recomputed by the engine
         if (!shared) Add(WeightNames.LmHead, vocab, dim);
-        if (offset > floats)
-            throw new ModelLoadException($"'{path}' is truncated: header needs {offset} floats, file has {floats}.");
 
         Fingerprint = ContentHash.OfFiles([path]);
         TokenizerPath = tokenizerPath ?? FindTokenizerBeside(path, vocab);

@@ -4,6 +4,7 @@ using InferServe.ChatTemplates;
 using InferServe.Engine.Hosting;
 using InferServe.Server.Tools;
 using InferServe.Tokenization;
+using Microsoft.Extensions.Logging;
 
 namespace InferServe.Server;
 
@@ -14,9 +15,14 @@ internal sealed class ChatPromptBuilder
     private readonly ChatTemplate? _template;
     private readonly string? _bos, _eos;
     private readonly ITokenizer _tokenizer;
+    private readonly ILogger _log;
+    // The operator's --chat-template is the server's own: going over the sandbox is a server error (500).
+    // A model's template travels with the model; its failures are reported to the client as a 400.
+    private readonly bool _isOverride;
 
-    public ChatPromptBuilder(LoadedEngine loaded, string? templateOverride, string? toolCallParser = null)
+    public ChatPromptBuilder(LoadedEngine loaded, string? templateOverride, ChatTemplateOptions options, ILogger log, string? toolCallParser = null)
     {
+        _log = log;
         _tokenizer = loaded.Service.Tokenizer;
         string? configPath = loaded.ModelDirectory is { } dir ? Path.Combine(dir, "tokenizer_config.json") : null;
         if (configPath is not null && File.Exists(configPath))
@@ -30,12 +36,13 @@ internal sealed class ChatPromptBuilder
         if (!string.IsNullOrEmpty(templateOverride))
         {
             var source = File.Exists(templateOverride) ? File.ReadAllText(templateOverride) : templateOverride;
-            _template = ChatTemplate.Parse(source);
+            _template = ChatTemplate.Parse(source, options);
+            _isOverride = true;
         }
         else if (configPath is not null && File.Exists(configPath))
-            _template = ChatTemplate.FromTokenizerConfig(configPath);
+            _template = ChatTemplate.FromTokenizerConfig(configPath, options);
         else if (_tokenizer is IChatTemplateSource { ChatTemplate: { Length: > 0 } embedded })
-            _template = ChatTemplate.Parse(embedded); // GGUF: tokenizer.chat_template
+            _template = ChatTemplate.Parse(embedded, options); // GGUF: tokenizer.chat_template
         ToolParser = ToolCallParsers.Resolve(toolCallParser, _template?.Source);
     }
 
@@ -68,7 +75,7 @@ internal sealed class ChatPromptBuilder
             if (m.ValueKind != JsonValueKind.Object) throw RequestFields.TypeError(p, "an object");
             if (!m.TryGetProperty("role", out var role) || role.ValueKind != JsonValueKind.String)
                 throw ApiException.BadRequest($"'{p}.role' is required and must be a string.", p + ".role");
-            var r = role.GetString()!;
+            var r = RequestFields.Text(role, p + ".role");
             if (!Roles.Contains(r))
                 throw ApiException.BadRequest($"'{p}.role' must be one of system, developer, user, assistant, tool; got '{r}'.", p + ".role");
             string? content = null;
@@ -76,16 +83,17 @@ internal sealed class ChatPromptBuilder
             {
                 switch (c.ValueKind)
                 {
-                    case JsonValueKind.String: content = c.GetString(); break;
+                    case JsonValueKind.String: content = RequestFields.Text(c, p + ".content"); break;
                     case JsonValueKind.Null: break;
                     case JsonValueKind.Array:
                         var sb = new StringBuilder();
                         foreach (var part in c.EnumerateArray())
                         {
-                            if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("type", out var type) || type.GetString() != "text"
+                            if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("type", out var type)
+                                || type.ValueKind != JsonValueKind.String || !type.ValueEquals("text")
                                 || !part.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String)
                                 throw ApiException.BadRequest($"'{p}.content' parts must be {{\"type\":\"text\",\"text\":...}}; this model accepts text only.", p + ".content");
-                            sb.Append(text.GetString());
+                            sb.Append(RequestFields.Text(text, p + ".content"));
                         }
                         content = sb.ToString();
                         break;
@@ -93,8 +101,8 @@ internal sealed class ChatPromptBuilder
                 }
             }
             if (content is null && r != "assistant") throw ApiException.BadRequest($"'{p}.content' is required for role '{r}'.", p + ".content");
-            string? name = m.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
-            string? toolCallId = m.TryGetProperty("tool_call_id", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+            string? name = m.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? RequestFields.Text(n, p + ".name") : null;
+            string? toolCallId = m.TryGetProperty("tool_call_id", out var t) && t.ValueKind == JsonValueKind.String ? RequestFields.Text(t, p + ".tool_call_id") : null;
             var toolCalls = r == "assistant" ? ParseToolCalls(m, p) : null;
             list.Add(new ChatMessage(r, content) { Name = name, ToolCallId = toolCallId, ToolCalls = toolCalls });
         }
@@ -160,7 +168,14 @@ internal sealed class ChatPromptBuilder
             text = _template.Render(messages, options.AddGenerationPrompt, _bos, _eos, options.TemplateVariables());
             if (options.ContinueFinalMessage) text = CutAfterFinalMessage(text, messages[^1]);
         }
-        catch (ChatTemplateException e) when (e.Kind is ChatTemplateErrorKind.Raised or ChatTemplateErrorKind.LimitExceeded)
+        catch (ChatTemplateException e) when (e.Kind is ChatTemplateErrorKind.LimitExceeded)
+        {
+            _log.LogWarning("The chat template went over its sandbox limits: {Message}", e.Message);
+            int status = _isOverride ? 500 : 400;
+            throw new ApiException(status, "The chat template exceeded its sandbox limits: " + e.Message, status == 500 ? null : "messages",
+                "chat_template_limit", status == 500 ? "server_error" : "invalid_request_error");
+        }
+        catch (ChatTemplateException e) when (e.Kind is ChatTemplateErrorKind.Raised)
         {
             throw new ApiException(400, "The chat template rejected the messages: " + e.Message, "messages", "chat_template_error", "invalid_request_error");
         }

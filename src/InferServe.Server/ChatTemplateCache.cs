@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 namespace InferServe.Server;
 
 /// <summary>Builds the chat prompt builder once, on the first chat request (the template comes with the loaded model).</summary>
-internal sealed class ChatTemplateCache(string? templateOverride, string? toolCallParser, ILogger log)
+internal sealed class ChatTemplateCache(string? templateOverride, string? toolCallParser, ChatTemplateOptions options, ILogger log)
 {
     private readonly Lock _gate = new();
     private ChatPromptBuilder? _builder;
@@ -16,7 +16,7 @@ internal sealed class ChatTemplateCache(string? templateOverride, string? toolCa
         {
             try
             {
-                return _builder ??= new ChatPromptBuilder(loaded, templateOverride, toolCallParser);
+                return _builder ??= new ChatPromptBuilder(loaded, templateOverride, options, log, toolCallParser);
             }
             catch (ChatTemplateException e)
             {

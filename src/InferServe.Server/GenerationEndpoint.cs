@@ -19,6 +19,7 @@ internal sealed class GenerationEndpoint(EngineHost host, ChatTemplateCache chat
     {
         var loaded = host.Current ?? throw NotReady();
         using var doc = await ParseBodyAsync(ctx);
+        RequestFields.EnsureValidText(doc.RootElement);
         var req = OpenAiRequest.Parse(doc.RootElement, kind);
         if (req.Model is not null && req.Model != host.ServedModelName)
             throw new ApiException(404, $"The model '{req.Model}' does not exist; this server serves '{host.ServedModelName}'.", "model", "model_not_found", "invalid_request_error");

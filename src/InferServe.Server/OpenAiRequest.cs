@@ -167,13 +167,13 @@ internal sealed class OpenAiRequest
     {
         if (!f.TryGet("stop", out var stop)) return [];
         var list = new List<string>();
-        if (stop.ValueKind == JsonValueKind.String) list.Add(stop.GetString()!);
+        if (stop.ValueKind == JsonValueKind.String) list.Add(RequestFields.Text(stop, "stop"));
         else if (stop.ValueKind == JsonValueKind.Array)
         {
             foreach (var s in stop.EnumerateArray())
             {
                 if (s.ValueKind != JsonValueKind.String) throw RequestFields.TypeError("stop", "a string or an array of strings");
-                list.Add(s.GetString()!);
+                list.Add(RequestFields.Text(s, "stop"));
             }
         }
         else throw RequestFields.TypeError("stop", "a string or an array of strings");
@@ -189,7 +189,7 @@ internal sealed class OpenAiRequest
         switch (p.ValueKind)
         {
             case JsonValueKind.String:
-                result.Add(EncodeText(tokenizer, p.GetString()!));
+                result.Add(EncodeText(tokenizer, RequestFields.Text(p, "prompt")));
                 break;
             case JsonValueKind.Array:
                 if (p.GetArrayLength() == 0) throw ApiException.BadRequest("'prompt' must not be empty.", "prompt");
@@ -200,7 +200,7 @@ internal sealed class OpenAiRequest
                     if (p.GetArrayLength() > MaxPrompts) throw ApiException.BadRequest($"At most {MaxPrompts} prompts per request.", "prompt");
                     foreach (var e in p.EnumerateArray())
                     {
-                        if (e.ValueKind == JsonValueKind.String) result.Add(EncodeText(tokenizer, e.GetString()!));
+                        if (e.ValueKind == JsonValueKind.String) result.Add(EncodeText(tokenizer, RequestFields.Text(e, "prompt")));
                         else if (e.ValueKind == JsonValueKind.Array) result.Add(Ids(tokenizer, e));
                         else throw RequestFields.TypeError("prompt", "a string, an array of strings, an array of token ids or an array of token-id arrays");
                     }

@@ -18,7 +18,23 @@ internal readonly struct RequestFields(JsonElement root)
     {
         if (!TryGet(name, out var v)) return null;
         if (v.ValueKind != JsonValueKind.String) throw TypeError(name, "a string");
-        return v.GetString();
+        return Text(v, name);
+    }
+
+    /// <summary>
+    /// The string value of <paramref name="value"/> (a JSON string). JSON allows escapes of lone UTF-16 surrogates
+    /// ("\ud800"), which no .NET string API accepts: those are a 400 naming the field, not an exception deeper in.
+    /// </summary>
+    public static string Text(JsonElement value, string name)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            throw new ApiException(400, $"'{name}' is not valid Unicode text (it contains an unpaired UTF-16 surrogate escape).", name, "invalid_value", "invalid_request_error");
+        }
     }
 
     public bool? Bool(string name)
@@ -54,6 +70,40 @@ internal readonly struct RequestFields(JsonElement root)
         if (!TryGet(name, out var v)) return null;
         if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out double d) || !double.IsFinite(d)) throw TypeError(name, "a number");
         return d;
+    }
+
+    /// <summary>
+    /// Rejects a body holding a string or member name that is not valid UTF-16 (an escaped lone surrogate such as
+    /// "\ud800"): System.Text.Json parses it but throws when the text is read, so it is checked once, up front.
+    /// </summary>
+    public static void EnsureValidText(JsonElement element, string path = "")
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                Text(element, path.Length == 0 ? "body" : path);
+                break;
+            case JsonValueKind.Array:
+                int i = 0;
+                foreach (var item in element.EnumerateArray()) EnsureValidText(item, $"{path}[{i++}]");
+                break;
+            case JsonValueKind.Object:
+                foreach (var member in element.EnumerateObject())
+                {
+                    string name;
+                    try
+                    {
+                        name = member.Name;
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        throw new ApiException(400, $"A member name in '{(path.Length == 0 ? "body" : path)}' is not valid Unicode text (it contains an unpaired UTF-16 surrogate escape).",
+                            path.Length == 0 ? null : path, "invalid_value", "invalid_request_error");
+                    }
+                    EnsureValidText(member.Value, path.Length == 0 ? name : $"{path}.{name}");
+                }
+                break;
+        }
     }
 
     public static ApiException TypeError(string name, string expected) =>

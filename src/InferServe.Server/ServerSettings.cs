@@ -23,6 +23,8 @@ public sealed class ServerSettings
     public string? ApiKeyFile { get; set; }
     /// <summary>A chat template file path or inline Jinja template, overriding the model's.</summary>
     public string? ChatTemplate { get; set; }
+    /// <summary>Sandbox limits for rendering chat templates.</summary>
+    public ChatTemplateLimits ChatTemplateLimits { get; set; } = new();
     /// <summary>How tool calls are parsed out of chat output: auto (recognised from the chat template), llama3, hermes, mistral or none.</summary>
     public string ToolCallParser { get; set; } = "auto";
     public static IReadOnlyList<string> ToolCallParserNames => Tools.ToolCallParsers.Names;

@@ -53,7 +53,7 @@ public sealed class ServingHost : IAsyncDisposable
         _lifecycle = new ModelLifecycle(host, Metrics, Observer, _log);
         App.Use(new ErrorMappingMiddleware(_log, _endpoints, settings.MaxBodySize).InvokeAsync);
         App.Use(_authentication.InvokeAsync);
-        ServingRoutes.Map(App, settings, host, Registry, _endpoints, new ChatTemplateCache(settings.ChatTemplate, settings.ToolCallParser, _log), _log);
+        ServingRoutes.Map(App, settings, host, Registry, _endpoints, new ChatTemplateCache(settings.ChatTemplate, settings.ToolCallParser, settings.ChatTemplateLimits.ToOptions(), _log), _log);
         // A worker's gRPC port carries the worker protocol (mapped by the hook) instead of the public API.
         if (settings.GrpcPort > 0 && !settings.IsWorker) MapGrpcApi(App, host, settings.GrpcPort);
         hooks.MapGrpcApi?.Invoke(App, host);

@@ -32,7 +32,7 @@ internal static class Filters
             case "safe":
                 return operand;
             case "tojson":
-                return interp.Str(Json.Serialize(operand, JsonOptionsFrom(args)));
+                return interp.Str(Json.Serialize(operand, JsonOptionsFrom(args), interp.Budget));
             case "default" or "d":
             {
                 var fallback = args.Get(0, "default_value") ?? StringValue.Empty;
@@ -54,7 +54,7 @@ internal static class Filters
                     StringValue => operand,
                     UndefinedValue => StringValue.Empty,
                     NullValue => new StringValue("None"),
-                    _ => interp.Str(operand.ToString()),
+                    _ => interp.Str(interp.Text(operand)),
                 };
             case "int":
             {
@@ -116,9 +116,9 @@ internal static class Filters
                     "title" => new StringValue(Methods.Title(s.Value)),
                     "capitalize" => new StringValue(Methods.Capitalize(s.Value)),
                     "trim" => new StringValue(Methods.Strip(s.Value, (args.Get(0, "chars") as StringValue)?.Value, true, true)),
-                    "indent" => interp.Str(Indent(s.Value, args)),
-                    "replace" => interp.Str(Methods.Replace(s.Value, args)),
-                    "join" => interp.Str(string.Join(Separator(args), s.Value.Select(c => c.ToString()))),
+                    "indent" => interp.Str(Indent(interp, s.Value, args)),
+                    "replace" => interp.Str(Methods.Replace(s.Value, args, interp.Budget)),
+                    "join" => interp.Str(Operators.BoundedJoin(Separator(args), s.Value.Select(c => c.ToString()), interp.Budget.MaxOutputChars)),
                     "list" => new ArrayValue(s.Value.Select(c => (Value)new StringValue(c.ToString())).ToList()),
                     "first" => s.Value.Length > 0 ? new StringValue(s.Value[0].ToString()) : UndefinedValue.Instance,
                     "last" => s.Value.Length > 0 ? new StringValue(s.Value[^1].ToString()) : UndefinedValue.Instance,
@@ -133,7 +133,7 @@ internal static class Filters
                     "last" => a.Items.Count > 0 ? a.Items[^1] : UndefinedValue.Instance,
                     "reverse" => new ArrayValue(Enumerable.Reverse(a.Items).ToList()),
                     "join" => Join(interp, a, args),
-                    "unique" => Unique(a),
+                    "unique" => Unique(interp, a),
                     "sort" => Sort(interp, node, a, args),
                     "selectattr" or "rejectattr" => SelectAttr(interp, node, a, args, select: name == "selectattr"),
                     "map" => Map(interp, node, a, args),
@@ -190,10 +190,10 @@ internal static class Filters
             if (attr is not null) x = AttributePath(x, attr.Value);
             return x is NullValue or UndefinedValue ? "" : Operators.RawString(x);
         });
-        return interp.Str(string.Join(sep, parts));
+        return interp.Str(Operators.BoundedJoin(sep, parts, interp.Budget.MaxOutputChars));
     }
 
-    private static string Indent(string v, CallArgs args)
+    private static string Indent(Interpreter interp, string v, CallArgs args)
     {
         int width = args.Get(0, "width") switch
         {
@@ -206,6 +206,7 @@ internal static class Filters
         bool blank = args.Get(2, "blank") is { IsTruthy: true };
         string pad = new(' ', width);
         var lines = v.Split('\n');
+        interp.Budget.CheckLength(v.Length + (long)lines.Length * width);
         for (int i = 0; i < lines.Length; i++)
         {
             if ((i == 0 && !first) || (lines[i].Length == 0 && !blank)) continue;
@@ -214,11 +215,12 @@ internal static class Filters
         return string.Join('\n', lines);
     }
 
-    private static Value Unique(ArrayValue a)
+    private static Value Unique(Interpreter interp, ArrayValue a)
     {
         var output = new List<Value>();
         foreach (var item in a.Items)
         {
+            interp.Budget.CheckTime(); // quadratic: a long list must not outlive the time limit
             if (!output.Any(x => Operators.StrictEquals(x, item))) output.Add(item);
         }
         return new ArrayValue(output);
@@ -238,6 +240,7 @@ internal static class Filters
         Value Key(Value item) => attribute is null ? item : AttributePath(item, attribute);
         int Compare(Value x, Value y)
         {
+            interp.Budget.Tick();
             int c = CompareValues(interp, node, Key(x), Key(y), caseSensitive);
             return reverse ? -c : c;
         }

@@ -72,7 +72,7 @@ internal static class Globals
         if (step == 0) throw new ArgumentException("range() step must not be zero");
         long count = step > 0 ? (stop > start ? (stop - start + step - 1) / step : 0) : (start > stop ? (start - stop - step - 1) / -step : 0);
         if (count > interp.Options.MaxLoopIterations)
-            throw new ChatTemplateException(ChatTemplateErrorKind.LimitExceeded, $"range() of {count} items exceeds the loop limit");
+            throw new ChatTemplateException(ChatTemplateErrorKind.LimitExceeded, $"range() of {count} items exceeds the limit of {interp.Options.MaxLoopIterations} loop iterations");
         interp.CountIterations((int)count);
         var items = new List<Value>((int)count);
         for (long i = 0, v = start; i < count; i++, v += step) items.Add(new IntValue(v));

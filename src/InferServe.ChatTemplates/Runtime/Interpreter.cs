@@ -11,16 +11,18 @@ namespace InferServe.ChatTemplates.Runtime;
 internal sealed class Interpreter
 {
     private readonly SourceText _source;
-    private int _iterations;
-    private int _callDepth;
 
     public Interpreter(SourceText source, ChatTemplateOptions options)
     {
         _source = source;
         Options = options;
+        Budget = new RenderBudget(options);
     }
 
     public ChatTemplateOptions Options { get; }
+
+    /// <summary>The sandbox limits of this render.</summary>
+    public RenderBudget Budget { get; }
 
     private sealed class BreakSignal : Exception;
     private sealed class ContinueSignal : Exception;
@@ -33,25 +35,21 @@ internal sealed class Interpreter
         return new ChatTemplateException(kind, message, line, column);
     }
 
-    public void CountIterations(int n = 1)
-    {
-        _iterations += n;
-        if (_iterations > Options.MaxLoopIterations || _iterations < 0)
-            throw new ChatTemplateException(ChatTemplateErrorKind.LimitExceeded, $"Template exceeded {Options.MaxLoopIterations} loop iterations");
-    }
+    public void CountIterations(long n = 1) => Budget.CountIterations(n);
 
     /// <summary>Every string the template builds goes through here, so doubling tricks are bounded.</summary>
     public StringValue Str(string s)
     {
-        if (s.Length > Options.MaxOutputChars)
-            throw new ChatTemplateException(ChatTemplateErrorKind.LimitExceeded, $"Template output exceeded {Options.MaxOutputChars} characters");
+        Budget.CheckLength(s.Length);
         return new StringValue(s);
     }
 
+    /// <summary>{{ value }} text: lists and dicts print as JSON, bounded by the output limit.</summary>
+    public string Text(Value v) => v is ArrayValue or ObjectValue or NamespaceValue ? Json.Serialize(v, JsonOptions.Display, Budget) : v.ToString();
+
     private void Append(StringBuilder sb, string s)
     {
-        if (sb.Length + (long)s.Length > Options.MaxOutputChars)
-            throw new ChatTemplateException(ChatTemplateErrorKind.LimitExceeded, $"Template output exceeded {Options.MaxOutputChars} characters");
+        Budget.CheckLength(sb.Length + (long)s.Length);
         sb.Append(s);
     }
 
@@ -79,18 +77,19 @@ internal sealed class Interpreter
 
     private void Exec(Node node, Scope scope, StringBuilder sb)
     {
+        Budget.CheckTime();
         switch (node)
         {
             case TextNode t: Append(sb, t.Value); break;
             case CommentNode: break;
-            case OutputNode o: Append(sb, Eval(o.Expression, scope).ToString()); break;
+            case OutputNode o: Append(sb, Text(Eval(o.Expression, scope))); break;
             case IfNode i: ExecBlock(Eval(i.Test, scope).IsTruthy ? i.Body : i.Alternate, scope, sb); break;
             case ForNode f: ExecFor(f, scope, sb); break;
             case SetNode s: ExecSet(s, scope); break;
             case MacroNode m: scope.Set(m.Name, MakeMacro(m)); break;
             case BreakNode: throw new BreakSignal();
             case ContinueNode: throw new ContinueSignal();
-            case Expr e: Append(sb, Eval(e, scope).ToString()); break;
+            case Expr e: Append(sb, Text(Eval(e, scope))); break;
             default: throw Error(node, $"Unknown node {node.GetType().Name}");
         }
     }
@@ -211,11 +210,7 @@ internal sealed class Interpreter
 
     private FunctionValue MakeMacro(MacroNode node) => new(node.Name, (args, interp, caller) =>
     {
-        if (++_callDepth > Options.MaxCallDepth)
-        {
-            _callDepth--;
-            throw Error(node, $"Macro calls nested deeper than {Options.MaxCallDepth}", ChatTemplateErrorKind.LimitExceeded);
-        }
+        Budget.EnterCall(message => Error(node, message, ChatTemplateErrorKind.LimitExceeded));
         try
         {
             var scope = new Scope(caller);
@@ -241,7 +236,7 @@ internal sealed class Interpreter
             ExecBlock(node.Body, scope, sb);
             return Str(sb.ToString());
         }
-        finally { _callDepth--; }
+        finally { Budget.ExitCall(); }
     });
 
     // ---- expressions ----

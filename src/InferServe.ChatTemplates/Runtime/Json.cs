@@ -22,17 +22,25 @@ internal static class Json
 {
     private const int MaxDepth = 256;
 
-    public static string Serialize(Value value, JsonOptions options)
+    /// <summary>
+    /// Serializes within the render's output limit (or the default limit without a budget): a namespace that contains
+    /// itself, or a list holding the same long string many times, fails with LimitExceeded instead of exhausting memory.
+    /// </summary>
+    public static string Serialize(Value value, JsonOptions options, RenderBudget? budget = null)
     {
         var sb = new StringBuilder();
-        Write(sb, value, options, 0);
+        Write(sb, value, options, 0, budget);
         return sb.ToString();
     }
 
-    private static void Write(StringBuilder sb, Value value, JsonOptions o, int depth)
+    private static void Write(StringBuilder sb, Value value, JsonOptions o, int depth, RenderBudget? budget)
     {
         if (depth > MaxDepth)
             throw new ChatTemplateException(ChatTemplateErrorKind.LimitExceeded, $"tojson: value nested deeper than {MaxDepth} (cyclic?)");
+        int max = budget?.MaxOutputChars ?? ChatTemplateOptions.Default.MaxOutputChars;
+        if (sb.Length > max)
+            throw new ChatTemplateException(ChatTemplateErrorKind.LimitExceeded, $"Template output exceeded {max} characters");
+        budget?.Tick();
         string item = o.Separators?.Item ?? (o.Indent is > 0 ? "," : ", ");
         string key = o.Separators?.Key ?? ": ";
         switch (value)
@@ -51,7 +59,7 @@ internal static class Json
                 {
                     if (i > 0) sb.Append(item);
                     NewLine(sb, o, depth + 1);
-                    Write(sb, a.Items[i], o, depth + 1);
+                    Write(sb, a.Items[i], o, depth + 1, budget);
                 }
                 NewLine(sb, o, depth);
                 sb.Append(']');
@@ -72,7 +80,7 @@ internal static class Json
                     NewLine(sb, o, depth + 1);
                     WriteString(sb, k, o.EnsureAscii);
                     sb.Append(key);
-                    Write(sb, v, o, depth + 1);
+                    Write(sb, v, o, depth + 1, budget);
                 }
                 NewLine(sb, o, depth);
                 sb.Append('}');

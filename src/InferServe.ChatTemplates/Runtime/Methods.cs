@@ -22,7 +22,7 @@ internal static class Methods
             "startswith" => Fn(name, a => BoolValue.Of(AffixMatch(v, a, (x, p) => x.StartsWith(p, StringComparison.Ordinal), name))),
             "endswith" => Fn(name, a => BoolValue.Of(AffixMatch(v, a, (x, p) => x.EndsWith(p, StringComparison.Ordinal), name))),
             "split" => Fn(name, a => Split(v, a)),
-            "replace" => Fn(name, a => interp.Str(Replace(v, a))),
+            "replace" => Fn(name, a => interp.Str(Replace(v, a, interp.Budget))),
             _ => null,
         };
     }
@@ -127,7 +127,7 @@ internal static class Methods
         return new ArrayValue(result.Select(x => (Value)new StringValue(x)).ToList());
     }
 
-    public static string Replace(string v, CallArgs a)
+    public static string Replace(string v, CallArgs a, RenderBudget budget)
     {
         if (a.Get(0, "old") is not StringValue oldValue || a.Get(1, "new") is not StringValue newValue)
             throw new ArgumentException("replace() arguments must be strings");
@@ -145,6 +145,7 @@ internal static class Methods
             // Python inserts the replacement between every character (and at both ends).
             for (int i = 0; i <= v.Length; i++)
             {
+                budget.CheckLength(sb.Length + (long)newValue.Value.Length + 1);
                 if (remaining-- > 0) sb.Append(newValue.Value);
                 if (i < v.Length) sb.Append(v[i]);
             }
@@ -155,6 +156,7 @@ internal static class Methods
         {
             int idx = v.IndexOf(oldValue.Value, pos, StringComparison.Ordinal);
             if (idx < 0) break;
+            budget.CheckLength(sb.Length + (long)(idx - pos) + newValue.Value.Length);
             sb.Append(v, pos, idx - pos).Append(newValue.Value);
             pos = idx + oldValue.Value.Length;
             remaining--;

@@ -71,6 +71,17 @@ internal static class Operators
             return BoolValue.Of(op == "in" ? member : !member);
         }
         if ((left is StringValue || right is StringValue) && op == "+") return interp.Str(RawString(left) + RawString(right));
+        if (op == "*" && (left, right) is (StringValue, IntValue) or (IntValue, StringValue))
+        {
+            // Python/Jinja repetition; the reference has none. Sized before it is built, so 'x' * 10**9 fails fast.
+            var (text, times) = left is StringValue ts ? (ts.Value, ((IntValue)right).Value) : (((StringValue)right).Value, ((IntValue)left).Value);
+            if (times <= 0 || text.Length == 0) return StringValue.Empty;
+            interp.Budget.CheckLength(times > int.MaxValue ? long.MaxValue : text.Length * times);
+            return new StringValue(string.Create(text.Length * (int)times, text, static (span, t) =>
+            {
+                for (int i = 0; i < span.Length; i += t.Length) t.CopyTo(span[i..]);
+            }));
+        }
         if (left is StringValue ls && right is StringValue rs)
         {
             switch (op)
@@ -109,12 +120,28 @@ internal static class Operators
         FloatValue f => JsNumber.Format(f.Value),
         BoolValue b => b.Value ? "true" : "false",
         StringValue s => s.Value,
-        ArrayValue a => string.Join(",", a.Items.Select(x => x.ToString())),
+        ArrayValue a => BoundedJoin(",", a.Items.Select(x => x.ToString()), ChatTemplateOptions.Default.MaxOutputChars),
         ObjectValue or NamespaceValue => "[object Map]",
         NullValue => "null",
         UndefinedValue => "undefined",
         _ => v.ToString(),
     };
+
+    /// <summary>string.Join that stops at <paramref name="maxChars"/> instead of building a huge string first.</summary>
+    public static string BoundedJoin(string separator, IEnumerable<string> parts, int maxChars)
+    {
+        var sb = new System.Text.StringBuilder();
+        bool first = true;
+        foreach (var part in parts)
+        {
+            if ((long)sb.Length + separator.Length + part.Length > maxChars)
+                throw new ChatTemplateException(ChatTemplateErrorKind.LimitExceeded, $"Template output exceeded {maxChars} characters");
+            if (!first) sb.Append(separator);
+            sb.Append(part);
+            first = false;
+        }
+        return sb.ToString();
+    }
 
     /// <summary>JavaScript === between the wrapped values: primitives by value, containers by identity.</summary>
     public static bool StrictEquals(Value a, Value b) => (a, b) switch

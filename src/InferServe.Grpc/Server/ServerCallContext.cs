@@ -19,7 +19,9 @@ public sealed class ServerCallContext : IDisposable
         Options = options;
         if (timeout is { } t)
         {
-            Deadline = DateTime.UtcNow + t;
+            // grpc-timeout allows up to 99999999 hours, past DateTime's range: such a deadline is "never".
+            var now = DateTime.UtcNow;
+            Deadline = t < DateTime.MaxValue - now ? now + t : DateTime.MaxValue;
             // CancelAfter only accepts up to ~49 days; anything longer is effectively no deadline.
             _deadlineCts = t < TimeSpan.FromDays(45) ? new CancellationTokenSource(t) : new CancellationTokenSource();
             _linkedCts = CancellationTokenSource.CreateLinkedTokenSource(httpContext.RequestAborted, _deadlineCts.Token);

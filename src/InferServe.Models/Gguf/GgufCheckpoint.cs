@@ -31,7 +31,14 @@ public sealed class GgufCheckpoint : ICheckpoint
             {
                 if (CanonicalName(t.Name) is { } canonical) _byCanonical[canonical] = t;
             }
-            Config = ParseConfig(_file, _byCanonical);
+            try
+            {
+                Config = ParseConfig(_file, _byCanonical);
+            }
+            catch (OverflowException)
+            {
+                throw new ModelLoadException($"'{path}': a model dimension in its metadata or tensor shapes does not fit in 32 bits.");
+            }
             foreach (var (name, t) in _byCanonical)
             {
                 if (GgmlDequantizer.Layout(t.Type) is null)
@@ -142,6 +149,7 @@ public sealed class GgufCheckpoint : ICheckpoint
     private static RopeScaling Llama3ScalingFromFreqFactors(GgufFile file, GgufTensorInfo tensor, float theta, int headDim)
     {
         float[] actual = file.ReadFloats(tensor);
+        if (actual.Length == 0) throw new ModelLoadException($"'{file.Path}': its rope_freqs tensor is empty.");
         float factor = actual.Max();
         foreach (var candidate in new[] { new RopeScaling("llama3", factor, 1f, 4f, 8192), new RopeScaling("llama3", factor, 1f, 4f, 4096) })
         {
@@ -179,10 +187,22 @@ public sealed class GgufCheckpoint : ICheckpoint
     {
         if (!_byCanonical.TryGetValue(name, out var t))
             throw new ModelLoadException($"GGUF file '{_file.Path}' has no tensor for '{name}'.");
-        var shape = t.Shape;
-        var data = _file.ReadFloats(t);
+        int[] shape;
+        try
+        {
+            shape = t.Shape;
+        }
+        catch (OverflowException)
+        {
+            throw new ModelLoadException($"Tensor '{t.Name}' in '{_file.Path}' has a dimension beyond 32 bits: [{string.Join(",", t.Dims)}].");
+        }
         bool isQ = name.EndsWith("q_proj.weight", StringComparison.Ordinal) || name.EndsWith("q_proj.bias", StringComparison.Ordinal);
         bool isK = name.EndsWith("k_proj.weight", StringComparison.Ordinal) || name.EndsWith("k_proj.bias", StringComparison.Ordinal);
+        // The q/k rows are permuted per head, so their row count must be the config's before anything is moved.
+        int rows = (isQ ? Config.NumHeads : Config.NumKvHeads) * Config.HeadDim;
+        if ((isQ || isK) && shape[0] != rows)
+            throw new ModelLoadException($"Tensor '{t.Name}' in '{_file.Path}' has {shape[0]} rows; the model's heads need {rows}.");
+        var data = _file.ReadFloats(t);
         if (isQ || isK)
             data = Llama2cCheckpoint.PermuteToHalfSplit(data, isQ ? Config.NumHeads : Config.NumKvHeads, Config.HeadDim, shape.Length > 1 ? shape[1] : 1);
         return new WeightTensor(name, shape, data);

@@ -7,7 +7,8 @@ namespace InferServe.Models.Gguf;
 /// <summary>One tensor's entry in a GGUF file: dims as ggml stores them (innermost first).</summary>
 public sealed record GgufTensorInfo(string Name, long[] Dims, GgmlType Type, long Offset)
 {
-    public long ElementCount => Dims.Aggregate(1L, (a, b) => a * b);
+    /// <summary>The product of the dims; checked, since the dims come from the file (an overflow is a load error).</summary>
+    public long ElementCount => Dims.Aggregate(1L, (a, b) => checked(a * b));
 
     /// <summary>PyTorch order: outermost first, so a matrix is [rows=out, cols=in].</summary>
     public int[] Shape => Dims.Reverse().Select(d => checked((int)d)).ToArray();
@@ -63,7 +64,17 @@ public sealed class GgufFile : IDisposable
 
         foreach (var t in _tensors.Values)
         {
-            if (GgmlDequantizer.Layout(t.Type) is { } layout && _dataStart + t.Offset + t.ElementCount / layout.BlockElements * layout.BlockBytes > length)
+            if (GgmlDequantizer.Layout(t.Type) is not { } layout) continue; // refused when read
+            long end;
+            try
+            {
+                end = checked(_dataStart + t.Offset + t.ElementCount / layout.BlockElements * layout.BlockBytes);
+            }
+            catch (OverflowException)
+            {
+                throw new ModelLoadException($"'{path}': tensor '{t.Name}' has dims [{string.Join(",", t.Dims)}] and offset {t.Offset} beyond any file size.");
+            }
+            if (end > length)
                 throw new ModelLoadException($"'{path}' is truncated: tensor '{t.Name}' ends past the end of the file.");
         }
 
@@ -78,6 +89,8 @@ public sealed class GgufFile : IDisposable
             ?? throw new ModelLoadException($"Tensor '{t.Name}' in '{Path}' has type {Describe(t.Type)}, which is not supported; supported are {GgmlDequantizer.SupportedTypes}.");
         if (t.Dims[0] % blockElements != 0)
             throw new ModelLoadException($"Tensor '{t.Name}' in '{Path}': row length {t.Dims[0]} is not a multiple of the {t.Type} block size {blockElements}.");
+        if (t.ElementCount > Array.MaxLength)
+            throw new ModelLoadException($"Tensor '{t.Name}' in '{Path}' has {t.ElementCount} elements, too many to load.");
         var result = new float[t.ElementCount];
         byte* basePtr = null;
         _view.SafeMemoryMappedViewHandle.AcquirePointer(ref basePtr);

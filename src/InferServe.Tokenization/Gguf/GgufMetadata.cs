@@ -90,12 +90,20 @@ public sealed class GgufMetadata
         GgufValueType.UInt64 => reader.ReadUInt64(),
         GgufValueType.Int64 => reader.ReadInt64(),
         GgufValueType.Float64 => reader.ReadDouble(),
-        GgufValueType.Array => ReadArray(reader, key),
+        GgufValueType.Array => ReadArray(reader, key, depth: 0),
         _ => throw new InvalidDataException($"GGUF key '{key}' has unknown value type {(uint)type}"),
     };
 
-    private static object ReadArray(BinaryReader reader, string key)
+    // Arrays of arrays are legal but never deep in practice; a bound keeps a crafted file from overflowing the stack.
+    private const int MaxArrayNesting = 16;
+
+    private static object ReadArray(BinaryReader reader, string key, int depth)
     {
+        if (depth > MaxArrayNesting)
+        {
+            throw new InvalidDataException($"GGUF array '{key}' is nested deeper than {MaxArrayNesting} levels");
+        }
+
         var type = (GgufValueType)reader.ReadUInt32();
         ulong count = reader.ReadUInt64();
         if (count > (ulong)(reader.BaseStream.Length - reader.BaseStream.Position))
@@ -135,7 +143,7 @@ public sealed class GgufMetadata
                 return reader.ReadBytes(n).Select(b => b != 0).ToArray();
             case GgufValueType.Array:
                 var nested = new object[n];
-                for (int i = 0; i < n; i++) nested[i] = ReadArray(reader, key);
+                for (int i = 0; i < n; i++) nested[i] = ReadArray(reader, key, depth + 1);
                 return nested;
             default:
                 throw new InvalidDataException($"GGUF array '{key}' has unknown item type {(uint)type}");

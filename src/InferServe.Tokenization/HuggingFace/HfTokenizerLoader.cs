@@ -33,6 +33,12 @@ internal static class HfTokenizerLoader
                 _ => tokenizerJsonPath,
             }, e.Message);
         }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or KeyNotFoundException or IndexOutOfRangeException
+                                       or ArgumentException or OverflowException)
+        {
+            // A value of the wrong JSON type or shape deep in one of the files (or text with an unpaired surrogate escape).
+            throw new TokenizerLoadException(tokenizerJsonPath, $"a value has the wrong type or shape (in tokenizer.json or its config files): {e.Message}", e);
+        }
     }
 
     private static JsonDocument ReadJson(string path)

@@ -57,7 +57,8 @@ internal sealed class Llama2cTokenizer : ITokenizer
 
         if (options is null)
         {
-            for (int b = 0; b < 256; b++) _byteIds[b] = b + ByteIdOffset; // run.c's fixed layout
+            // run.c's fixed layout; a vocabulary too short for it (a damaged file) has no byte fallback past its end.
+            for (int b = 0; b < 256; b++) _byteIds[b] = b + ByteIdOffset < pieces.Length ? b + ByteIdOffset : -1;
         }
         else if (_options.SplitTokens.Count > 0)
         {
