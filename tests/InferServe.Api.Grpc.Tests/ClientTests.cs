@@ -174,7 +174,7 @@ public sealed class ClientTests : IAsyncLifetime
         { "empty token ids", new GenerateRequest { TokenIds = new TokenIds() }, "prompt" },
         { "token outside vocab", new GenerateRequest { TokenIds = new TokenIds { Ids = { 1, 99999 } } }, "vocabulary" },
         { "stop token outside vocab", new GenerateRequest { Text = "hi", StopTokenIds = { -3 } }, "stop_token_ids" },
-        { "empty stop", new GenerateRequest { Text = "hi", Stop = { "" } }, "Stop strings" },
+        { "empty stop", new GenerateRequest { Text = "hi", Stop = { "" } }, "stop sequence must be 1 to" },
         { "bad enum", new GenerateRequest { Text = "hi", UsageReporting = (UsageReporting)42 }, "usage_reporting" },
     };
 

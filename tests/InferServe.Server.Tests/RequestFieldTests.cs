@@ -23,7 +23,7 @@ public sealed class RequestFieldTests(GatewayFixture fixture) : IClassFixture<Ga
 
     [Theory(Timeout = 60_000)]
     [InlineData("/v1/completions", """{"prompt":"Hi","some_future_field":1}""", "some_future_field")]
-    [InlineData("/v1/completions", """{"prompt":"Hi","response_format":{"type":"json_object"}}""", "response_format")]
+    [InlineData("/v1/completions", """{"prompt":"Hi","response_format":{"type":"xml"}}""", "response_format")]
     [InlineData("/v1/completions", """{"prompt":"Hi","messages":[]}""", "messages")]
     [InlineData("/v1/completions", """{"prompt":"Hi","tools":[]}""", "tools")]
     [InlineData("/v1/chat/completions", """{"messages":[{"role":"user","content":"Hi"}],"functions":[]}""", "functions")]
