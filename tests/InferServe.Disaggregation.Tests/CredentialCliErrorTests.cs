@@ -1,4 +1,6 @@
+using InferServe.ModelGen;
 using InferServe.Tests.Shared;
+using InferServe.Tests.Support;
 
 namespace InferServe.Disaggregation.Tests;
 
@@ -32,11 +34,17 @@ public sealed class CredentialCliErrorTests
         string Fill(string s) => s.Replace("{dir}", certs.Directory).Replace("{cert}", certs.NodeCertPath).Replace("{key}", certs.NodeKeyPath)
             .Replace("{rogue-key}", certs.RogueKeyPath).Replace("{rogue}", certs.RogueCertPath).Replace("{ca}", certs.CaPath);
 
-        var (code, output) = await ServerProcess.RunToEndAsync(["serve", "--port", "0", "--grpc-port", ServerProcess.FreePort().ToString(), .. flags.Select(Fill)], TestContext.Current.CancellationToken);
+        var model = TestModelGenerator.Ensure(ModelSpec.Tiny, Path.Combine(TestPaths.GraphCacheDir, "models", "tiny"));
+        var (code, output) = await ServerProcess.RunToEndAsync(
+            ["serve", "--model", model, "--port", "0", "--grpc-port", ServerProcess.FreePort().ToString(), .. flags.Select(Fill)], TestContext.Current.CancellationToken);
 
         Assert.True(code != 0, $"{mistake}: exit 0\n{output}");
         Assert.Contains(Fill(message), output);
-        Assert.Single(output.Trim().Split('\n'));
-        Assert.StartsWith("error: ", output.Trim());
+        // The error is the last line and the only one (a startup line naming the model may precede it); no stack trace.
+        var lines = output.Trim().Split('\n');
+        Assert.Single(lines, l => l.StartsWith("error: "));
+        Assert.StartsWith("error: ", lines[^1]);
+        Assert.Contains(Fill(message), lines[^1]);
+        Assert.DoesNotMatch(@"\n\s+at [A-Z]\w*\.", output);
     }
 }

@@ -44,7 +44,7 @@ public sealed class WorkerAuthTests
         var answer = await OpenAiCalls.RunAsync(t.Gateway.HttpBase, "/v1/completions", Completion(LongPrompt), ct);
         Assert.Contains("\"finish\"", answer);
         var decode = t.Decode[0];
-        Assert.True(await decode.MetricAsync("inferserve_kv_transfer_blocks", "direction=\"received\"", ct) > 0, t.Logs());
+        Assert.True(await decode.MetricAsync("inferserve_kv_transfer_blocks_total", "direction=\"received\"", ct) > 0, t.Logs());
         Assert.Equal(0, await decode.MetricAsync("inferserve_kv_import_fallbacks", ct: ct));
 
         var prefill = new Uri($"https://127.0.0.1:{t.Prefill[0].GrpcPort}");
@@ -86,7 +86,7 @@ public sealed class WorkerAuthTests
 
         var answer = await OpenAiCalls.RunAsync(gateway.HttpBase, "/v1/completions", Completion(LongPrompt), ct);
         Assert.Contains("\"finish\"", answer);
-        Assert.True(await decode.MetricAsync("inferserve_kv_transfer_blocks", "direction=\"received\"", ct) > 0, decode.Output);
+        Assert.True(await decode.MetricAsync("inferserve_kv_transfer_blocks_total", "direction=\"received\"", ct) > 0, decode.Output);
 
         using var worker = new GrpcClient(new Uri(prefill.GrpcAddress));
         await AssertEveryWorkerMethodRefusedAsync(worker, ct);
