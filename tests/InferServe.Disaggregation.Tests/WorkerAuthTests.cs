@@ -83,6 +83,8 @@ public sealed class WorkerAuthTests
         await using var prefill = ServerProcess.Start("prefill", ["--role", "prefill", "--model", model, "--gateway", gateway.GrpcAddress, .. common], env);
         await using var decode = ServerProcess.Start("decode", ["--role", "decode", "--model", model, "--gateway", gateway.GrpcAddress, .. common], env);
         await gateway.WaitReadyAsync(ct);
+        // Ready needs only a decode worker while no prefill worker has registered yet: wait for both.
+        await gateway.WaitForMetricAsync("both workers registered and healthy", async g => await g.MetricAsync("inferserve_worker_healthy", ct: ct) == 2, TimeSpan.FromSeconds(60), ct);
 
         var answer = await OpenAiCalls.RunAsync(gateway.HttpBase, "/v1/completions", Completion(LongPrompt), ct);
         Assert.Contains("\"finish\"", answer);
