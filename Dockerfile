@@ -4,7 +4,9 @@
 # The entrypoint (docker/entrypoint.sh) adds `--model "$MODEL"` to `serve` when MODEL is set; without it
 # the embedded default model is served. Other roles, e.g. a prefill worker:
 #   docker run -e PORT=8001 inferserve serve --role prefill --host 0.0.0.0 --port 8001 --grpc-port 50061
-# PORT must equal --port: the HEALTHCHECK probes http://127.0.0.1:$PORT/ready.
+# PORT must equal --port: the HEALTHCHECK probes http://127.0.0.1:$PORT/ready. With --tls-cert set
+# HEALTHCHECK_URL=https://127.0.0.1:$PORT/ready (the certificate must name 127.0.0.1) and, for a private CA,
+# HEALTHCHECK_CA=/path/to/ca.pem.
 #
 # ORT_VARIANT=gpu (docker build --build-arg ORT_VARIANT=gpu) ships ONNX Runtime 1.29.0 with its CUDA
 # provider for `--device cuda:0`. Running it needs the NVIDIA Container Toolkit on the host (it injects
@@ -46,6 +48,6 @@ VOLUME /var/cache/inferserve
 USER inferserve
 EXPOSE 8000 50051
 # Shell form so ${PORT} follows the role's HTTP port (compose sets PORT next to --port).
-HEALTHCHECK --interval=10s --timeout=3s --start-period=60s CMD dotnet /app/inferserve.dll healthcheck --url "http://127.0.0.1:${PORT}/ready"
+HEALTHCHECK --interval=10s --timeout=3s --start-period=60s CMD dotnet /app/inferserve.dll healthcheck --url "${HEALTHCHECK_URL:-http://127.0.0.1:${PORT}/ready}" ${HEALTHCHECK_CA:+--ca "$HEALTHCHECK_CA"}
 ENTRYPOINT ["/usr/local/bin/inferserve-entrypoint"]
 CMD ["serve", "--host", "0.0.0.0", "--port", "8000", "--grpc-port", "50051"]

@@ -102,17 +102,22 @@ wait_ready() { # name http-port pid
   echo "$name: ready ($url)"
 }
 
+# Worker links with mutual TLS (--worker-tls-cert among the extra flags) speak https. A token
+# (INFERSERVE_WORKER_TOKEN in the environment) needs nothing here: every process inherits it.
+scheme=http
+for arg in "${extra[@]}"; do if [[ $arg == --worker-tls-cert* ]]; then scheme=https; fi; done
+
 prefill_urls=() decode_urls=() workers=()
 for ((i = 1; i <= prefill_count; i++)); do
   start "prefill$i" --role prefill --port $((prefill_http + i)) --grpc-port $((prefill_grpc + i)) \
     --device cpu --kv-cache-memory 1GiB --kv-lease-seconds 30
-  prefill_urls+=("http://127.0.0.1:$((prefill_grpc + i))")
+  prefill_urls+=("$scheme://127.0.0.1:$((prefill_grpc + i))")
   workers+=("prefill$i $((prefill_http + i)) ${pids[-1]}")
 done
 for ((i = 1; i <= decode_count; i++)); do
   start "decode$i" --role decode --port $((decode_http + i)) --grpc-port $((decode_grpc + i)) \
     --device cpu --kv-cache-memory 1GiB
-  decode_urls+=("http://127.0.0.1:$((decode_grpc + i))")
+  decode_urls+=("$scheme://127.0.0.1:$((decode_grpc + i))")
   workers+=("decode$i $((decode_http + i)) ${pids[-1]}")
 done
 # Workers start in parallel (model loading dominates); the gateway waits for all of them.

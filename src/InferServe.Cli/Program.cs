@@ -54,7 +54,7 @@ catch (UsageException e)
     Console.Error.WriteLine($"error: {e.Message}");
     return 2;
 }
-catch (Exception e) when (e is InferServe.Hub.HubException or ModelLoadException or BackendException or ArgumentException or InvalidOperationException or IOException
+catch (Exception e) when (e is InferServe.Hub.HubException or InferServe.Server.CredentialException or ModelLoadException or BackendException or ArgumentException or InvalidOperationException or IOException
                            or InferServe.Tokenization.TokenizerLoadException or InferServe.Engine.InvalidRequestException)
 {
     Console.Error.WriteLine($"error: {e.Message}");
@@ -88,8 +88,13 @@ static class HealthcheckCommand
     public static async Task<int> RunAsync(CommandLine cmd)
     {
         var url = cmd.Get("url", "http://127.0.0.1:8000/ready");
+        var ca = cmd.Get("ca");
         cmd.RejectUnknown();
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
+        // --ca: an https:// server whose certificate comes from a private CA (serve --tls-cert).
+        var handler = new SocketsHttpHandler();
+        if (ca is not null)
+            handler.SslOptions.RemoteCertificateValidationCallback = InferServe.Grpc.CertificateTrust.ServerValidator(InferServe.Server.PemCredentials.LoadCaBundle(ca, "--ca"), alsoSystem: true);
+        using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(3) };
         try
         {
             using var response = await http.GetAsync(url);

@@ -35,8 +35,15 @@ public static class ServeCommand
           --host ADDR                listen address (default 127.0.0.1)
           --port N                   HTTP port (default 8000)
           --grpc-port N              h2c port for the gRPC API (default 50051; 0 disables); on a worker, the worker protocol
-          --api-key KEY              accepted bearer key (repeatable; also --api-key-file, INFERSERVE_API_KEY)
-          --api-key-file PATH        one key per line
+          --api-key KEY[:N]          accepted bearer key, at most N requests in flight when :N is given (repeatable;
+                                     also --api-key-file, INFERSERVE_API_KEY); over the limit: 429 / RESOURCE_EXHAUSTED
+          --api-key-file PATH        one KEY[:N] per line
+          --tls-cert PEM, --tls-key PEM   TLS on the HTTP port and the public gRPC port (h2 by ALPN)
+        Worker links (workers and gateway; README "Hardened deployment"):
+          --worker-tls-cert PEM, --worker-tls-key PEM, --worker-ca PEM
+                                     mutual TLS: this process's certificate and the CA every worker-link peer must chain to;
+                                     worker addresses are then https://
+          --worker-token TOKEN       shared secret (16+ characters) every worker-link call carries; prefer INFERSERVE_WORKER_TOKEN
           --chat-template FILE|TEXT  chat template overriding the model's
           --tool-call-parser NAME    auto (default: recognised from the chat template), llama3, hermes, mistral or none
           --max-body-size SIZE       largest request body (default 4MiB)
@@ -91,10 +98,15 @@ public static class ServeCommand
         s.Engine.KvLeaseSeconds = cmd.GetFloat("kv-lease-seconds", (float)s.Engine.KvLeaseSeconds, 0.001f);
         var gateway = cmd.Get("gateway");
         var advertise = cmd.Get("advertise-address");
+        // With mutual TLS the workers' gRPC ports (and the gateway's) speak TLS only.
+        bool tls = s.WorkerTlsCert is not null;
+        string scheme = tls ? "https" : "http";
         if (s.Role == "gateway")
         {
             try { _ = InferServe.Router.Routing.RoutingPolicies.Create(router.Policy, 0); }
             catch (ArgumentException e) { throw new UsageException(e.Message); }
+            if (tls && router.PrefillWorkers.Concat(router.DecodeWorkers).FirstOrDefault(u => !u.StartsWith("https://", StringComparison.OrdinalIgnoreCase)) is { } plain)
+                throw new UsageException($"Worker address '{plain}' must be https:// when the worker links use mutual TLS (--worker-tls-cert).");
         }
         else if (router.PrefillWorkers.Count > 0 || router.DecodeWorkers.Count > 0)
             throw new UsageException("--prefill and --decode are for --role gateway.");
@@ -105,10 +117,13 @@ public static class ServeCommand
         }
         if (!s.IsWorker) throw new UsageException("--gateway is for workers (--role prefill or decode): it registers them with that gateway.");
         if (!Uri.TryCreate(gateway, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
-            throw new UsageException($"--gateway '{gateway}' is not an address; use http://host:grpc-port (the gateway's --grpc-port).");
+            throw new UsageException($"--gateway '{gateway}' is not an address; use {scheme}://host:grpc-port (the gateway's --grpc-port).");
+        if (tls && uri.Scheme != "https") throw new UsageException($"--gateway '{gateway}' must be https:// when the worker links use mutual TLS (--worker-tls-cert).");
+        if (tls && advertise is not null && !advertise.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+            throw new UsageException($"--advertise-address '{advertise}' must be https:// when the worker links use mutual TLS (--worker-tls-cert).");
         if (s.GrpcPort == 0) throw new UsageException("A worker needs --grpc-port (the gateway reaches it there).");
         var host = s.Host is "0.0.0.0" or "*" or "+" or "::" or "" ? System.Net.Dns.GetHostName() : s.Host;
-        return new InferServe.Workers.WorkerRegistrationOptions(gateway.TrimEnd('/'), (advertise ?? $"http://{host}:{s.GrpcPort}").TrimEnd('/'));
+        return new InferServe.Workers.WorkerRegistrationOptions(gateway.TrimEnd('/'), (advertise ?? $"{scheme}://{host}:{s.GrpcPort}").TrimEnd('/'));
     }
 
     /// <summary>Command-line flags over the configured settings (CLI wins).</summary>
@@ -121,6 +136,12 @@ public static class ServeCommand
         s.GrpcPort = cmd.GetInt("grpc-port", s.GrpcPort, 0, 65535);
         s.ApiKeys.AddRange(cmd.GetAll("api-key"));
         s.ApiKeyFile = cmd.Get("api-key-file") ?? s.ApiKeyFile;
+        s.TlsCert = cmd.Get("tls-cert") ?? s.TlsCert;
+        s.TlsKey = cmd.Get("tls-key") ?? s.TlsKey;
+        s.WorkerTlsCert = cmd.Get("worker-tls-cert") ?? s.WorkerTlsCert;
+        s.WorkerTlsKey = cmd.Get("worker-tls-key") ?? s.WorkerTlsKey;
+        s.WorkerCa = cmd.Get("worker-ca") ?? s.WorkerCa;
+        s.WorkerToken = cmd.Get("worker-token") ?? s.WorkerToken;
         s.ChatTemplate = cmd.Get("chat-template") ?? s.ChatTemplate;
         s.ToolCallParser = cmd.Get("tool-call-parser") ?? s.ToolCallParser;
         if (!ServerSettings.ToolCallParserNames.Contains(s.ToolCallParser.ToLowerInvariant()))

@@ -60,6 +60,10 @@ public static class ServeRoles
     private static async Task<int> RunWorkerAsync(ServerSettings settings, string servedName, WorkerRegistrationOptions? registration)
     {
         if (settings.GrpcPort == 0) throw new UsageException("A worker needs --grpc-port (the gateway reaches it there).");
+        // Loaded before anything starts: a bad certificate is one line and a non-zero exit.
+        var credentials = WorkerCredentials.Load(settings);
+        // The gateway's gRPC port may present its public certificate (--tls-cert) rather than one from the worker CA.
+        if (registration is not null) registration = registration with { Client = credentials?.ClientOptions(alsoTrustSystem: true) };
         var registry = new MetricRegistry();
         await using var host = new EngineHost(settings.Engine, servedName);
         var options = new WorkerOptions
@@ -69,11 +73,12 @@ public static class ServeRoles
         var metrics = new WorkerMetrics(registry, settings.Role, () => host.Current?.Engine.Stats,
             () => host.Current?.Engine.Leases ?? default, () => host.Current?.Engine.ImportFallbacks ?? 0);
         var blocks = new BlockEventLog();
-        using var puller = new KvPuller(metrics, options.PullTimeout);
+        using var puller = new KvPuller(metrics, options.PullTimeout, credentials?.ClientOptions());
         var service = new WorkerService(host, options, metrics, blocks, puller);
         await using var server = ServingHost.Create(settings, host, new ServingHostHooks
         {
             Registry = registry,
+            WorkerCredentials = credentials,
             MapGrpcApi = (app, _) =>
             {
                 foreach (var endpoint in app.MapWorkerGrpc(service)) endpoint.RequireHost($"*:{settings.GrpcPort}");
@@ -101,17 +106,19 @@ public static class ServeRoles
         var model = settings.Engine.Model ?? throw new UsageException("--role gateway needs the model (--model) for its tokenizer and chat template.");
         var tokenizerPath = settings.Engine.Tokenizer ?? FindTokenizer(model);
         var registry = new MetricRegistry();
+        var credentials = WorkerCredentials.Load(settings);
         ServingHost? server = null;
         await using var host = new EngineHost(settings.Engine, servedName, (_, _) =>
         {
             var tokenizer = TokenizerLoader.Load(tokenizerPath);
             var log = server!.App.Services.GetRequiredService<ILoggerFactory>().CreateLogger("InferServe.Router");
-            var service = new RemoteGenerationService(router, tokenizer, registry, log);
+            var service = new RemoteGenerationService(router, tokenizer, registry, log, credentials?.ClientOptions());
             return new LoadedEngine(service, model, Directory.Exists(model) ? model : null, service);
         });
         await using (server = ServingHost.Create(settings, host, new ServingHostHooks
         {
             Registry = registry,
+            WorkerCredentials = credentials,
             // Workers started with --gateway register on the public gRPC port.
             MapGrpcApi = (app, h) =>
             {

@@ -24,7 +24,8 @@ public sealed class RemoteGenerationService : IGenerationService, IReadinessProb
     internal ILogger Log => _log;
     internal RouterOptions Options => _options;
 
-    public RemoteGenerationService(RouterOptions options, ITokenizer tokenizer, MetricRegistry registry, ILogger log)
+    /// <param name="workerClient">Options of the gateway's clients to the workers (worker-link credentials).</param>
+    public RemoteGenerationService(RouterOptions options, ITokenizer tokenizer, MetricRegistry registry, ILogger log, InferServe.Grpc.GrpcClientOptions? workerClient = null)
     {
         foreach (var url in options.PrefillWorkers.Concat(options.DecodeWorkers))
             if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
@@ -36,7 +37,7 @@ public sealed class RemoteGenerationService : IGenerationService, IReadinessProb
         // Decode placement balances load: the prompt's KV arrives with the request, so a decode worker's cache does not help it.
         DecodePolicy = new LeastLoadPolicy();
         Metrics = new RouterMetrics(registry);
-        Workers = new WorkerMonitor(options, log);
+        Workers = new WorkerMonitor(options, log, workerClient);
         Workers.HealthChanged += Metrics.Health;
         Workers.WorkerAdded += Metrics.Health;
         foreach (var w in Workers.All) Metrics.Health(w);

@@ -8,7 +8,8 @@ namespace InferServe.Router;
 public enum WorkerRole { Prefill, Decode }
 
 /// <summary>One worker as the gateway sees it: address, identity, health, load and the prefix blocks it holds.</summary>
-public sealed class WorkerEndpoint(string address, WorkerRole role) : IDisposable
+/// <param name="client">The worker-link credentials (client certificate, CA, token) its calls carry.</param>
+public sealed class WorkerEndpoint(string address, WorkerRole role, GrpcClientOptions? client = null) : IDisposable
 {
     private readonly HashSet<BlockHash> _blocks = [];
     private readonly Lock _gate = new();
@@ -16,7 +17,7 @@ public sealed class WorkerEndpoint(string address, WorkerRole role) : IDisposabl
 
     public string Address { get; } = address.TrimEnd('/');
     public WorkerRole Role { get; } = role;
-    public GrpcClient Client { get; } = new(new Uri(address));
+    public GrpcClient Client { get; } = new(new Uri(address), client);
     public WorkerInfo? Info { get; internal set; }
     public volatile bool Healthy;
     /// <summary>Why the worker is not used, for /ready and the log.</summary>

@@ -13,6 +13,7 @@ namespace InferServe.Router;
 public sealed class WorkerMonitor : IAsyncDisposable
 {
     private readonly RouterOptions _options;
+    private readonly GrpcClientOptions? _client;
     private readonly ILogger _log;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _loops = [];
@@ -29,12 +30,14 @@ public sealed class WorkerMonitor : IAsyncDisposable
     /// <summary>Raised when a worker's health changes (metrics).</summary>
     public event Action<WorkerEndpoint>? HealthChanged;
 
-    public WorkerMonitor(RouterOptions options, ILogger log)
+    /// <param name="client">Options of the clients that call the workers: the worker-link credentials.</param>
+    public WorkerMonitor(RouterOptions options, ILogger log, GrpcClientOptions? client = null)
     {
         _options = options;
         _log = log;
-        _prefill = [.. options.PrefillWorkers.Select(a => new WorkerEndpoint(a, WorkerRole.Prefill))];
-        _decode = [.. options.DecodeWorkers.Select(a => new WorkerEndpoint(a, WorkerRole.Decode))];
+        _client = client;
+        _prefill = [.. options.PrefillWorkers.Select(a => new WorkerEndpoint(a, WorkerRole.Prefill, client))];
+        _decode = [.. options.DecodeWorkers.Select(a => new WorkerEndpoint(a, WorkerRole.Decode, client))];
     }
 
     public void Start() => _loops.Add(Task.Run(() => StartAsync(_stop.Token)));
@@ -81,7 +84,7 @@ public sealed class WorkerMonitor : IAsyncDisposable
             return $"'{address}' is not an address the gateway can reach; pass --advertise-address http://host:grpc-port.";
         var normalized = address.TrimEnd('/');
         if (All.Any(w => w.Address == normalized)) return null;
-        var endpoint = new WorkerEndpoint(normalized, role.Value);
+        var endpoint = new WorkerEndpoint(normalized, role.Value, _client);
         if (Incompatibility(endpoint, info) is { } why)
         {
             endpoint.Dispose();

@@ -17,10 +17,21 @@ public sealed class ServerSettings
     public string Host { get; set; } = "127.0.0.1";
     /// <summary>HTTP port; 0 picks a free port (tests).</summary>
     public int Port { get; set; } = 8000;
-    /// <summary>Accepted bearer keys; empty means no authentication.</summary>
+    /// <summary>Accepted bearer keys, each <c>KEY</c> or <c>KEY:N</c> (at most N requests in flight); empty means no authentication.</summary>
     public List<string> ApiKeys { get; set; } = [];
-    /// <summary>A file with one API key per line (blank lines and lines starting with # are ignored).</summary>
+    /// <summary>A file with one <c>KEY[:N]</c> per line (blank lines and lines starting with # are ignored).</summary>
     public string? ApiKeyFile { get; set; }
+    /// <summary>PEM certificate (then its intermediates) for TLS on the HTTP port and the public gRPC port.</summary>
+    public string? TlsCert { get; set; }
+    /// <summary>PEM private key of <see cref="TlsCert"/>.</summary>
+    public string? TlsKey { get; set; }
+    /// <summary>Worker links (see <see cref="WorkerCredentials"/>): this process's PEM certificate for mutual TLS.</summary>
+    public string? WorkerTlsCert { get; set; }
+    public string? WorkerTlsKey { get; set; }
+    /// <summary>PEM CA bundle that worker-link certificates must chain to.</summary>
+    public string? WorkerCa { get; set; }
+    /// <summary>Shared secret of the worker links (also INFERSERVE_WORKER_TOKEN).</summary>
+    public string? WorkerToken { get; set; }
     /// <summary>A chat template file path or inline Jinja template, overriding the model's.</summary>
     public string? ChatTemplate { get; set; }
     /// <summary>Sandbox limits for rendering chat templates.</summary>
@@ -59,15 +70,32 @@ public sealed class ServerSettings
         return s;
     }
 
-    /// <summary>Every configured API key: <see cref="ApiKeys"/>, the key file and INFERSERVE_API_KEY.</summary>
-    public IReadOnlyList<string> ResolveApiKeys()
+    /// <summary>Every configured API key: <see cref="ApiKeys"/>, the key file and INFERSERVE_API_KEY, each KEY[:N].</summary>
+    public IReadOnlyList<ApiKeySpec> ResolveApiKeys()
     {
-        var keys = new List<string>(ApiKeys.Where(k => !string.IsNullOrWhiteSpace(k)).Select(k => k.Trim()));
+        var keys = new List<ApiKeySpec>();
+        keys.AddRange(ApiKeys.Where(k => !string.IsNullOrWhiteSpace(k)).Select(k => ApiKeySpec.Parse(k, "--api-key")));
         if (!string.IsNullOrEmpty(ApiKeyFile))
-            keys.AddRange(File.ReadAllLines(ApiKeyFile).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')));
-        if (Environment.GetEnvironmentVariable("INFERSERVE_API_KEY") is { Length: > 0 } env) keys.Add(env.Trim());
-        return keys.Distinct(StringComparer.Ordinal).ToList();
+        {
+            if (!File.Exists(ApiKeyFile)) throw new CredentialException($"--api-key-file '{ApiKeyFile}' does not exist.");
+            var lines = File.ReadAllLines(ApiKeyFile);
+            for (int i = 0; i < lines.Length; i++)
+                if (lines[i].Trim() is { Length: > 0 } line && !line.StartsWith('#')) keys.Add(ApiKeySpec.Parse(line, $"{ApiKeyFile} line {i + 1}"));
+        }
+        if (Environment.GetEnvironmentVariable("INFERSERVE_API_KEY") is { Length: > 0 } env) keys.Add(ApiKeySpec.Parse(env, "INFERSERVE_API_KEY"));
+        var distinct = new Dictionary<string, ApiKeySpec>(StringComparer.Ordinal);
+        foreach (var k in keys)
+        {
+            if (distinct.TryGetValue(k.Key, out var seen) && seen.MaxConcurrent != k.MaxConcurrent)
+                throw new CredentialException($"API key '{ApiKeySpec.Masked(k.Key)}' is given twice with different limits.");
+            distinct[k.Key] = k;
+        }
+        return [.. distinct.Values];
     }
+
+    /// <summary>The worker-link token: <see cref="WorkerToken"/> (flag or configuration), else INFERSERVE_WORKER_TOKEN.</summary>
+    public string? ResolveWorkerToken() =>
+        (WorkerToken is { Length: > 0 } ? WorkerToken : Environment.GetEnvironmentVariable("INFERSERVE_WORKER_TOKEN"))?.Trim() is { Length: > 0 } t ? t : null;
 
     /// <summary>Default served name: the model directory name, or the checkpoint file name without extension.</summary>
     public static string DefaultServedName(string? modelPath)

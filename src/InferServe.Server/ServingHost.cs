@@ -36,27 +36,42 @@ public sealed class ServingHost : IAsyncDisposable
     {
         _settings = settings;
         Host = host;
+        // Credentials first: a bad file or key fails before anything is built.
+        var apiKeys = settings.ResolveApiKeys();
+        var certificate = LoadPublicCertificate(settings);
+        WorkerCredentials = hooks.WorkerCredentials ?? WorkerCredentials.Load(settings);
         Registry = hooks.Registry ?? new MetricRegistry();
         ProcessMetrics.Register(Registry);
         ServedModelName = host.ServedModelName;
-        var apiKeys = settings.ResolveApiKeys();
         Metrics = new EngineMetrics(Registry, ServedModelName, new EngineMetricsOptions { Prefix = "inferserve_" });
         Metrics.BindRunning(() => Host.Current?.Service.Stats.Running ?? 0);
         Metrics.BindWaiting(() => Host.Current?.Service.Stats.Waiting ?? 0);
         Metrics.BindKvCacheUsage(() => Host.Current?.Service.Stats.KvUsage ?? 0);
         Observer = new MetricsObserver(Metrics);
-        _endpoints = new KestrelEndpoints(settings);
-        _authentication = new ApiKeyAuthentication(apiKeys, _endpoints);
+        _endpoints = new KestrelEndpoints(settings, certificate, WorkerCredentials);
+        _authentication = new ApiKeyAuthentication(apiKeys, _endpoints, settings.IsWorker);
 
         App = ServingHostBuilder.Build(settings, _endpoints, hooks);
         _log = App.Services.GetRequiredService<ILoggerFactory>().CreateLogger("InferServe.Server");
         _lifecycle = new ModelLifecycle(host, Metrics, Observer, _log);
         App.Use(new ErrorMappingMiddleware(_log, _endpoints, settings.MaxBodySize).InvokeAsync);
+        if (WorkerCredentials is not null) App.Use(new WorkerAuthentication(WorkerCredentials, _endpoints, settings.IsWorker, _log).InvokeAsync);
         App.Use(_authentication.InvokeAsync);
         ServingRoutes.Map(App, settings, host, Registry, _endpoints, new ChatTemplateCache(settings.ChatTemplate, settings.ToolCallParser, settings.ChatTemplateLimits.ToOptions(), _log), _log);
         // A worker's gRPC port carries the worker protocol (mapped by the hook) instead of the public API.
         if (settings.GrpcPort > 0 && !settings.IsWorker) MapGrpcApi(App, host, settings.GrpcPort);
         hooks.MapGrpcApi?.Invoke(App, host);
+    }
+
+    /// <summary>Credentials of the worker links, or null when they are open.</summary>
+    public WorkerCredentials? WorkerCredentials { get; }
+
+    /// <summary>--tls-cert with --tls-key, or null for plain HTTP; one flag without the other is an error.</summary>
+    private static CertificateWithChain? LoadPublicCertificate(ServerSettings s)
+    {
+        if (s.TlsCert is null && s.TlsKey is null) return null;
+        if (s.TlsCert is null || s.TlsKey is null) throw new CredentialException("--tls-cert and --tls-key go together: the PEM certificate and its private key.");
+        return PemCredentials.LoadCertificate(s.TlsCert, s.TlsKey, "--tls-cert", "--tls-key");
     }
 
     public static ServingHost Create(ServerSettings settings, EngineHost host, ServingHostHooks? hooks = null) => new(settings, host, hooks ?? new ServingHostHooks());
@@ -77,6 +92,10 @@ public sealed class ServingHost : IAsyncDisposable
     public async Task StartAsync(bool loadModel = true, CancellationToken ct = default)
     {
         await App.StartAsync(ct);
+        if (WorkerCredentials is null && (_settings.IsWorker || _settings.Role == "gateway") && !IsLoopback(_settings.Host))
+            _log.LogWarning("The worker links are not authenticated and --host {Host} is not loopback: anyone who reaches the gRPC port can {Action}. " +
+                "Set --worker-tls-cert/--worker-tls-key/--worker-ca or --worker-token (README: Hardened deployment).", _settings.Host,
+                _settings.IsWorker ? "read and inject prompts and KV" : "register workers");
         _log.LogInformation("Role {Role}: listening on {Addresses}; model '{Model}' served as '{ServedModelName}'", _settings.Role,
             string.Join(", ", Addresses), Host.Settings.Model, ServedModelName);
         if (loadModel) _ = StartLoadingModel();
@@ -84,6 +103,9 @@ public sealed class ServingHost : IAsyncDisposable
 
     /// <summary>Loads the engine with the metrics observer attached; readiness flips when it completes.</summary>
     public Task StartLoadingModel() => _lifecycle.StartLoading();
+
+    private static bool IsLoopback(string host) =>
+        host is "localhost" || (System.Net.IPAddress.TryParse(host, out var ip) && System.Net.IPAddress.IsLoopback(ip));
 
     public Task RunAsync(CancellationToken ct = default) => App.WaitForShutdownAsync(ct);
 

@@ -16,4 +16,6 @@ public sealed class ServingHostHooks
     public Action<ILoggingBuilder>? ConfigureLogging { get; init; }
     /// <summary>The registry /metrics serves, when the caller registers metrics of its own (workers, router).</summary>
     public MetricRegistry? Registry { get; init; }
+    /// <summary>The worker-link credentials the caller's clients also use; null loads them from the settings.</summary>
+    public WorkerCredentials? WorkerCredentials { get; init; }
 }

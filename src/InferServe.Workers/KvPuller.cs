@@ -8,7 +8,8 @@ using InferServe.Transport.V1;
 namespace InferServe.Workers;
 
 /// <summary>Decode side of a KV transfer: streams a lease's blocks from the prefill worker straight into reserved blocks.</summary>
-public sealed class KvPuller(WorkerMetrics metrics, TimeSpan timeout) : IDisposable
+/// <param name="clientOptions">Options of the clients to prefill workers: the worker-link credentials.</param>
+public sealed class KvPuller(WorkerMetrics metrics, TimeSpan timeout, GrpcClientOptions? clientOptions = null) : IDisposable
 {
     private readonly ConcurrentDictionary<string, GrpcClient> _clients = new(StringComparer.Ordinal);
 
@@ -17,7 +18,7 @@ public sealed class KvPuller(WorkerMetrics metrics, TimeSpan timeout) : IDisposa
         if (expectedBlocks != target.BlockCount)
             throw new InvalidDataException($"The prefill leased {expectedBlocks} blocks but this worker reserved {target.BlockCount}; block sizes differ.");
         var started = Stopwatch.GetTimestamp();
-        var client = _clients.GetOrAdd(source, s => new GrpcClient(new Uri(s)));
+        var client = _clients.GetOrAdd(source, s => new GrpcClient(new Uri(s), clientOptions));
         int received = 0;
         long bytes = 0;
         try

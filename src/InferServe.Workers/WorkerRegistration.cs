@@ -9,6 +9,8 @@ namespace InferServe.Workers;
 public sealed record WorkerRegistrationOptions(string Gateway, string AdvertiseAddress)
 {
     public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>Options of the client to the gateway: the worker-link credentials.</summary>
+    public GrpcClientOptions? Client { get; init; }
 }
 
 /// <summary>
@@ -24,7 +26,7 @@ public sealed class WorkerRegistration(WorkerRegistrationOptions options, Func<T
 
     private async Task LoopAsync(CancellationToken ct)
     {
-        using var client = new GrpcClient(new Uri(options.Gateway));
+        using var client = new GrpcClient(new Uri(options.Gateway), options.Client);
         string? lastProblem = null;
         bool accepted = false;
         while (!ct.IsCancellationRequested)

@@ -21,7 +21,7 @@ public sealed class SettingsTests
             ["InferServe:GrpcPort"] = "0",
             ["InferServe:ServedModelName"] = "m",
             ["InferServe:ApiKeys:0"] = "k1",
-            ["InferServe:ApiKeys:1"] = "k2",
+            ["InferServe:ApiKeys:1"] = "k2:3",
             ["InferServe:MaxBodySize"] = "1MiB",
         }).Build();
         var s = ServerSettings.FromConfiguration(config);
@@ -32,7 +32,7 @@ public sealed class SettingsTests
         Assert.Equal(0, s.GrpcPort);
         Assert.Equal("m", s.ServedModelName);
         Assert.Equal(1 << 20, s.MaxBodyBytes);
-        Assert.Contains("k2", s.ResolveApiKeys());
+        Assert.Contains(new ApiKeySpec("k2", 3), s.ResolveApiKeys());
     }
 
     [Fact]
@@ -45,18 +45,36 @@ public sealed class SettingsTests
         Assert.Equal(4 << 20, s.MaxBodyBytes);
     }
 
+    [Theory(Timeout = 10_000)]
+    [InlineData("sk-abcdef:0", "must be a whole number of requests from 1")]
+    [InlineData("sk-abcdef:99999999999", "must be a whole number of requests from 1")]
+    [InlineData(" ", "an API key is empty")]
+    public void A_bad_api_key_limit_is_one_clear_error_that_does_not_print_the_key(string spec, string message)
+    {
+        var e = Assert.Throws<CredentialException>(() => ApiKeySpec.Parse(spec, "--api-key"));
+        Assert.Contains(message, e.Message);
+        Assert.DoesNotContain("abcdef", e.Message);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public void The_same_key_with_two_limits_is_refused()
+    {
+        var e = Assert.Throws<CredentialException>(() => new ServerSettings { ApiKeys = ["sk-same-key:1", "sk-same-key:2"] }.ResolveApiKeys());
+        Assert.Contains("given twice with different limits", e.Message);
+    }
+
     [Fact]
     public void Api_key_file_contributes_one_key_per_line()
     {
         var file = Path.GetTempFileName();
-        File.WriteAllLines(file, ["# comment", "", "  key-a  ", "key-b"]);
+        File.WriteAllLines(file, ["# comment", "", "  key-a  ", "key-b:2"]);
         try
         {
-            var keys = new ServerSettings { ApiKeys = ["key-c"], ApiKeyFile = file }.ResolveApiKeys();
-            Assert.Contains("key-a", keys);
-            Assert.Contains("key-b", keys);
-            Assert.Contains("key-c", keys);
-            Assert.DoesNotContain("# comment", keys);
+            var keys = new ServerSettings { ApiKeys = ["key-c"], ApiKeyFile = file }.ResolveApiKeys().Select(k => (k.Key, k.MaxConcurrent)).ToList();
+            Assert.Contains(("key-a", (int?)null), keys);
+            Assert.Contains(("key-b", (int?)2), keys);
+            Assert.Contains(("key-c", (int?)null), keys);
+            Assert.DoesNotContain(keys, k => k.Key.StartsWith('#'));
         }
         finally
         {

@@ -73,6 +73,11 @@ internal sealed class GrpcCall<TRequest, TResponse> : IAsyncStreamReader<TRespon
             headers.TryAddWithoutValidation(GrpcProtocol.TimeoutHeader, GrpcTimeout.Format(t));
         }
 
+        foreach (var (key, value) in options.Metadata)
+        {
+            headers.TryAddWithoutValidation(key, value);
+        }
+
         if (callOptions.Headers is { } metadata)
         {
             foreach (var (key, value) in metadata)

@@ -1,3 +1,5 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using Google.Protobuf;
 
 namespace InferServe.Grpc;
@@ -12,9 +14,9 @@ public sealed class GrpcClient : IDisposable
     private readonly bool _ownsHttpClient;
     private readonly GrpcClientOptions _options;
 
-    /// <summary>Creates a client with its own connection pool (<see cref="CreateDefaultHandler"/>).</summary>
+    /// <summary>Creates a client with its own connection pool (<see cref="CreateDefaultHandler(GrpcClientOptions?)"/>).</summary>
     public GrpcClient(Uri address, GrpcClientOptions? options = null)
-        : this(new HttpClient(CreateDefaultHandler(), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan }, address, options)
+        : this(new HttpClient(CreateDefaultHandler(options), disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan }, address, options)
     {
         _ownsHttpClient = true;
     }
@@ -44,6 +46,23 @@ public sealed class GrpcClient : IDisposable
         KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
         ConnectTimeout = TimeSpan.FromSeconds(10),
     };
+
+    /// <summary>The default handler with the TLS settings of <paramref name="options"/> (client certificate, private CA).</summary>
+    public static SocketsHttpHandler CreateDefaultHandler(GrpcClientOptions? options)
+    {
+        var handler = CreateDefaultHandler();
+        if (options is null || (options.ClientCertificate is null && options.TrustedRoots is null)) return handler;
+        var ssl = new SslClientAuthenticationOptions();
+        if (options.ClientCertificate is { } certificate)
+        {
+            ssl.ClientCertificates = new X509CertificateCollection { certificate };
+            // Offer it whatever CA names the server lists: the server checks the chain itself.
+            ssl.LocalCertificateSelectionCallback = (_, _, _, _, _) => certificate;
+        }
+        if (options.TrustedRoots is { } roots) ssl.RemoteCertificateValidationCallback = CertificateTrust.ServerValidator(roots, options.AlsoTrustSystemRoots);
+        handler.SslOptions = ssl;
+        return handler;
+    }
 
     public async Task<TResponse> UnaryAsync<TRequest, TResponse>(
         GrpcMethod<TRequest, TResponse> method, TRequest request, CallOptions options = default)

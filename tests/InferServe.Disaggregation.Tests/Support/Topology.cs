@@ -17,6 +17,12 @@ public sealed record TopologyOptions
     public string? ChatTemplate { get; init; }
     public IReadOnlyList<string> WorkerArgs { get; init; } = [];
     public IReadOnlyList<string> PrefillArgs { get; init; } = [];
+    /// <summary>Flags for the gateway and every worker (worker-link credentials).</summary>
+    public IReadOnlyList<string> LinkArgs { get; init; } = [];
+    /// <summary>Environment of every process (INFERSERVE_WORKER_TOKEN).</summary>
+    public IReadOnlyDictionary<string, string>? Environment { get; init; }
+    /// <summary>The workers' gRPC ports serve TLS (mutual TLS on the worker links): the gateway lists https:// addresses.</summary>
+    public bool WorkerTls { get; init; }
 }
 
 /// <summary>Gateway, prefill and decode workers as real OS processes on loopback (plus `--role all` when asked).</summary>
@@ -53,17 +59,17 @@ public sealed class Topology : IAsyncDisposable
                 await t.All.WaitReadyAsync(ct);
             }
             for (int i = 0; i < o.PrefillWorkers; i++)
-                t.Prefill.Add(ServerProcess.Start($"prefill{i}", [.. Common(o), "--role", "prefill", "--kv-cache-memory", "64MiB", .. o.WorkerArgs, .. o.PrefillArgs]));
+                t.Prefill.Add(ServerProcess.Start($"prefill{i}", [.. Common(o), "--role", "prefill", "--kv-cache-memory", "64MiB", .. o.WorkerArgs, .. o.PrefillArgs, .. o.LinkArgs], o.Environment));
             for (int i = 0; i < o.DecodeWorkers; i++)
-                t.Decode.Add(ServerProcess.Start($"decode{i}", [.. Common(o), "--role", "decode", "--kv-cache-memory", "64MiB", .. o.WorkerArgs]));
+                t.Decode.Add(ServerProcess.Start($"decode{i}", [.. Common(o), "--role", "decode", "--kv-cache-memory", "64MiB", .. o.WorkerArgs, .. o.LinkArgs], o.Environment));
             foreach (var w in t.Prefill.Concat(t.Decode)) await w.WaitReadyAsync(ct);
             t.Gateway = ServerProcess.Start("gateway",
             [
                 "--role", "gateway", "--model", o.Model, "--served-model-name", ServedName, "--routing", o.Routing,
                 "--remote-prefill-min-tokens", o.RemotePrefillMinTokens.ToString(),
-                "--prefill", string.Join(",", t.Prefill.Select(p => p.GrpcAddress)), "--decode", string.Join(",", t.Decode.Select(p => p.GrpcAddress)),
-                .. Template(o),
-            ]);
+                "--prefill", string.Join(",", t.Prefill.Select(p => Address(o, p))), "--decode", string.Join(",", t.Decode.Select(p => Address(o, p))),
+                .. Template(o), .. o.LinkArgs,
+            ], o.Environment);
             await t.Gateway.WaitReadyAsync(ct);
             return t;
         }
@@ -73,6 +79,9 @@ public sealed class Topology : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>A worker's gRPC address as the gateway is given it.</summary>
+    public static string Address(TopologyOptions o, ServerProcess worker) => o.WorkerTls ? $"https://127.0.0.1:{worker.GrpcPort}" : worker.GrpcAddress;
 
     /// <summary>Every process's log, for a failed assertion's message.</summary>
     public string Logs() => string.Join("\n", Processes.Select(p => $"===== {p.Name}\n{Tail(p.Output)}"));
