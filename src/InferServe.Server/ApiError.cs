@@ -12,6 +12,9 @@ public sealed class ApiException(int status, string message, string? param = nul
     public string? Code { get; } = code;
     public string Type { get; } = type ?? DefaultType(status);
 
+    /// <summary>503 while the model loads (or failed to).</summary>
+    public static ApiException ModelLoading() => new(503, "The model is still loading; retry shortly (see GET /ready).", null, "model_loading");
+
     public static string DefaultType(int status) => status switch
     {
         401 => "authentication_error",

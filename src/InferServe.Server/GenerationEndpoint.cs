@@ -17,8 +17,8 @@ internal sealed class GenerationEndpoint(EngineHost host, ChatTemplateCache chat
 {
     public async Task HandleAsync(HttpContext ctx, ApiKind kind)
     {
-        var loaded = host.Current ?? throw NotReady();
-        using var doc = await ParseBodyAsync(ctx);
+        var loaded = host.Current ?? throw ApiException.ModelLoading();
+        using var doc = await JsonBody.ParseAsync(ctx);
         RequestFields.EnsureValidText(doc.RootElement);
         var req = OpenAiRequest.Parse(doc.RootElement, kind);
         if (req.Model is not null && req.Model != host.ServedModelName)
@@ -72,20 +72,6 @@ internal sealed class GenerationEndpoint(EngineHost host, ChatTemplateCache chat
         logger.LogInformation("Finished: {PromptTokens} prompt + {CompletionTokens} completion tokens ({CachedTokens} cached), finish={Finish}, {ElapsedMs:F1} ms",
             total.PromptTokens, total.CompletionTokens, total.CachedTokens, string.Join(",", response.Choices.Select(c => c.Finish ?? "none").Distinct()),
             Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-    }
-
-    private static ApiException NotReady() => new(503, "The model is still loading; retry shortly (see GET /ready).", null, "model_loading");
-
-    private static async Task<JsonDocument> ParseBodyAsync(HttpContext ctx)
-    {
-        try
-        {
-            return await JsonDocument.ParseAsync(ctx.Request.Body, default, ctx.RequestAborted);
-        }
-        catch (JsonException e)
-        {
-            throw new ApiException(400, $"The request body is not valid JSON: {e.Message}", null, "invalid_json", "invalid_request_error");
-        }
     }
 
     /// <summary>One engine request per prompt (ids suffixed -i when there are several); all are released if one is refused.</summary>

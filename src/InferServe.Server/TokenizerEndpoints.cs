@@ -23,8 +23,8 @@ internal sealed class TokenizerEndpoints(EngineHost host, ChatTemplateCache chat
 
     public async Task TokenizeAsync(HttpContext ctx)
     {
-        var loaded = host.Current ?? throw NotReady();
-        using var doc = await ReadAsync(ctx);
+        var loaded = host.Current ?? throw ApiException.ModelLoading();
+        using var doc = await JsonBody.ParseAsync(ctx);
         var root = doc.RootElement;
         bool chat = root.TryGetProperty("messages", out _);
         Reject(root, chat ? ChatFields : PromptFields);
@@ -76,8 +76,8 @@ internal sealed class TokenizerEndpoints(EngineHost host, ChatTemplateCache chat
 
     public async Task DetokenizeAsync(HttpContext ctx)
     {
-        var loaded = host.Current ?? throw NotReady();
-        using var doc = await ReadAsync(ctx);
+        var loaded = host.Current ?? throw ApiException.ModelLoading();
+        using var doc = await JsonBody.ParseAsync(ctx);
         Reject(doc.RootElement, DetokenizeFields);
         var f = new RequestFields(doc.RootElement);
         CheckModel(f);
@@ -110,20 +110,6 @@ internal sealed class TokenizerEndpoints(EngineHost host, ChatTemplateCache chat
         foreach (var p in root.EnumerateObject())
             if (!known.Contains(p.Name))
                 throw new ApiException(400, $"Unsupported field '{p.Name}'; this endpoint accepts {string.Join(", ", known)}.", p.Name, "unsupported_field", "invalid_request_error");
-    }
-
-    private static ApiException NotReady() => new(503, "The model is still loading; retry shortly (see GET /ready).", null, "model_loading");
-
-    private static async Task<JsonDocument> ReadAsync(HttpContext ctx)
-    {
-        try
-        {
-            return await JsonDocument.ParseAsync(ctx.Request.Body, default, ctx.RequestAborted);
-        }
-        catch (JsonException e)
-        {
-            throw new ApiException(400, $"The request body is not valid JSON: {e.Message}", null, "invalid_json", "invalid_request_error");
-        }
     }
 
     private static async Task WriteAsync(HttpContext ctx, Action<Utf8JsonWriter> body)
