@@ -28,20 +28,25 @@ internal sealed class GenerationEndpoint(EngineHost host, ChatTemplateCache chat
         List<(int[] Ids, string Text)> prompts;
         ToolCallParser? toolParser = null;
         bool skipSpecialTokens = req.SkipSpecialTokens;
+        var grammar = req.Grammar; // a forced tool choice brings its own
         if (kind == ApiKind.Chat)
         {
             var messages = ChatPromptBuilder.ParseMessages(new RequestFields(doc.RootElement));
             var builder = chatTemplates.Get(loaded);
             if (req.Tools is { } tools)
             {
-                if (tools.Constraint is not null)
-                    throw ApiException.BadRequest("'tool_choice' \"required\" or a named function is not supported yet: forcing a call needs grammar-constrained decoding. Use \"auto\" or \"none\".", "tool_choice");
                 if (tools.ParsesCalls)
                 {
                     toolParser = builder.ToolParser ?? throw ApiException.BadRequest(
                         "This model's tool-call format is not known (its chat template has none of the supported markers), so tool calls could not be parsed; start the server with --tool-call-parser llama3|hermes|mistral.", "tools");
                     // The format's marker is a special token (Mistral's [TOOL_CALLS]): keep special tokens in the text to find it.
                     if (toolParser.NeedsSpecialTokens) skipSpecialTokens = false;
+                }
+                if (tools.Constraint is { } forced)
+                {
+                    if (grammar is not null)
+                        throw ApiException.BadRequest($"A forced 'tool_choice' cannot be combined with '{grammar.Param}': both constrain the output.", "tool_choice");
+                    grammar = ToolCallGrammar.Build(forced, toolParser!);
                 }
             }
             if (req.Render.ContinueFinalMessage && messages[^1].Content is null)
@@ -53,7 +58,7 @@ internal sealed class GenerationEndpoint(EngineHost host, ChatTemplateCache chat
         string requestId = ErrorMappingMiddleware.RequestId(ctx);
         var started = Stopwatch.GetTimestamp();
         // Submitting validates (n, ranges) before the response sizes anything by them.
-        var handles = await SubmitAsync(engine, req, prompts, requestId, skipSpecialTokens, ctx.RequestAborted);
+        var handles = await SubmitAsync(engine, req, prompts, requestId, skipSpecialTokens, grammar, ctx.RequestAborted);
         var response = new GenerationResponse(req, (kind == ApiKind.Chat ? "chatcmpl-" : "cmpl-") + requestId, host.ServedModelName, prompts, engine.Tokenizer, toolParser);
         logger.LogInformation("Accepted {Endpoint} request: {Prompts} prompt(s), {PromptTokens} prompt tokens, n={N}, stream={Stream}",
             kind == ApiKind.Chat ? "chat" : "completions", prompts.Count, prompts.Sum(p => p.Ids.Length), req.N, req.Stream);
@@ -76,7 +81,7 @@ internal sealed class GenerationEndpoint(EngineHost host, ChatTemplateCache chat
 
     /// <summary>One engine request per prompt (ids suffixed -i when there are several); all are released if one is refused.</summary>
     private static async Task<List<IGenerationStream>> SubmitAsync(IGenerationService engine, OpenAiRequest req,
-        List<(int[] Ids, string Text)> prompts, string requestId, bool skipSpecialTokens, CancellationToken ct)
+        List<(int[] Ids, string Text)> prompts, string requestId, bool skipSpecialTokens, InferServe.Grammar.GrammarSpec? grammar, CancellationToken ct)
     {
         var handles = new List<IGenerationStream>(prompts.Count);
         try
@@ -100,7 +105,7 @@ internal sealed class GenerationEndpoint(EngineHost host, ChatTemplateCache chat
                     Logprobs = req.Logprobs,
                     PromptLogprobs = req.Echo ? req.Logprobs : null,
                     Priority = req.Priority,
-                    Grammar = req.Grammar,
+                    Grammar = grammar,
                 }, ct));
             }
         }

@@ -226,4 +226,29 @@ public sealed class OpenAiSdkTests(GatewayFixture fixture) : IClassFixture<Gatew
         Assert.Equal(_gw.Engine.MaxContext, usage.GetProperty("total_tokens").GetInt32());
         Assert.Equal("length", body.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
     }
+
+    [Theory(Timeout = 300_000)]
+    [InlineData(0f)]
+    [InlineData(1f)]
+    public async Task Structured_output_with_a_json_schema_response_format_validates_against_the_schema(float temperature)
+    {
+        JsonSchemaValidator.RequirePeer();
+        const string schema = """
+            {"type":"object","properties":{"name":{"type":"string","maxLength":10},"age":{"type":"integer","minimum":0},
+             "tags":{"type":"array","items":{"enum":["a","b"]},"maxItems":3}},"required":["name","age","tags"],"additionalProperties":false}
+            """;
+        var options = new ChatCompletionOptions
+        {
+            Temperature = temperature, MaxOutputTokenCount = 200,
+            ResponseFormat = ChatResponseFormat.CreateJsonSchemaFormat("person", BinaryData.FromString(schema), jsonSchemaIsStrict: true),
+        };
+        var outputs = new List<(string, string)>();
+        for (int i = 0; i < 3; i++)
+        {
+            ChatCompletion c = await Chat.CompleteChatAsync([new UserChatMessage($"Describe person {i}")], options);
+            Assert.Equal(ChatFinishReason.Stop, c.FinishReason);
+            outputs.Add((schema, c.Content[0].Text));
+        }
+        Assert.All(await JsonSchemaValidator.ValidateAsync(outputs), Assert.Null);
+    }
 }

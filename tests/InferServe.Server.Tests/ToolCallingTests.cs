@@ -1,4 +1,3 @@
-using System.ClientModel;
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -203,19 +202,6 @@ public sealed class ToolCallingTests(ToolModelFixture fixture) : IClassFixture<T
         Assert.Equal(ChatFinishReason.Stop, c.FinishReason);
         Assert.Empty(c.ToolCalls);
         Assert.StartsWith("<tool_call>", c.Content[0].Text);
-    }
-
-    [Fact(Timeout = 120_000)]
-    public async Task Forced_tool_choice_is_refused_until_constrained_decoding_exists()
-    {
-        foreach (var choice in new[] { ChatToolChoice.CreateRequiredChoice(), ChatToolChoice.CreateFunctionChoice("get_weather") })
-        {
-            var options = ForcedCall();
-            options.ToolChoice = choice;
-            var e = await Assert.ThrowsAsync<ClientResultException>(() => Chat.CompleteChatAsync([new UserChatMessage("Weather?")], options));
-            Assert.Equal(400, e.Status);
-            Assert.Contains("not supported yet", e.Message);
-        }
     }
 
     [Fact(Timeout = 120_000)]

@@ -10,8 +10,8 @@ internal sealed record ToolFunction(string Name, JsonElement? Parameters);
 
 /// <summary>
 /// What a forced tool choice (<c>required</c> or a named function) asks of decoding: the output must be a call to one of
-/// <see cref="Functions"/>, with arguments valid for its parameter schema. This is the seam to the grammar engine, which
-/// turns it into a token mask; until that engine is in, forced choices are refused with a 400.
+/// <see cref="Functions"/>, with arguments valid for its parameter schema. <see cref="ToolCallGrammar"/> turns it into a grammar
+/// in the model's tool-call format, which the sampler masks with.
 /// </summary>
 internal sealed record ToolCallConstraint(IReadOnlyList<ToolFunction> Functions, bool Parallel);
 
