@@ -58,17 +58,25 @@ public sealed class StreamingAllocationTests(ITestOutputHelper log)
     {
         await using var gw = await TestServer.StartAsync(s => s.Engine.KvCacheMemory = "16MiB");
         var buffer = new byte[64 * 1024];
-        await StreamAsync(gw, Body(200, logprobs), buffer); // warm: JIT, pools, caches
-
         // The per-token cost is the slope between a short and a long request: what a request costs once (parsing,
         // tokenizing, its handles and channels) cancels out.
         const int Short = 100, Long = 900;
-        var a = await MeasureAsync(gw, Short, logprobs, buffer);
-        var b = await MeasureAsync(gw, Long, logprobs, buffer);
-        double perToken = (double)((b.Allocated - b.Sent) - (a.Allocated - a.Sent)) / (Long - Short);
-        double sentPerToken = (double)(b.Sent - a.Sent) / (Long - Short);
-        log.WriteLine($"logprobs={logprobs}: {perToken:F0} bytes allocated per token beyond the {sentPerToken:F0} bytes sent per token " +
-            $"({Short} tokens: {a.Allocated} allocated, {a.Sent} sent; {Long} tokens: {b.Allocated} allocated, {b.Sent} sent)");
+        // Warm with the long request itself: JIT, pools, and the per-vocabulary-id token texts that logprobs cache on
+        // first sight (a one-off per id, bounded by the vocabulary, which other tests may or may not have warmed).
+        await StreamAsync(gw, Body(Long, logprobs), buffer);
+        // The process's count includes the test's own HttpClient, whose reads (and their allocations) depend on how the
+        // chunks happen to batch on the socket: noise that only adds. The least of five slopes is the steady cost.
+        double perToken = double.MaxValue;
+        for (int round = 0; round < 5; round++)
+        {
+            var a = await MeasureAsync(gw, Short, logprobs, buffer);
+            var b = await MeasureAsync(gw, Long, logprobs, buffer);
+            double slope = (double)((b.Allocated - b.Sent) - (a.Allocated - a.Sent)) / (Long - Short);
+            double sentPerToken = (double)(b.Sent - a.Sent) / (Long - Short);
+            log.WriteLine($"logprobs={logprobs}, round {round}: {slope:F0} bytes allocated per token beyond the {sentPerToken:F0} bytes sent per token " +
+                $"({Short} tokens: {a.Allocated} allocated, {a.Sent} sent; {Long} tokens: {b.Allocated} allocated, {b.Sent} sent)");
+            perToken = Math.Min(perToken, slope);
+        }
         Assert.True(perToken < BudgetPerToken, $"{perToken:F0} bytes per token allocated beyond what was sent (budget {BudgetPerToken})");
     }
 }
