@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import sys
+import time
 
 import grpc
 from google.protobuf import descriptor_pool, message_factory
@@ -79,8 +80,16 @@ def main(target, scenario, request_id):
         elif scenario == "deadline":
             # A short call first: the deadline below must measure the server's work, not its first-call warm-up.
             complete(GenerateRequest(text="hi", max_tokens=1), timeout=30)
+            # The deadline is a quarter of what this machine takes for the whole request, so it fires mid-generation
+            # on a fast machine and a loaded one alike (a fixed 0.5 s let a fast machine finish first).
+            probe = GenerateRequest()
+            probe.CopyFrom(long_request)
+            probe.request_id = request_id + "-probe"
+            started = time.monotonic()
+            complete(probe, timeout=120)
+            deadline = max(0.05, (time.monotonic() - started) / 4)
             try:
-                complete(long_request, timeout=0.5)
+                complete(long_request, timeout=deadline)
                 emit(code="OK")
             except grpc.RpcError as e:
                 emit(**error_fields(e))
