@@ -32,6 +32,7 @@ public static class BenchCommand
         var jsonPath = cmd.Get("json");
         var structured = StructuredBench.FromCli(cmd);
         bool profile = cmd.Flag("profile");
+        bool noRoofline = cmd.Flag("no-roofline");
         cmd.Get("kv-cache-memory"); // sized below from the workload unless given
         var settings = EngineOptionsFromCli.Read(cmd);
         settings.Model = ModelSource.Finish(settings.Model ?? ModelSource.ResolvePath(cmd, defaultShape: "smollm2-135m"));
@@ -41,6 +42,8 @@ public static class BenchCommand
 
         int maxC = concurrencies.Max();
         var results = new List<Result>();
+        var rooflines = new List<object>();
+        int bandwidthThreads = settings.Threads > 0 ? settings.Threads : Environment.ProcessorCount;
         foreach (var w in weights)
             foreach (var kv in kvTypes)
             foreach (var at in attentionThreads)
@@ -80,6 +83,14 @@ public static class BenchCommand
                         Console.Error.WriteLine($"  profile C={c}, decode-only steps: {decode.PerStep()}");
                     }
                     results.Add(r with { Weights = w, KvDtype = kv, AttentionThreads = at });
+                    if (c == 1 && !noRoofline)
+                    {
+                        var roof = Roofline.For(engine, promptTokens + genTokens / 2, bandwidthThreads);
+                        Console.Error.WriteLine("  " + roof.Describe(r.BatchDecodeTokPerS));
+                        rooflines.Add(new { weights = w, kv_dtype = kv, weight_mib = Math.Round(roof.WeightMiB, 2), kv_mib = Math.Round(roof.KvMiB, 3), context = roof.Context,
+                            bandwidth_gb_per_s = Math.Round(roof.BandwidthGBs, 2), threads = roof.Threads, roofline_tok_per_s = Math.Round(roof.TokPerS, 1),
+                            achieved_tok_per_s = r.BatchDecodeTokPerS, fraction = Math.Round(r.BatchDecodeTokPerS / roof.TokPerS, 3) });
+                    }
                     Console.Error.WriteLine($"  weights={w} kv={kv} attention-threads={at} C={c}: {r.OutputTokPerS:F1} output tok/s, decode {r.DecodeTokPerS:F1} tok/s (C/TPOT), batch decode {r.BatchDecodeTokPerS:F1} tok/s, TTFT p50 {r.TtftP50Ms:F0} ms, TPOT p50 {r.TpotP50Ms:F1} ms");
                 }
             }
@@ -93,7 +104,7 @@ public static class BenchCommand
             string ratio = single is { BatchDecodeTokPerS: > 0 } ? $"{r.BatchDecodeTokPerS / single.BatchDecodeTokPerS:F2}x" : "";
             Console.WriteLine($"{r.Weights,-7} {r.KvDtype,-5} {r.AttentionThreads,-6} {r.Concurrency,4} {r.Requests,4} {r.OutputTokPerS,13:F1} {r.DecodeTokPerS,13:F1} {r.BatchDecodeTokPerS,13:F1} {ratio,7} {r.PrefillTokPerS,14:F1} {$"{r.TtftP50Ms:F0}/{r.TtftP99Ms:F0}",17} {$"{r.TpotP50Ms:F1}/{r.TpotP99Ms:F1}",17}");
         }
-        var json = JsonSerializer.Serialize(new { model = settings.Model, prompt_tokens = promptTokens, gen_tokens = genTokens, threads = settings.Threads, results },
+        var json = JsonSerializer.Serialize(new { model = settings.Model, prompt_tokens = promptTokens, gen_tokens = genTokens, threads = settings.Threads, results, roofline = rooflines },
             new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower });
         Console.WriteLine(json);
         if (jsonPath is not null) await File.WriteAllTextAsync(jsonPath, json);

@@ -51,6 +51,8 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
     public EngineStats Stats => _stats;
     public KvCacheSpec KvSpec => _model.Kv.Spec;
     public RunnerTimings Timings => _model.Runner.Timings;
+    /// <summary>Where the runner's ONNX graphs (and so its weights, as read) are.</summary>
+    public string GraphDirectory => _model.Runner.GraphDirectory;
     public IAttentionBackend Attention => _model.Attention;
     public ModelFacts Facts { get; }
     /// <summary>Time spent on grammar masks (constrained decoding).</summary>

@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using InferServe.Engine;
+
+namespace InferServe.Cli;
+
+/// <summary>
+/// The memory-bandwidth bound of single-stream decode: every step reads all dense weights (the embedding table
+/// only by one row) and the sequence's KV, so tok/s cannot pass bandwidth ÷ bytes per step. Bandwidth is measured
+/// here, in the same run, by streaming reads over a buffer far larger than any cache.
+/// </summary>
+public sealed record Roofline(double WeightMiB, double KvMiB, int Context, double BandwidthGBs, int Threads)
+{
+    public double BytesPerStep => (WeightMiB + KvMiB) * (1 << 20);
+    public double TokPerS => BandwidthGBs * 1e9 / BytesPerStep;
+
+    /// <summary>Bytes one decode step of one sequence reads at context length <paramref name="context"/>.</summary>
+    public static Roofline For(LlmEngine engine, int context, int threads)
+    {
+        // The graph files hold the weights as the engine reads them (packed int4/int8 plus scales); embed.onnx is a gather.
+        long weights = Directory.EnumerateFiles(engine.GraphDirectory, "*.onnx")
+            .Where(f => Path.GetFileName(f) != "embed.onnx")
+            .Sum(f => new FileInfo(f).Length);
+        long kv = (long)engine.KvSpec.BytesPerTokenPerLayer * engine.KvSpec.NumLayers * context;
+        return new Roofline(weights / 1048576.0, kv / 1048576.0, context, MeasureReadBandwidth(threads), threads);
+    }
+
+    public string Describe(double achievedTokPerS) =>
+        $"roofline C=1: {WeightMiB:F1} MiB weights + {KvMiB:F2} MiB KV (context {Context}) per step, measured read bandwidth " +
+        $"{BandwidthGBs:F1} GB/s ({Threads} threads) => at most {TokPerS:F0} tok/s; achieved {achievedTokPerS:F1} tok/s = {100 * achievedTokPerS / TokPerS:F0} %";
+
+    /// <summary>Best of several passes of <paramref name="threads"/> threads summing disjoint slices of a 1 GiB buffer.</summary>
+    public static double MeasureReadBandwidth(int threads, long bytes = 1L << 30, int passes = 5)
+    {
+        threads = Math.Max(1, threads);
+        var buffer = new long[bytes / sizeof(long)];
+        for (int i = 0; i < buffer.Length; i += 512) buffer[i] = i; // touch every page
+        long slice = buffer.Length / threads;
+        double best = 0;
+        long sink = 0;
+        for (int p = 0; p < passes; p++)
+        {
+            var sw = Stopwatch.StartNew();
+            var sums = new long[threads];
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads },
+                t => sums[t] = Sum(buffer.AsSpan((int)(t * slice), (int)slice)));
+            double s = sw.Elapsed.TotalSeconds;
+            sink += sums.Sum();
+            best = Math.Max(best, slice * threads * sizeof(long) / s / 1e9);
+        }
+        GC.KeepAlive(sink);
+        return best;
+    }
+
+    private static long Sum(ReadOnlySpan<long> values)
+    {
+        var vectors = MemoryMarshal.Cast<long, Vector<long>>(values);
+        Vector<long> a = default, b = default, c = default, d = default;
+        int i = 0;
+        for (; i + 4 <= vectors.Length; i += 4)
+        {
+            a += vectors[i];
+            b += vectors[i + 1];
+            c += vectors[i + 2];
+            d += vectors[i + 3];
+        }
+        for (; i < vectors.Length; i++) a += vectors[i];
+        return Vector.Sum(a + b + c + d);
+    }
+}
