@@ -219,7 +219,7 @@ public static class GgufTokenizerLoader
         var pieces = new byte[n][];
         for (int id = 0; id < n; id++)
         {
-            pieces[id] = isAdded[id] ? Encoding.UTF8.GetBytes(v.Tokens[id]) : HfTokenizerLoader.ByteLevelBytes(v.Tokens[id]);
+            pieces[id] = isAdded[id] ? Encoding.UTF8.GetBytes(v.Tokens[id]) : HfDecoderBuilder.ByteLevelBytes(v.Tokens[id]);
         }
 
         int[] prefix = v.AddBos == true && v.BosId is int bos ? [bos] : [];
