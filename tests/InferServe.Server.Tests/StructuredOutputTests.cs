@@ -116,6 +116,32 @@ public sealed class StructuredOutputTests(GatewayFixture fixture) : IClassFixtur
         if (model == "stories260K") Assert.True(closes > 0, "no output was closed by the budget");
     }
 
+    [Theory(Timeout = 120_000)]
+    [InlineData(0.0)]
+    [InlineData(1.0)]
+    public async Task Min_tokens_wins_over_the_budget_and_a_budget_below_the_grammars_minimum_ends_with_length(double temperature)
+    {
+        await using var gw = await StartAsync("tiny");
+        // After "x" only end-of-sequence would still fit in the budget, but min_tokens holds it back: the output goes
+        // on (no dead end, no error) and is cut at max_tokens.
+        for (int seed = 0; seed < 4; seed++)
+        {
+            var held = (await CompleteAsync(gw, new Dictionary<string, object>
+            {
+                ["prompt"] = "Answer:", ["max_tokens"] = 3, ["min_tokens"] = 3, ["temperature"] = temperature, ["seed"] = seed, ["guided_regex"] = "x(y{12})?",
+            }))[0];
+            Assert.True(held.Finish == "length", $"{held.Finish}: {held.Text}");
+            Assert.Matches("^xy*$", held.Text);
+        }
+        // Eight bytes (and the end) cannot fit in three tokens: the output is cut, as without a budget.
+        var cut = (await CompleteAsync(gw, new Dictionary<string, object>
+        {
+            ["prompt"] = "Answer:", ["max_tokens"] = 3, ["temperature"] = temperature, ["seed"] = 1, ["guided_regex"] = "[0-9]{3}-[0-9]{4}",
+        }))[0];
+        Assert.Equal("length", cut.Finish);
+        Assert.Matches("^[0-9]{0,3}-?[0-9]*$", cut.Text);
+    }
+
     private static async Task<double> BudgetClosesAsync(TestServer gw)
     {
         var text = await gw.Http.GetStringAsync("/metrics", TestContext.Current.CancellationToken);
