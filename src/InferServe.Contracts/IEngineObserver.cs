@@ -10,6 +10,8 @@ public interface IEngineObserver
     void RequestFinished(string requestId, FinishReason reason, TimeSpan endToEnd, int promptTokens, int generationTokens, int cachedTokens) { }
     void Preempted() { }
     void PrefixCacheLookup(int queriedTokens, int hitTokens) { }
+    /// <summary>A structured output's mask was first narrowed so that it can close within its token budget (once per choice).</summary>
+    void StructuredOutputBudgetClose() { }
 }
 
 /// <summary>A consistent snapshot of the engine's state, refreshed every step.</summary>

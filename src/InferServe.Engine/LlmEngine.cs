@@ -77,7 +77,7 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
             [.. model.Config.EosTokenIds.Concat(tokenizer.EosTokenIds).Distinct().Order()], model.Kv.Spec.BlockSize, model.Kv.Pool.NumBlocks, s.MaxSeqs);
         _eos = [.. model.Config.EosTokenIds, .. tokenizer.EosTokenIds];
         if (stopAtBos && model.Config.BosTokenId is int bos) _eos.Add(bos);
-        _grammars = new GrammarMasks(tokenizer, model.Config.VocabSize, _eos);
+        _grammars = new GrammarMasks(tokenizer, model.Config.VocabSize, _eos, model.MaxContext);
         _batch = new AttentionBatch(s.MaxBatchedTokens, s.MaxSeqs);
         _tokens = new int[s.MaxBatchedTokens];
         _tokenLists = new int[]?[model.Config.VocabSize];
@@ -313,10 +313,15 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
         }
         var grammar = seq.Grammar;
         long maskStart = grammar is null ? 0 : Stopwatch.GetTimestamp();
-        int token = _sampler.Sample(sampled, spec.Sampling, ref seq.Rng, seq, grammar is null ? default : grammar.Mask());
+        int token = _sampler.Sample(sampled, spec.Sampling, ref seq.Rng, seq, grammar is null ? default : _grammars.Mask(seq, grammar));
         bool grammarBroken = false;
         if (grammar is not null)
         {
+            if (grammar.BudgetNarrowed && !seq.BudgetCloseCounted)
+            {
+                seq.BudgetCloseCounted = true;
+                _observer.StructuredOutputBudgetClose();
+            }
             try { grammarBroken = !grammar.Accept(token); }
             catch (InferServe.Grammar.GrammarException) { grammarBroken = true; }
             _grammars.Record(Stopwatch.GetTimestamp() - maskStart);

@@ -20,6 +20,7 @@ public sealed class EngineMetrics
     private readonly Counter.Child _prefixCacheQueries;
     private readonly Counter.Child _prefixCacheHits;
     private readonly Counter.Child _preemptions;
+    private readonly Counter.Child _budgetCloses;
     private readonly Counter.Child _promptTokens;
     private readonly Counter.Child _generationTokens;
     private readonly Counter _requestSuccess;
@@ -58,6 +59,7 @@ public sealed class EngineMetrics
         _prefixCacheQueries = Counter("prefix_cache_queries", "Prefix cache queries, in terms of number of queried tokens.");
         _prefixCacheHits = Counter("prefix_cache_hits", "Prefix cache hits, in terms of number of cached tokens.");
         _preemptions = Counter("num_preemptions", "Cumulative number of preemptions from the engine.");
+        _budgetCloses = Counter("structured_output_budget_closes", "Structured outputs whose token mask was narrowed to close them within max_tokens.");
         _promptTokens = Counter("prompt_tokens", "Number of prefill tokens processed.");
         _generationTokens = Counter("generation_tokens", "Number of generation tokens processed.");
         _requestSuccess = registry.CreateCounter(p + "request_success", "Count of successfully processed requests.", ModelLabel, "finished_reason");
@@ -132,6 +134,9 @@ public sealed class EngineMetrics
 
     /// <summary>A running request was preempted (its KV blocks freed) to make room.</summary>
     public void RecordPreemption() => _preemptions.Inc();
+
+    /// <summary>A structured output started closing early (its grammar mask narrowed) to end within its token budget.</summary>
+    public void RecordStructuredOutputBudgetClose() => _budgetCloses.Inc();
 
     // ---- Request lifecycle. ----
 

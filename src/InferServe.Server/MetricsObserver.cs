@@ -27,6 +27,7 @@ public sealed class MetricsObserver(EngineMetrics metrics) : IEngineObserver
         }, endToEnd, promptTokens, generationTokens);
 
     public void Preempted() => Metrics.RecordPreemption();
+    public void StructuredOutputBudgetClose() => Metrics.RecordStructuredOutputBudgetClose();
 
     public void PrefixCacheLookup(int queriedTokens, int hitTokens)
     {

@@ -24,6 +24,7 @@ internal static class EngineMetricsSample
             metrics.RecordInterTokenLatency(TimeSpan.FromMilliseconds(20 + i));
         }
         metrics.RecordPreemption();
+        metrics.RecordStructuredOutputBudgetClose();
         metrics.RecordRequestPhases(TimeSpan.FromMilliseconds(45), TimeSpan.FromMilliseconds(900));
         metrics.RequestFinished(FinishedReason.Stop, TimeSpan.FromSeconds(1.2), promptTokens: 120, generationTokens: 31);
         metrics.RequestFinished(FinishedReason.Length, TimeSpan.FromSeconds(3), promptTokens: 10, generationTokens: 256);

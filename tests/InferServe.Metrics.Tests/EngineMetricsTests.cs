@@ -13,6 +13,7 @@ public class EngineMetricsTests
         { "inferserve:prefix_cache_queries_total", "counter" },
         { "inferserve:prefix_cache_hits_total", "counter" },
         { "inferserve:num_preemptions_total", "counter" },
+        { "inferserve:structured_output_budget_closes_total", "counter" },
         { "inferserve:prompt_tokens_total", "counter" },
         { "inferserve:generation_tokens_total", "counter" },
         { "inferserve:request_success_total", "counter" },
@@ -54,6 +55,7 @@ public class EngineMetricsTests
         Assert.Contains($"inferserve:prefix_cache_queries_total{{{M}}} 120\n", text);
         Assert.Contains($"inferserve:prefix_cache_hits_total{{{M}}} 64\n", text);
         Assert.Contains($"inferserve:num_preemptions_total{{{M}}} 1\n", text);
+        Assert.Contains($"inferserve:structured_output_budget_closes_total{{{M}}} 1\n", text);
         Assert.Contains($"inferserve:prompt_tokens_total{{{M}}} 120\n", text);
         Assert.Contains($"inferserve:generation_tokens_total{{{M}}} 30\n", text);
         Assert.Contains($"inferserve:time_to_first_token_seconds_bucket{{{M},le=\"0.1\"}} 1\n", text);

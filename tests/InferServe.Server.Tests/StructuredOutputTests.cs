@@ -50,8 +50,9 @@ public sealed class StructuredOutputTests(GatewayFixture fixture) : IClassFixtur
     };
 
     /// <summary>
-    /// Every schema on both models at temperatures 0 and 1 (two seeds at 1). The 95 % bar is over all of them:
-    /// a few schemas (recursive, additionalProperties) have no bound, and a random model can loop in them.
+    /// Every schema on both models at temperatures 0 and 1 (two seeds at 1). The 95 % bar is over all of them; a
+    /// few schemas (recursive, additionalProperties) have no bound, and outputs that would run on in them are closed
+    /// by the budget before max_tokens.
     /// </summary>
     [Fact(Timeout = 900_000)]
     public async Task Json_schema_outputs_that_stop_validate_and_at_least_95_percent_stop()
@@ -87,25 +88,66 @@ public sealed class StructuredOutputTests(GatewayFixture fixture) : IClassFixtur
         Assert.True(stops >= 0.95 * total, $"only {stops} of {total} stopped");
     }
 
+    /// <summary>
+    /// Any JSON object is unbounded (stories260K writes its story inside the first string), so outputs end because
+    /// the mask closes them as max_tokens runs out: at least 95 % stop, and every one that stops is a JSON object.
+    /// </summary>
     [Theory(Timeout = 600_000)]
     [MemberData(nameof(ModelsAndTemperatures))]
-    public async Task Json_object_mode_outputs_that_stop_are_json_objects(string model, double temperature)
+    public async Task Json_object_mode_outputs_stop_within_max_tokens_as_json_objects(string model, double temperature)
     {
         JsonSchemaValidator.RequirePeer();
+        var log = TestContext.Current.TestOutputHelper;
         await using var gw = await StartAsync(model);
         var outputs = new List<Output>();
-        foreach (var choices in await Task.WhenAll(Enumerable.Range(0, 8).Select(seed => CompleteAsync(gw, new Dictionary<string, object>
+        foreach (var choices in await Task.WhenAll(Enumerable.Range(0, 20).Select(seed => CompleteAsync(gw, new Dictionary<string, object>
         {
             ["prompt"] = Prompt(model), ["max_tokens"] = MaxTokens, ["temperature"] = temperature, ["seed"] = seed,
             ["response_format"] = new { type = "json_object" },
         })))) outputs.AddRange(choices);
         var stopped = outputs.Where(o => o.Finish == "stop").ToList();
         var verdicts = await JsonSchemaValidator.ValidateAsync([.. stopped.Select(o => ("""{"type":"object"}""", o.Text))]);
-        Assert.All(verdicts, v => Assert.Null(v));
-        TestContext.Current.TestOutputHelper?.WriteLine($"{model} T={temperature} json_object: {stopped.Count} of {outputs.Count} stopped");
-        foreach (var o in outputs) TestContext.Current.TestOutputHelper?.WriteLine($"{o.Finish}: {o.Text}");
-        // Any object is unbounded: stories260K writes its stories inside the first string and never closes it.
-        if (model == "tiny") Assert.NotEmpty(stopped);
+        double closes = await BudgetClosesAsync(gw);
+        log?.WriteLine($"{model} T={temperature} json_object: {stopped.Count} of {outputs.Count} stopped, {outputs.Count - stopped.Count} length, {closes} closed by the budget");
+        foreach (var o in outputs) log?.WriteLine($"{o.Finish}: {o.Text}");
+        Assert.All(stopped.Zip(verdicts), x => Assert.True(x.Second is null, $"{x.First.Text}: {x.Second}"));
+        Assert.True(stopped.Count >= 0.95 * outputs.Count, $"only {stopped.Count} of {outputs.Count} stopped");
+        // stories260K never closes its first string by itself: its outputs end because the budget closed them.
+        if (model == "stories260K") Assert.True(closes > 0, "no output was closed by the budget");
+    }
+
+    [Theory(Timeout = 120_000)]
+    [InlineData(0.0)]
+    [InlineData(1.0)]
+    public async Task Min_tokens_wins_over_the_budget_and_a_budget_below_the_grammars_minimum_ends_with_length(double temperature)
+    {
+        await using var gw = await StartAsync("tiny");
+        // After "x" only end-of-sequence would still fit in the budget, but min_tokens holds it back: the output goes
+        // on (no dead end, no error) and is cut at max_tokens.
+        for (int seed = 0; seed < 4; seed++)
+        {
+            var held = (await CompleteAsync(gw, new Dictionary<string, object>
+            {
+                ["prompt"] = "Answer:", ["max_tokens"] = 3, ["min_tokens"] = 3, ["temperature"] = temperature, ["seed"] = seed, ["guided_regex"] = "x(y{12})?",
+            }))[0];
+            Assert.True(held.Finish == "length", $"{held.Finish}: {held.Text}");
+            Assert.Matches("^xy*$", held.Text);
+        }
+        // Eight bytes (and the end) cannot fit in three tokens: the output is cut, as without a budget.
+        var cut = (await CompleteAsync(gw, new Dictionary<string, object>
+        {
+            ["prompt"] = "Answer:", ["max_tokens"] = 3, ["temperature"] = temperature, ["seed"] = 1, ["guided_regex"] = "[0-9]{3}-[0-9]{4}",
+        }))[0];
+        Assert.Equal("length", cut.Finish);
+        Assert.Matches("^[0-9]{0,3}-?[0-9]*$", cut.Text);
+    }
+
+    private static async Task<double> BudgetClosesAsync(TestServer gw)
+    {
+        var text = await gw.Http.GetStringAsync("/metrics", TestContext.Current.CancellationToken);
+        var m = Regex.Match(text, @"^inferserve[:_]structured_output_budget_closes_total(?:\{[^}]*\})? (\S+)$", RegexOptions.Multiline);
+        Assert.True(m.Success, $"structured_output_budget_closes_total is not on /metrics:\n{text}");
+        return double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
     }
 
     [Theory(Timeout = 600_000)]

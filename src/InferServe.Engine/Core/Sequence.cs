@@ -34,6 +34,8 @@ internal sealed class Sequence : IPenaltyContext
     public bool PromptLogprobsSent { get; set; }
     /// <summary>Where the output stands in the request's grammar; advanced only by sampled tokens, so preemption and recompute keep it.</summary>
     public GrammarMatcher? Grammar { get; set; }
+    /// <summary>Whether the observer has heard that the token budget narrowed this choice's grammar mask.</summary>
+    public bool BudgetCloseCounted { get; set; }
 
     public Sequence(RequestState request, int index, ReadOnlySpan<int> tokens, int promptLength, SequenceKv kv, ulong rng, OutputState output)
     {

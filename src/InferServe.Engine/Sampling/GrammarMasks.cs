@@ -28,14 +28,15 @@ public sealed class GrammarTimings
 
 /// <summary>
 /// The engine's side of constrained decoding: the token vocabulary (built once, on first use), grammars bound to
-/// it, and building the masks of one step's sequences in parallel while the forward pass runs.
+/// it, and building the masks of one step's sequences in parallel while the forward pass runs. Each mask is
+/// budgeted by the tokens the sequence has left, so structured outputs close before max_tokens or the context.
 /// </summary>
-internal sealed class GrammarMasks(ITokenizer tokenizer, int vocabSize, IEnumerable<int> eosIds)
+internal sealed class GrammarMasks(ITokenizer tokenizer, int vocabSize, IEnumerable<int> eosIds, int maxContext)
 {
     private const int MaxGrammars = 64;
     private readonly Dictionary<object, CompiledGrammar> _compiled = new(ReferenceEqualityComparer.Instance);
     private readonly Queue<object> _order = new();
-    private readonly List<GrammarMatcher> _pending = [];
+    private readonly List<(GrammarMatcher Matcher, int Remaining, bool EndAllowed)> _pending = [];
     private TokenVocabulary? _vocabulary;
 
     public GrammarTimings Timings { get; } = new();
@@ -63,16 +64,25 @@ internal sealed class GrammarMasks(ITokenizer tokenizer, int vocabSize, IEnumera
     {
         _pending.Clear();
         foreach (var seq in sampling)
-            if (seq.Grammar is { IsMaskCached: false } m) _pending.Add(m);
+            if (seq.Grammar is { } m && m.NeedsWalk(Remaining(seq), EndAllowed(seq))) _pending.Add((m, Remaining(seq), EndAllowed(seq)));
         if (_pending.Count == 0) return null;
         var work = _pending.ToArray();
         return Task.Run(() =>
         {
             long start = Stopwatch.GetTimestamp();
-            Parallel.ForEach(work, m => m.Mask());
+            Parallel.ForEach(work, w => w.Matcher.Mask(w.Remaining, w.EndAllowed));
             Timings.Add(Stopwatch.GetTimestamp() - start, 0, work.Length);
         });
     }
+
+    /// <summary>The mask for <paramref name="seq"/>'s next token, budgeted by what it has left.</summary>
+    public ReadOnlySpan<ulong> Mask(Sequence seq, GrammarMatcher matcher) => matcher.Mask(Remaining(seq), EndAllowed(seq));
+
+    /// <summary>Tokens the sequence may still sample, the next one included: max_tokens and the context both bound it.</summary>
+    private int Remaining(Sequence seq) => Math.Min(seq.Request.Spec.MaxTokens - seq.Generated, maxContext - seq.Count);
+
+    /// <summary>Until min_tokens, end-of-sequence is masked out of the logits (see <see cref="LogitAdjustments"/>).</summary>
+    private static bool EndAllowed(Sequence seq) => seq.Generated >= seq.Request.Spec.MinTokens || seq.Request.Spec.IgnoreEos;
 
     public void Record(long ticks) => Timings.Add(ticks, 1, 0);
 }

@@ -8,6 +8,9 @@ namespace InferServe.Grammar.Compilation;
 public sealed class GrammarProgram
 {
     public const int End = -1;
+    /// <summary>The distance of a position, rule or state that can never reach the end.</summary>
+    public const int Unreachable = EndDistances.Infinite;
+    private int[]? _distanceToEnd;
 
     public required int[] Code { get; init; }
     /// <summary>Per rule, the code positions where its alternatives start.</summary>
@@ -15,6 +18,9 @@ public sealed class GrammarProgram
     /// <summary>256-bit byte sets, four words each.</summary>
     public required ulong[] Sets { get; init; }
     public required int Root { get; init; }
+
+    /// <summary>Per code position, the fewest bytes that finish its alternative from there (<see cref="Unreachable"/> if none can).</summary>
+    public int[] DistanceToEnd => _distanceToEnd ??= EndDistances.Compute(this);
 
     public static int RuleOf(int element) => -2 - element;
 

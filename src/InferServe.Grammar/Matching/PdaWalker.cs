@@ -6,7 +6,9 @@ namespace InferServe.Grammar.Matching;
 /// Runs the pushdown automaton. Stacks are parent-linked nodes in an arena that is truncated on backtrack, so a
 /// mask walk over the sorted vocabulary allocates nothing: the states at each depth of the current token prefix
 /// sit in one item array, and moving to the next token rewinds to the depth of the shared prefix. Every stack in
-/// a state has a byte set on top; item -1 is the empty stack (the grammar has ended). One walker per thread.
+/// a state has a byte set on top; item -1 is the empty stack (the grammar has ended). Each node also carries its
+/// stack's distance to the end (its frames' distances summed, set as it is pushed), so a token's closing cost is
+/// read off its items without walking their stacks. One walker per thread.
 /// </summary>
 internal sealed class PdaWalker
 {
@@ -15,7 +17,8 @@ internal sealed class PdaWalker
 
     private GrammarProgram _g = null!;
     private int[] _code = [];
-    private int[] _pos = new int[1024], _parent = new int[1024];
+    private int[] _distance = [];
+    private int[] _pos = new int[1024], _parent = new int[1024], _dist = new int[1024];
     private int _nodes;
     private int[] _items = new int[1024];
     private int _count;
@@ -27,6 +30,7 @@ internal sealed class PdaWalker
         var w = t_current ??= new PdaWalker();
         w._g = program;
         w._code = program.Code;
+        w._distance = program.DistanceToEnd;
         return w;
     }
 
@@ -53,8 +57,12 @@ internal sealed class PdaWalker
         return Canonical(start, _count);
     }
 
-    /// <summary>Sets the bit of every token whose bytes the grammar accepts from <paramref name="state"/>.</summary>
-    public void FillMask(int[][] state, TokenVocabulary vocab, Span<ulong> mask)
+    /// <summary>
+    /// Sets the bit of every token whose bytes the grammar accepts from <paramref name="state"/> and that leaves at
+    /// most <paramref name="limit"/> tokens to stop (see <see cref="TokensToStop"/>). Returns how many bits were set
+    /// and the largest tokens-to-stop among them.
+    /// </summary>
+    public (int Allowed, int MaxTokensToStop) FillMask(int[][] state, TokenVocabulary vocab, Span<ulong> mask, int limit = int.MaxValue)
     {
         mask.Clear();
         Load(state);
@@ -68,7 +76,7 @@ internal sealed class PdaWalker
         var ids = vocab.SortedIds;
         var lcp = vocab.Lcp;
         var bytes = vocab.Bytes;
-        int n = ids.Length, valid = 0;
+        int n = ids.Length, valid = 0, allowed = 0, maxToStop = 0;
         for (int i = 0; i < n;)
         {
             int len = vocab.Lengths[i], off = vocab.Offsets[i];
@@ -90,7 +98,13 @@ internal sealed class PdaWalker
             }
             if (alive)
             {
-                mask[ids[i] >> 6] |= 1UL << (ids[i] & 63);
+                int toStop = TokensToStop(_depthEnd[len - 1], _depthEnd[len]);
+                if (toStop <= limit)
+                {
+                    mask[ids[i] >> 6] |= 1UL << (ids[i] & 63);
+                    allowed++;
+                    if (toStop > maxToStop) maxToStop = toStop;
+                }
                 valid = len;
                 i++;
             }
@@ -103,6 +117,24 @@ internal sealed class PdaWalker
                 i = j;
             }
         }
+        return (allowed, maxToStop);
+    }
+
+    /// <summary>
+    /// The fewest tokens that finish the output from the state in items [start, end): 0 once the grammar has
+    /// terminated, else its distance in bytes (every byte is a token at worst) plus the end-of-sequence token.
+    /// </summary>
+    private int TokensToStop(int start, int end)
+    {
+        if (end - start == 1 && _items[start] == Accept) return 0;
+        int min = GrammarProgram.Unreachable;
+        for (int i = start; i < end; i++)
+        {
+            int x = _items[i];
+            int d = x == Accept ? 0 : _dist[x];
+            if (d < min) min = d;
+        }
+        return EndDistances.Add(min, 1);
     }
 
     private void Load(int[][] state)
@@ -173,9 +205,11 @@ internal sealed class PdaWalker
         {
             Array.Resize(ref _pos, _nodes * 2);
             Array.Resize(ref _parent, _nodes * 2);
+            Array.Resize(ref _dist, _nodes * 2);
         }
         _pos[_nodes] = pos;
         _parent[_nodes] = parent;
+        _dist[_nodes] = parent < 0 ? _distance[pos] : EndDistances.Add(_distance[pos], _dist[parent]);
         return _nodes++;
     }
 

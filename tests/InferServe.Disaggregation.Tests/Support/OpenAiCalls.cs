@@ -130,6 +130,9 @@ public static class OpenAiCalls
         // The vLLM fields cross the worker protocol: min_tokens and logit_bias change sampling on both workers.
         list.Add(("/v1/completions", With(With(With(C("Once upon a time", 20), "temperature", 0), "min_tokens", 12), "logit_bias", new JsonObject { ["400"] = 4.0 })));
         list.Add(("/v1/completions", With(With(With(With(C("The cat sat", 20, stream: true), "temperature", 0), "stop_token_ids", new JsonArray(13)), "include_stop_str_in_output", true), "skip_special_tokens", false)));
+        // Structured outputs cross too: the decode worker replays the grammar and closes the JSON within the same token budget.
+        list.Add(("/v1/completions", With(With(C("Once upon a time", 24), "temperature", 0), "response_format", new JsonObject { ["type"] = "json_object" })));
+        list.Add(("/v1/completions", With(With(With(With(C("The cat", 20), "temperature", 0.9), "seed", 6), "n", 2), "response_format", new JsonObject { ["type"] = "json_object" })));
         return list;
     }
 
