@@ -1,7 +1,4 @@
-using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
-using InferServe.Tokenization.Llama2c;
 using static InferServe.Tokenization.HuggingFace.HfJson;
 using static InferServe.Tokenization.HuggingFace.HfPipelineReader;
 using static InferServe.Tokenization.HuggingFace.HfDecoderBuilder;
