@@ -17,6 +17,30 @@ public sealed class FinishRecorder : IEngineObserver
     /// <summary>How <paramref name="requestId"/> finished, waiting at most <see cref="TestEngine.Timeout"/>.</summary>
     public Task<FinishReason> FinishedAsync(string requestId) => Slot(requestId).Task.WaitAsync(TestEngine.Timeout);
 
+    private volatile ManualResetEventSlim? _hold;
+
+    /// <summary>
+    /// Holds the engine thread at the end of its next step (the first step of the next request) until the returned
+    /// handle is disposed: a request is then mid-generation for as long as a test needs, however fast the machine.
+    /// </summary>
+    public IDisposable HoldNextStep()
+    {
+        var gate = new ManualResetEventSlim(false);
+        _hold = gate;
+        return new Release(() =>
+        {
+            _hold = null;
+            gate.Set();
+        });
+    }
+
+    public void TokensComputed(int promptTokens, int generationTokens) => _hold?.Wait();
+
+    private sealed class Release(Action release) : IDisposable
+    {
+        public void Dispose() => release();
+    }
+
     private TaskCompletionSource<FinishReason> Slot(string requestId) =>
         _finished.GetOrAdd(requestId, _ => new TaskCompletionSource<FinishReason>(TaskCreationOptions.RunContinuationsAsynchronously));
 }
