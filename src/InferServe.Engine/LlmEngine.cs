@@ -342,41 +342,7 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
         else _observer.InterTokenLatency(Stopwatch.GetElapsedTime(request.LastTokenTicks, now));
         request.LastTokenTicks = now;
 
-        FinishReason? finish = null;
-        string text;
-        bool stopsAllowed = seq.Generated >= spec.MinTokens;
-        if (grammarBroken)
-        {
-            // Nothing the vocabulary can spell continues the grammar here.
-            finish = FinishReason.Error;
-            text = seq.Output.Drain();
-        }
-        else if ((!spec.IgnoreEos || grammar is not null) && _eos.Contains(token))
-        {
-            finish = FinishReason.Stop;
-            text = seq.Output.Drain();
-        }
-        else if (spec.StopTokenIds.Contains(token))
-        {
-            finish = FinishReason.Stop;
-            text = spec.IncludeStopStringInOutput ? seq.Output.Drain(seq.Output.Decoder.Push(token)) : seq.Output.Drain();
-        }
-        else
-        {
-            (text, bool stopped) = seq.Output.Push(seq.Output.Decoder.Push(token), stopsAllowed);
-            // A complete grammar with nothing left to add ends the output now rather than after one more step.
-            if (stopped) finish = FinishReason.Stop;
-            else if (grammar is { IsTerminated: true })
-            {
-                finish = FinishReason.Stop;
-                text += seq.Output.Drain();
-            }
-        }
-        if (finish is null && (seq.Generated >= spec.MaxTokens || seq.Count >= MaxContext))
-        {
-            finish = FinishReason.Length;
-            text += seq.Output.Drain();
-        }
+        var (finish, text) = FinishRules.After(seq, token, grammarBroken, _eos, MaxContext);
         Emit(seq, text, TokenList(token), logprob is null ? null : [logprob], finish);
         if (finish is { } reason) Finish(seq, reason);
     }
