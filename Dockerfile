@@ -1,4 +1,4 @@
-# InferServe: build with the .NET SDK (npm fetches ONNX Runtime), run on the ASP.NET runtime image.
+# InferServe: build with the .NET SDK (ONNX Runtime comes from NuGet), run on the ASP.NET runtime image.
 #   docker build -t inferserve .
 #   docker run -p 8000:8000 -p 50051:50051 -v $PWD/models:/models -e MODEL=/models/<dir> inferserve
 # The entrypoint (docker/entrypoint.sh) adds `--model "$MODEL"` to `serve` when MODEL is set; without it
@@ -8,26 +8,22 @@
 # HEALTHCHECK_URL=https://127.0.0.1:$PORT/ready (the certificate must name 127.0.0.1) and, for a private CA,
 # HEALTHCHECK_CA=/path/to/ca.pem.
 #
-# ORT_VARIANT=gpu (docker build --build-arg ORT_VARIANT=gpu) ships ONNX Runtime 1.29.0 with its CUDA
-# provider for `--device cuda:0`. Running it needs the NVIDIA Container Toolkit on the host (it injects
-# libcuda.so.1) and CUDA 13 user-space libraries the provider links against but no package here ships:
-# libcudart.so.13, libcublas.so.13, libcublasLt.so.13, libcurand.so.10 (cuDNN 9 for the ops that use it).
+# ORT_VARIANT=gpu (docker build --build-arg ORT_VARIANT=gpu) builds with -p:OrtVariant=gpu: ONNX Runtime 1.32.0's CUDA
+# build from NuGet (Microsoft.ML.OnnxRuntime.Gpu.Linux) for `--device cuda:0`. Running it needs the NVIDIA Container
+# Toolkit on the host (it injects libcuda.so.1) and the CUDA 13 user-space libraries the provider links against:
+# libcudart.so.13, libcublas.so.13, libcublasLt.so.13, libcurand.so.10, and cuDNN 9 (libcudnn.so.9, loaded on first use).
 # Mount them at /usr/local/cuda/lib64 (on LD_LIBRARY_PATH) or build an image FROM this one that adds them.
 ARG ORT_VARIANT=cpu
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 ARG ORT_VARIANT
-RUN apt-get update \
- && apt-get install -y --no-install-recommends nodejs npm openssl ca-certificates \
- && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-# The project copies only libonnxruntime.so*; ONNX Runtime loads providers from the directory of that
-# library, so the GPU variant's provider libraries are copied next to it in /app.
-RUN ORT_VARIANT="$ORT_VARIANT" bash scripts/fetch-onnxruntime.sh \
- && dotnet publish src/InferServe.Cli/InferServe.Cli.csproj -c Release -o /app \
+# -r linux-x64 puts the native libraries beside the app, where ONNX Runtime also looks for its provider libraries.
+RUN dotnet publish src/InferServe.Cli/InferServe.Cli.csproj -c Release -r linux-x64 --self-contained false \
+      -p:OrtVariant="$ORT_VARIANT" -o /app \
  && test -f /app/libonnxruntime.so \
- && if [ "$ORT_VARIANT" = gpu ]; then cp .deps/onnxruntime/lib/libonnxruntime_providers_*.so /app/; fi \
+ && if [ "$ORT_VARIANT" = gpu ]; then test -f /app/libonnxruntime_providers_cuda.so; fi \
  && install -m 0755 docker/entrypoint.sh /usr/local/bin/inferserve-entrypoint
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0

@@ -33,7 +33,7 @@ public sealed class OrtBackend : IDisposable
         var available = env.GetAvailableProviders();
         if (!available.Contains(Device.ProviderName))
             throw new BackendException(
-                $"Device '{Device}' needs {Device.ProviderName}, which the loaded ONNX Runtime does not provide. Available providers: {string.Join(", ", available)}.");
+                $"Device '{Device}' needs {Device.ProviderName}, which the loaded ONNX Runtime does not provide (available: {string.Join(", ", available)}).{BuildHint(Device)}");
         // Listed is not loadable: shared providers (CUDA, TensorRT, ...) load their library on first use. Find out now, not
         // mid-load, and say it once: ORT's own error log of the failure is muted for the probe.
         var level = env.EnvLogLevel;
@@ -48,6 +48,10 @@ public sealed class OrtBackend : IDisposable
             env.EnvLogLevel = level;
         }
     }
+
+    private static string BuildHint(ExecutionDevice device) => device.Kind is "cuda" or "tensorrt"
+        ? " Build or publish with -p:OrtVariant=gpu for ONNX Runtime's CUDA build (README, GPU section)."
+        : "";
 
     public static string[] AvailableProviders() => Environment(new BackendOptions()).GetAvailableProviders();
 
@@ -77,7 +81,13 @@ public sealed class OrtBackend : IDisposable
     /// <summary>Whether sessions share the process-wide intra-op pool (they do unless the default environment existed first).</summary>
     public bool UsesGlobalThreadPool => _globalPools;
 
-    public OrtGraph Load(string name, string onnxPath)
+    public OrtGraph Load(string name, string onnxPath) => Load(name, onnxPath, InputStagingRules.For(Device));
+
+    /// <summary>Loads a graph with an explicit input rule (tests pin a device's rule on the CPU).</summary>
+    public OrtGraph Load(string name, string onnxPath, InputStaging staging) => new(name, CreateSession(name, onnxPath), staging);
+
+    /// <summary>An ORT session on this backend's provider and thread pool.</summary>
+    internal InferenceSession CreateSession(string name, string onnxPath)
     {
         using var so = new SessionOptions
         {
@@ -93,13 +103,20 @@ public sealed class OrtBackend : IDisposable
         AppendProvider(so);
         try
         {
-            return new OrtGraph(name, new InferenceSession(onnxPath, so));
+            return new InferenceSession(onnxPath, so);
         }
         catch (OnnxRuntimeException e)
         {
             throw new BackendException($"ONNX Runtime could not load graph '{name}' ({onnxPath}) on {Device}: {e.Message}", e);
         }
     }
+
+    /// <summary>The device's own memory for ORT's allocator, or null where the provider computes on host memory.</summary>
+    internal OrtMemoryInfo? DeviceMemory() => Device.Kind switch
+    {
+        "cuda" or "tensorrt" => new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, Device.DeviceIndex, OrtMemType.Default),
+        _ => null,
+    };
 
     private void AppendProvider(SessionOptions so)
     {

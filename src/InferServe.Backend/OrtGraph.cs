@@ -3,8 +3,10 @@ using Microsoft.ML.OnnxRuntime;
 namespace InferServe.Backend;
 
 /// <summary>
-/// One ONNX graph in an ORT session, with inputs and outputs bound once to <see cref="NativeTensor"/>s.
-/// A run only rebinds when the row count changes, so steady-state decode costs one native call.
+/// One ONNX graph in an ORT session, with inputs and outputs bound to <see cref="NativeTensor"/>s.
+/// On the CPU a run only rebinds when the row count changes, so steady-state decode costs one native call; a device
+/// that copies inputs when they are bound gets them bound again before every run (<see cref="InputStaging"/>).
+/// Outputs are written back to the host buffers by every run on any device.
 /// </summary>
 public sealed class OrtGraph : IDisposable
 {
@@ -15,10 +17,15 @@ public sealed class OrtGraph : IDisposable
     private int _boundRows = -1;
 
     public string Name { get; }
+    public InputStaging Staging { get; }
 
-    internal OrtGraph(string name, InferenceSession session)
+    /// <summary>How many times an input has been bound: a test's window on the binding rule.</summary>
+    public long InputBindings { get; private set; }
+
+    internal OrtGraph(string name, InferenceSession session, InputStaging staging)
     {
         Name = name;
+        Staging = staging;
         _session = session;
         _binding = session.CreateIoBinding();
     }
@@ -45,12 +52,24 @@ public sealed class OrtGraph : IDisposable
         {
             foreach (var (name, tensor, isInput, vector) in _bound)
             {
-                if (isInput) _binding.BindInput(name, tensor.View(rows, vector));
+                if (isInput) BindInputView(name, tensor, rows, vector);
                 else _binding.BindOutput(name, tensor.View(rows));
             }
             _boundRows = rows;
         }
+        else if (Staging == InputStaging.CopyAtBind)
+        {
+            // The device holds a copy taken at the last bind: hand it this step's host data.
+            foreach (var (name, tensor, isInput, vector) in _bound)
+                if (isInput) BindInputView(name, tensor, rows, vector);
+        }
         _session.RunWithBinding(_runOptions, _binding);
+    }
+
+    private void BindInputView(string name, NativeTensor tensor, int rows, bool vector)
+    {
+        _binding.BindInput(name, tensor.View(rows, vector));
+        InputBindings++;
     }
 
     public void Dispose()

@@ -10,10 +10,20 @@ public static partial class ProviderLoadFailure
 {
     public static string Describe(ExecutionDevice device, string ortMessage, string? libraryDirectory = null)
     {
-        var missing = MissingLibrary(ortMessage) ?? MissingProviderFile(device, libraryDirectory ?? AppContext.BaseDirectory);
+        var missing = MissingLibrary(ortMessage) ?? MissingProviderFile(device, libraryDirectory ?? NativeLibraryDirectory());
         var what = missing is null ? "" : $": {missing} could not be loaded";
         var detail = Regex.Replace(ortMessage, @"\s+", " ").Trim();
         return $"Device '{device}': ONNX Runtime lists {device.ProviderName} but cannot load it{what}. {InstallHint(device)} (ONNX Runtime said: {detail})";
+    }
+
+    /// <summary>
+    /// Where libonnxruntime.so sits, and so where ORT looks for provider libraries: beside the app in a self-contained publish,
+    /// under runtimes/{rid}/native in a framework-dependent build (the NuGet layout).
+    /// </summary>
+    public static string NativeLibraryDirectory()
+    {
+        var nested = Path.Combine(AppContext.BaseDirectory, "runtimes", System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier, "native");
+        return File.Exists(Path.Combine(nested, "libonnxruntime.so")) ? nested : AppContext.BaseDirectory;
     }
 
     /// <summary>The library the dynamic loader could not open, innermost first ("libcublasLt.so.12" rather than the provider that needs it).</summary>
@@ -44,8 +54,8 @@ public static partial class ProviderLoadFailure
 
     private static string InstallHint(ExecutionDevice device) => device.Kind switch
     {
-        "cuda" => "Install the CUDA build of ONNX Runtime (ORT_VARIANT=gpu scripts/fetch-onnxruntime.sh puts libonnxruntime_providers_shared.so and libonnxruntime_providers_cuda.so beside libonnxruntime.so) and the CUDA 12 and cuDNN 9 libraries on the library path, or use --device cpu.",
-        "tensorrt" => "Install libonnxruntime_providers_tensorrt.so beside libonnxruntime.so with TensorRT 10, CUDA 12 and cuDNN 9 on the library path, or use --device cuda:0 or cpu.",
+        "cuda" => "The CUDA build of ONNX Runtime (build with -p:OrtVariant=gpu) needs the CUDA 13 libraries (libcudart.so.13, libcublas.so.13, libcublasLt.so.13, libcurand.so.10, libcufft.so.12) and cuDNN 9 (libcudnn.so.9) on the library path (LD_LIBRARY_PATH); check with scripts/gpu/check-libs.sh, or use --device cpu.",
+        "tensorrt" => "Install libonnxruntime_providers_tensorrt.so beside libonnxruntime.so with TensorRT 10, CUDA 13 and cuDNN 9 on the library path, or use --device cuda:0 or cpu.",
         _ => $"Install the ONNX Runtime build with {device.ProviderName} (its libonnxruntime_providers_*.so beside libonnxruntime.so) and that provider's runtime libraries, or use --device cpu.",
     };
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using InferServe.Backend;
 using InferServe.Engine;
 using InferServe.Engine.Attention;
 using InferServe.Engine.Hosting;
@@ -85,10 +86,10 @@ public static class BenchCommand
                     results.Add(r with { Weights = w, KvDtype = kv, AttentionThreads = at });
                     if (c == 1 && !noRoofline)
                     {
-                        var roof = Roofline.For(engine, promptTokens + genTokens / 2, bandwidthThreads);
+                        var roof = Roofline.For(engine, promptTokens + genTokens / 2, bandwidthThreads, new BackendOptions { Device = settings.Device, Threads = settings.Threads }, ModelSource.CacheRoot(cmd));
                         Console.Error.WriteLine("  " + roof.Describe(r.BatchDecodeTokPerS));
                         rooflines.Add(new { weights = w, kv_dtype = kv, weight_mib = Math.Round(roof.WeightMiB, 2), kv_mib = Math.Round(roof.KvMiB, 3), context = roof.Context,
-                            bandwidth_gb_per_s = Math.Round(roof.BandwidthGBs, 2), threads = roof.Threads, roofline_tok_per_s = Math.Round(roof.TokPerS, 1),
+                            device = roof.Device, weight_bandwidth_gb_per_s = Math.Round(roof.WeightBandwidthGBs, 2), kv_bandwidth_gb_per_s = Math.Round(roof.KvBandwidthGBs, 2), threads = roof.Threads, roofline_tok_per_s = Math.Round(roof.TokPerS, 1),
                             achieved_tok_per_s = r.BatchDecodeTokPerS, fraction = Math.Round(r.BatchDecodeTokPerS / roof.TokPerS, 3) });
                     }
                     Console.Error.WriteLine($"  weights={w} kv={kv} attention-threads={at} C={c}: {r.OutputTokPerS:F1} output tok/s, decode {r.DecodeTokPerS:F1} tok/s (C/TPOT), batch decode {r.BatchDecodeTokPerS:F1} tok/s, TTFT p50 {r.TtftP50Ms:F0} ms, TPOT p50 {r.TpotP50Ms:F1} ms");

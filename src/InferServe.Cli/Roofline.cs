@@ -1,34 +1,57 @@
 using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.InteropServices;
+using InferServe.Backend;
 using InferServe.Engine;
+using InferServe.Onnx;
 
 namespace InferServe.Cli;
 
 /// <summary>
 /// The memory-bandwidth bound of single-stream decode: every step reads all dense weights (the embedding table
 /// only by one row) and the sequence's KV, so tok/s cannot pass bandwidth ÷ bytes per step. Bandwidth is measured
-/// here, in the same run, by streaming reads over a buffer far larger than any cache.
+/// here, in the same run: on the CPU by streaming reads over a buffer far larger than any cache; on another device the
+/// weights live in the device's memory, so they are read at its bandwidth, measured by a device-to-device copy through
+/// ONNX Runtime, while the KV stays in host memory (attention runs on the host) at the host's.
 /// </summary>
-public sealed record Roofline(double WeightMiB, double KvMiB, int Context, double BandwidthGBs, int Threads)
+public sealed record Roofline(double WeightMiB, double KvMiB, int Context, double WeightBandwidthGBs, double KvBandwidthGBs, string Device, int Threads)
 {
-    public double BytesPerStep => (WeightMiB + KvMiB) * (1 << 20);
-    public double TokPerS => BandwidthGBs * 1e9 / BytesPerStep;
+    private const double MiB = 1 << 20;
+
+    public double SecondsPerStep => WeightMiB * MiB / (WeightBandwidthGBs * 1e9) + KvMiB * MiB / (KvBandwidthGBs * 1e9);
+    public double TokPerS => 1 / SecondsPerStep;
 
     /// <summary>Bytes one decode step of one sequence reads at context length <paramref name="context"/>.</summary>
-    public static Roofline For(LlmEngine engine, int context, int threads)
+    public static Roofline For(LlmEngine engine, int context, int threads, BackendOptions backend, string cacheDir)
     {
-        // The graph files hold the weights as the engine reads them (packed int4/int8 plus scales); embed.onnx is a gather.
+        // The graph files hold the weights as the device holds them (packed int4/int8 plus scales); embed.onnx is a gather.
         long weights = Directory.EnumerateFiles(engine.GraphDirectory, "*.onnx")
             .Where(f => Path.GetFileName(f) != "embed.onnx")
             .Sum(f => new FileInfo(f).Length);
         long kv = (long)engine.KvSpec.BytesPerTokenPerLayer * engine.KvSpec.NumLayers * context;
-        return new Roofline(weights / 1048576.0, kv / 1048576.0, context, MeasureReadBandwidth(threads), threads);
+        double host = MeasureReadBandwidth(threads);
+        var device = ExecutionDevice.Parse(backend.Device);
+        double onDevice = device.Kind == "cpu" ? host : MeasureDeviceBandwidth(backend, cacheDir);
+        return new Roofline(weights / MiB, kv / MiB, context, onDevice, host, device.ToString(), threads);
     }
 
-    public string Describe(double achievedTokPerS) =>
-        $"roofline C=1: {WeightMiB:F1} MiB weights + {KvMiB:F2} MiB KV (context {Context}) per step, measured read bandwidth " +
-        $"{BandwidthGBs:F1} GB/s ({Threads} threads) => at most {TokPerS:F0} tok/s; achieved {achievedTokPerS:F1} tok/s = {100 * achievedTokPerS / TokPerS:F0} %";
+    public string Describe(double achievedTokPerS)
+    {
+        string bandwidth = Device == "cpu"
+            ? $"measured read bandwidth {KvBandwidthGBs:F1} GB/s ({Threads} threads)"
+            : $"measured {Device} copy bandwidth {WeightBandwidthGBs:F1} GB/s for the weights, host read bandwidth {KvBandwidthGBs:F1} GB/s for the KV";
+        return $"roofline C=1: {WeightMiB:F1} MiB weights + {KvMiB:F2} MiB KV (context {Context}) per step, {bandwidth} => at most " +
+            $"{TokPerS:F0} tok/s; achieved {achievedTokPerS:F1} tok/s = {100 * achievedTokPerS / TokPerS:F0} %";
+    }
+
+    /// <summary>A device-to-device copy of 1 GiB through ONNX Runtime on the backend's device.</summary>
+    public static double MeasureDeviceBandwidth(BackendOptions options, string cacheDir)
+    {
+        var path = Path.Combine(cacheDir, "graphs", "device-copy.onnx");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, HostGraphs.Copy(DeviceBandwidth.InputName, DeviceBandwidth.OutputName));
+        return DeviceBandwidth.MeasureGBs(new OrtBackend(options), path);
+    }
 
     /// <summary>Best of several passes of <paramref name="threads"/> threads summing disjoint slices of a 1 GiB buffer.</summary>
     public static double MeasureReadBandwidth(int threads, long bytes = 1L << 30, int passes = 5)

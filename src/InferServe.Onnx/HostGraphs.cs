@@ -16,4 +16,13 @@ public static class HostGraphs
         g.Node(opType, [input], [output], domain);
         return g.Build(extraDomains: domain).ToByteArray();
     }
+
+    /// <summary>float[n] input → float[n] output = input + 0: every element read and written once (a bandwidth probe).</summary>
+    public static byte[] Copy(string input, string output)
+    {
+        var g = new OnnxGraphBuilder("copy").Input(input, DT.Float, "n").Output(output, DT.Float, "n");
+        var zero = g.Initializer("zero", [0f], 1);
+        g.Node("Add", [input, zero], [output]);
+        return g.Build().ToByteArray();
+    }
 }

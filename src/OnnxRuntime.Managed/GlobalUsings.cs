@@ -1,2 +1,0 @@
-// The upstream sources rely on these being in scope.
-global using System.Reflection;
