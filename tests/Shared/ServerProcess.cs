@@ -24,17 +24,18 @@ public sealed class ServerProcess : IAsyncDisposable
     public string GrpcAddress => $"http://127.0.0.1:{GrpcPort}";
     public bool Exited => _process.HasExited;
 
-    private ServerProcess(string name, int httpPort, int grpcPort, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null)
+    private ServerProcess(string name, int httpPort, int grpcPort, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null, string? cli = null)
     {
+        cli ??= CliPath;
         Name = name;
         HttpPort = httpPort;
         GrpcPort = grpcPort;
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(CliPath);
+        info.ArgumentList.Add(cli);
         foreach (var a in args) info.ArgumentList.Add(a);
         info.Environment["DOTNET_gcServer"] = "0";
         foreach (var (k, v) in env ?? new Dictionary<string, string>()) info.Environment[k] = v;
-        _process = Process.Start(info) ?? throw new InvalidOperationException("Could not start " + CliPath);
+        _process = Process.Start(info) ?? throw new InvalidOperationException("Could not start " + cli);
         _process.OutputDataReceived += (_, e) => Append(e.Data);
         _process.ErrorDataReceived += (_, e) => Append(e.Data);
         _process.BeginOutputReadLine();
@@ -63,16 +64,16 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Starts `serve` with the role's arguments on fresh loopback ports.</summary>
-    public static ServerProcess Start(string name, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null)
+    public static ServerProcess Start(string name, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null, string? cli = null)
     {
         int http = FreePort(), grpc = FreePort();
-        return new ServerProcess(name, http, grpc, ["serve", "--host", "127.0.0.1", "--port", http.ToString(), "--grpc-port", grpc.ToString(), .. args], env);
+        return new ServerProcess(name, http, grpc, ["serve", "--host", "127.0.0.1", "--port", http.ToString(), "--grpc-port", grpc.ToString(), .. args], env, cli);
     }
 
-    /// <summary>Runs the CLI to completion (argument errors), returning its exit code and output.</summary>
-    public static async Task<(int ExitCode, string Output)> RunToEndAsync(IEnumerable<string> args, CancellationToken ct, IReadOnlyDictionary<string, string>? env = null)
+    /// <summary>Runs the CLI (or another build of it, <paramref name="cli"/>) to completion, returning its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Output)> RunToEndAsync(IEnumerable<string> args, CancellationToken ct, IReadOnlyDictionary<string, string>? env = null, string? cli = null)
     {
-        await using var p = new ServerProcess("cli", 0, 0, args, env);
+        await using var p = new ServerProcess("cli", 0, 0, args, env, cli);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromMinutes(2));
         try { await p._process.WaitForExitAsync(timeout.Token); }
