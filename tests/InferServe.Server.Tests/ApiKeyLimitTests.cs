@@ -12,7 +12,8 @@ namespace InferServe.Server.Tests;
 /// <summary>
 /// Per-key API limits: `--api-key KEY:N` lets a key have at most N requests in flight, over HTTP (429) and gRPC
 /// (RESOURCE_EXHAUSTED); other keys are not affected, and a slot is free again once its request ends.
-/// A request is held in flight by sending only part of its body (the server waits for the rest).
+/// A request is held in flight by holding the engine after its first step: nothing waits on the wire, so no server
+/// timeout can end it early.
 /// </summary>
 public sealed class ApiKeyLimitTests : IAsyncLifetime
 {
@@ -26,7 +27,7 @@ public sealed class ApiKeyLimitTests : IAsyncLifetime
     {
         s.ApiKeys = [Limited + ":1", Free];
         s.GrpcPort = _grpcPort;
-    });
+    }, stepGate: true);
 
     public async ValueTask DisposeAsync() => await _gw.DisposeAsync();
 
@@ -44,10 +45,10 @@ public sealed class ApiKeyLimitTests : IAsyncLifetime
         using var client = new GrpcClient(new Uri($"http://127.0.0.1:{_grpcPort}"));
         CallOptions As(string key) => new() { Headers = [new("authorization", "Bearer " + key)], CancellationToken = ct };
 
-        // Warm the path first: Kestrel drops a stalled body after its 5 s grace, so the polls below must be quick.
         Assert.Equal(StatusCode.OK, await CodeOfAsync(client.UnaryAsync(InferenceMethods.GetModelInfo, new ModelInfoRequest(), As(Limited))));
-        var held = HoldGenerate(Limited, ct);
-        await held.Body.Started.WaitAsync(Wait, ct);
+        using var hold = _gw.Steps!.HoldNextStep(); // released below; the using releases it if an assertion fails first
+        var held = client.UnaryAsync(InferenceMethods.Complete, new GenerateRequest { Text = "Once upon a time", MaxTokens = 3, Temperature = 0 }, As(Limited));
+        await _gw.Steps.Holding.WaitAsync(Wait, ct);
 
         var exhausted = await UntilAsync(() => CodeOfAsync(client.UnaryAsync(InferenceMethods.GetModelInfo, new ModelInfoRequest(), As(Limited))),
             code => code == StatusCode.ResourceExhausted, ct);
@@ -63,39 +64,9 @@ public sealed class ApiKeyLimitTests : IAsyncLifetime
         using var free = Client(Free);
         Assert.Equal(HttpStatusCode.OK, (await free.GetAsync("/v1/models", ct)).StatusCode);
 
-        await held.FinishAsync(ct);
+        hold.Dispose();
+        Assert.Equal(StatusCode.OK, await CodeOfAsync(held));
         await UntilAsync(() => CodeOfAsync(client.UnaryAsync(InferenceMethods.GetModelInfo, new ModelInfoRequest(), As(Limited))), code => code == StatusCode.OK, ct);
-    }
-
-    /// <summary>A Generate call whose request frame is sent in two halves: the server holds it in flight until the second.</summary>
-    private HeldCall HoldGenerate(string key, CancellationToken ct)
-    {
-        var message = Google.Protobuf.MessageExtensions.ToByteArray(new GenerateRequest { Text = "Once upon a time", MaxTokens = 3, Temperature = 0 });
-        var frame = new byte[5 + message.Length];
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(1), message.Length);
-        message.CopyTo(frame, 5);
-        var body = new HeldBody(frame, "application/grpc");
-        var h2c = new HttpClient();
-        var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{_grpcPort}/inferserve.v1.Inference/Generate")
-        {
-            Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact, Content = body,
-        };
-        request.Headers.TryAddWithoutValidation("te", "trailers");
-        request.Headers.TryAddWithoutValidation("authorization", "Bearer " + key);
-        return new HeldCall(body, h2c, h2c.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct));
-    }
-
-    private sealed record HeldCall(HeldBody Body, HttpClient Client, Task<HttpResponseMessage> Response)
-    {
-        /// <summary>Sends the rest of the request; the call then completes with grpc-status 0.</summary>
-        public async Task FinishAsync(CancellationToken ct)
-        {
-            Body.Release();
-            using var response = await Response;
-            await response.Content.CopyToAsync(Stream.Null, ct);
-            Assert.Equal("0", response.TrailingHeaders.GetValues("grpc-status").Single());
-            Client.Dispose();
-        }
     }
 
     private static async Task<StatusCode> CodeOfAsync<T>(Task<T> call)
@@ -122,38 +93,6 @@ public sealed class ApiKeyLimitTests : IAsyncLifetime
             if (done(result)) return result;
             try { await Task.Delay(20, timeout.Token); }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested) { throw new TimeoutException($"Still {result} after {Wait}."); }
-        }
-    }
-
-    /// <summary>A request body sent in two halves: the second only after <see cref="Release"/>.</summary>
-    private sealed class HeldBody : HttpContent
-    {
-        private readonly byte[] bytes;
-        private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public HeldBody(byte[] body, string contentType = "application/json")
-        {
-            bytes = body;
-            Headers.ContentType = new MediaTypeHeaderValue(contentType);
-        }
-
-        public Task Started => _started.Task;
-        public void Release() => _release.TrySetResult();
-
-        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
-        {
-            await stream.WriteAsync(bytes.AsMemory(0, bytes.Length / 2));
-            await stream.FlushAsync();
-            _started.TrySetResult();
-            await _release.Task;
-            await stream.WriteAsync(bytes.AsMemory(bytes.Length / 2));
-        }
-
-        protected override bool TryComputeLength(out long length)
-        {
-            length = bytes.Length;
-            return true;
         }
     }
 }

@@ -29,7 +29,11 @@ public sealed class TestServer : IAsyncDisposable
 
     public Engine.LlmEngine Engine => Host.Current!.Engine;
 
-    public static async Task<TestServer> StartAsync(Action<ServerSettings>? configure = null, bool loadModel = true, string servedName = ModelName, ServingHostHooks? hooks = null)
+    /// <summary>Holds the engine between steps on request (<see cref="StepGate.HoldNextStep"/>); null unless asked for.</summary>
+    public StepGate? Steps { get; init; }
+
+    public static async Task<TestServer> StartAsync(Action<ServerSettings>? configure = null, bool loadModel = true, string servedName = ModelName, ServingHostHooks? hooks = null,
+        bool stepGate = false)
     {
         var settings = new ServerSettings
         {
@@ -50,7 +54,10 @@ public sealed class TestServer : IAsyncDisposable
             },
         };
         configure?.Invoke(settings);
-        var host = new EngineHost(settings.Engine, servedName);
+        StepGate? steps = null;
+        var host = stepGate
+            ? new EngineHost(settings.Engine, servedName, (observer, log) => EngineFactory.Create(settings.Engine, steps = new StepGate(observer), log))
+            : new EngineHost(settings.Engine, servedName);
         var server = ServingHost.Create(settings, host, new ServingHostHooks
         {
             ConfigureLogging = hooks?.ConfigureLogging ?? (l => l.SetMinimumLevelWarning()),
@@ -67,6 +74,7 @@ public sealed class TestServer : IAsyncDisposable
         {
             Server = server,
             Host = host,
+            Steps = steps,
             BaseAddress = baseAddress,
             Http = http,
             Anonymous = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) },
