@@ -1,0 +1,203 @@
+using System.Globalization;
+using System.Text;
+using InferServe.Grammar;
+using InferServe.Grammar.Matching;
+using InferServe.ModelGen;
+using InferServe.Server.Tests;
+using InferServe.Server.Tests.Support;
+using InferServe.Tests.Support;
+using InferServe.Tokenization;
+
+namespace InferServe.Tests.Grammar;
+
+/// <summary>
+/// minimum, maximum, exclusiveMinimum, exclusiveMaximum and multipleOf are enforced by the grammar: a value's
+/// text is accepted exactly when the value lies within the bounds (checked against decimal arithmetic over every
+/// integer in a window and over random ranges), walks through the masks only ever spell in-range values
+/// (checked by python3-jsonschema), and what cannot be enforced is refused by name.
+/// </summary>
+public sealed class NumericBoundsTests
+{
+    private const int Eos = 2;
+
+    private static readonly Lazy<ITokenizer> Tiny = new(() => TokenizerLoader.Load(TinyModels.Path(ModelSpec.Tiny)));
+
+    private static CompiledGrammar Compile(string schema) =>
+        new(Grammars.Compile(new GrammarSpec(GrammarKind.JsonSchema, schema)), new TokenVocabulary(Tiny.Value, Tiny.Value.VocabSize, [Eos]));
+
+    /// <summary>Whether the grammar takes the whole text as a complete output.</summary>
+    private static bool Accepts(CompiledGrammar grammar, string text)
+    {
+        var matcher = new GrammarMatcher(grammar);
+        foreach (int t in Tiny.Value.Encode(text, addSpecialTokens: false))
+            if (!matcher.Accept(t)) return false;
+        return matcher.CanEnd;
+    }
+
+    public static TheoryData<string, long, long> IntegerRanges => new()
+    {
+        { """{"type":"integer","minimum":0,"maximum":120}""", 0, 120 },
+        { """{"type":"integer","minimum":-50,"maximum":50}""", -50, 50 },
+        { """{"type":"integer","exclusiveMinimum":-10,"exclusiveMaximum":10}""", -9, 9 },
+        { """{"type":"integer","minimum":-1000,"maximum":-100}""", -1000, -100 },
+        { """{"type":"integer","maximum":-5}""", long.MinValue, -5 },
+        { """{"type":"integer","minimum":1000}""", 1000, long.MaxValue },
+        { """{"type":"integer","minimum":17,"maximum":17}""", 17, 17 },
+        { """{"type":"integer","exclusiveMinimum":2.5,"maximum":9.7}""", 3, 9 },
+        { """{"type":"integer","minimum":99,"maximum":1001}""", 99, 1001 },
+        { """{"type":"integer","minimum":-7,"exclusiveMaximum":0}""", -7, -1 },
+        { """{"type":"integer","minimum":0,"exclusiveMinimum":true,"maximum":10,"exclusiveMaximum":true}""", 1, 9 },
+        { """{"type":"integer","minimum":-1e30,"maximum":1e30}""", long.MinValue, long.MaxValue },
+    };
+
+    [Theory(Timeout = 120_000)]
+    [MemberData(nameof(IntegerRanges))]
+    public void An_integer_range_accepts_exactly_the_integers_within_it(string schema, long lo, long hi)
+    {
+        var grammar = Compile(schema);
+        for (long v = -1300; v <= 1300; v++)
+            Assert.True(Accepts(grammar, v.ToString(CultureInfo.InvariantCulture)) == (v >= lo && v <= hi), $"{v}");
+        foreach (long v in (long[])[-9_999_999_999_999_999, -123_456_789, 99_999, 1_000_000_000_000_000, 9_999_999_999_999_999])
+            Assert.True(Accepts(grammar, v.ToString(CultureInfo.InvariantCulture)) == (v >= lo && v <= hi), $"{v}");
+        foreach (string bad in (string[])["-0", "007", "1.0", "1e2", "+5", "", "-"])
+            Assert.False(Accepts(grammar, bad), bad);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public void Random_integer_ranges_of_every_magnitude_accept_their_edges_and_nothing_beyond()
+    {
+        var rng = new Random(7);
+        for (int i = 0; i < 60; i++)
+        {
+            long a = RandomInteger(rng), b = RandomInteger(rng);
+            (long lo, long hi) = (Math.Min(a, b), Math.Max(a, b));
+            var grammar = Compile($$"""{"type":"integer","minimum":{{lo}},"maximum":{{hi}}}""");
+            var probes = new List<long> { lo, hi, lo - 1, hi + 1, lo / 10, hi * 10, -lo, -hi, 0 };
+            for (int k = 0; k < 20; k++) probes.Add(RandomInteger(rng));
+            foreach (long v in probes.Where(v => Math.Abs(v) <= 9_999_999_999_999_999))
+                Assert.True(Accepts(grammar, v.ToString(CultureInfo.InvariantCulture)) == (v >= lo && v <= hi), $"[{lo}, {hi}] and {v}");
+        }
+    }
+
+    private static long RandomInteger(Random rng)
+    {
+        long magnitude = (long)Math.Pow(10, rng.Next(0, 16)) * rng.Next(1, 10) + rng.Next(0, 1000);
+        return rng.Next(2) == 0 ? -magnitude : magnitude;
+    }
+
+    public static TheoryData<string, string?, bool, string?, bool> NumberRanges => new()
+    {
+        { """{"type":"number","minimum":0,"maximum":1}""", "0", false, "1", false },
+        { """{"type":"number","exclusiveMinimum":0,"exclusiveMaximum":1}""", "0", true, "1", true },
+        { """{"type":"number","minimum":-1.5,"maximum":2.25}""", "-1.5", false, "2.25", false },
+        { """{"type":"number","minimum":-273.15}""", "-273.15", false, null, false },
+        { """{"type":"number","exclusiveMaximum":-0.001}""", null, false, "-0.001", true },
+        { """{"type":"number","minimum":3.14159,"maximum":3.1416}""", "3.14159", false, "3.1416", false },
+        { """{"type":"number","exclusiveMinimum":-100,"maximum":-99.5}""", "-100", true, "-99.5", false },
+        { """{"type":"number","minimum":10,"exclusiveMaximum":10.5}""", "10", false, "10.5", true },
+        { """{"type":"number","minimum":-2,"exclusiveMinimum":-1,"maximum":1}""", "-1", true, "1", false },
+        { """{"type":"number","exclusiveMinimum":-0.25,"exclusiveMaximum":0.25}""", "-0.25", true, "0.25", true },
+    };
+
+    [Theory(Timeout = 120_000)]
+    [MemberData(nameof(NumberRanges))]
+    public void A_number_range_accepts_exactly_the_decimals_within_it(string schema, string? lo, bool loExclusive, string? hi, bool hiExclusive)
+    {
+        var grammar = Compile(schema);
+        decimal? min = lo is null ? null : decimal.Parse(lo, CultureInfo.InvariantCulture), max = hi is null ? null : decimal.Parse(hi, CultureInfo.InvariantCulture);
+        bool Within(decimal v) => (min is null || (loExclusive ? v > min : v >= min)) && (max is null || (hiExclusive ? v < max : v <= max));
+        string[] fractions = ["", ".0", ".00", ".001", ".1", ".14159", ".141589999", ".1416", ".14160000001", ".2", ".25", ".2500", ".249999", ".250001", ".49", ".5", ".5000001", ".75", ".9", ".999999999"];
+        foreach (long whole in (long[])[0, 1, 2, 3, 9, 10, 11, 99, 100, 101, 272, 273, 274, 5000])
+            foreach (string fraction in fractions)
+                foreach (string sign in (string[])["", "-"])
+                {
+                    string text = sign + whole.ToString(CultureInfo.InvariantCulture) + fraction;
+                    decimal v = decimal.Parse(text, CultureInfo.InvariantCulture);
+                    // -0 in any spelling is never written; neither are more than 15 digits with a fraction.
+                    bool writable = !(sign == "-" && v == 0) && (fraction.Length == 0 || text.Count(char.IsAsciiDigit) <= 15);
+                    Assert.True(Accepts(grammar, text) == (writable && Within(v)), text);
+                }
+        foreach (string bad in (string[])["1.", ".5", "01.5", "1e0", "-", "0.5e-1"])
+            Assert.False(Accepts(grammar, bad), bad);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public void MultipleOf_within_bounds_accepts_exactly_the_multiples()
+    {
+        var grammar = Compile("""{"type":"integer","minimum":-95,"exclusiveMaximum":100,"multipleOf":15}""");
+        for (long v = -200; v <= 200; v++)
+            Assert.True(Accepts(grammar, v.ToString(CultureInfo.InvariantCulture)) == (v >= -95 && v < 100 && v % 15 == 0), $"{v}");
+        var one = Compile("""{"type":"integer","multipleOf":1}""");
+        Assert.True(Accepts(one, "-123456"));
+    }
+
+    public static TheoryData<string, string> Refusals => new()
+    {
+        { """{"type":"integer","multipleOf":7}""", "'multipleOf'" },
+        { """{"type":"integer","minimum":0,"maximum":1000000,"multipleOf":7}""", "'multipleOf'" },
+        { """{"type":"number","minimum":0,"maximum":1,"multipleOf":0.01}""", "'multipleOf'" },
+        { """{"type":"integer","multipleOf":0}""", "'multipleOf'" },
+        { """{"type":"integer","minimum":5,"maximum":4}""", "no integer" },
+        { """{"type":"number","minimum":1,"exclusiveMaximum":1}""", "no number" },
+        { """{"type":"integer","exclusiveMinimum":2,"exclusiveMaximum":3}""", "no integer" },
+        { """{"type":"integer","maximum":"ten"}""", "'maximum'" },
+        { """{"type":"number","exclusiveMinimum":true}""", "'exclusiveMinimum'" },
+    };
+
+    [Theory(Timeout = 60_000)]
+    [MemberData(nameof(Refusals))]
+    public void What_cannot_be_enforced_is_refused_by_name(string schema, string named)
+    {
+        var e = Assert.Throws<GrammarException>(() => Grammars.Compile(new GrammarSpec(GrammarKind.JsonSchema, schema)));
+        Assert.Contains(named, e.Message);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public void Bounds_survive_the_gbnf_that_tool_parameters_are_embedded_with()
+    {
+        string gbnf = "root ::= \"call \" p-root\n" + Grammars.JsonSchemaToGbnf("""{"type":"object","properties":{"n":{"type":"integer","minimum":-3,"maximum":3},"x":{"type":"number","exclusiveMinimum":0,"maximum":0.5}},"required":["n","x"]}""", "p-");
+        var grammar = new CompiledGrammar(Grammars.Compile(new GrammarSpec(GrammarKind.Gbnf, gbnf)), new TokenVocabulary(Tiny.Value, Tiny.Value.VocabSize, [Eos]));
+        Assert.True(Accepts(grammar, """call {"n":-3,"x":0.5}"""));
+        Assert.True(Accepts(grammar, """call {"n":3,"x":0.0001}"""));
+        Assert.False(Accepts(grammar, """call {"n":4,"x":0.5}"""));
+        Assert.False(Accepts(grammar, """call {"n":0,"x":0}"""));
+        Assert.False(Accepts(grammar, """call {"n":0,"x":0.50001}"""));
+    }
+
+    public static TheoryData<int> Schemas => new(Enumerable.Range(0, StructuredOutputCases.NumericSchemas.Length));
+
+    /// <summary>Sampling at temperature 1 with no model preference: each step picks uniformly among the tokens the mask allows.</summary>
+    [Theory(Timeout = 300_000)]
+    [MemberData(nameof(Schemas))]
+    public async Task Two_hundred_uniform_walks_through_the_masks_only_spell_values_within_the_bounds(int schemaIndex)
+    {
+        JsonSchemaValidator.RequirePeer();
+        string schema = StructuredOutputCases.NumericSchemas[schemaIndex];
+        var grammar = Compile(schema);
+        var outputs = Enumerable.Range(0, 200).Select(seed => Walk(grammar, seed)).ToList();
+        var verdicts = await JsonSchemaValidator.ValidateAsync([.. outputs.Select(o => (schema, o))]);
+        Assert.All(outputs.Zip(verdicts), x => Assert.True(x.Second is null, $"{x.First}: {x.Second}"));
+    }
+
+    private static string Walk(CompiledGrammar grammar, int seed)
+    {
+        var rng = new Random(seed);
+        var matcher = new GrammarMatcher(grammar);
+        var bytes = new List<byte>();
+        for (int step = 0; step < 400 && !matcher.IsTerminated; step++)
+        {
+            var mask = matcher.Mask();
+            var allowed = new List<int>();
+            for (int id = 0; id < mask.Length * 64; id++)
+                if ((mask[id >> 6] & (1UL << (id & 63))) != 0) allowed.Add(id);
+            Assert.NotEmpty(allowed);
+            int token = allowed[rng.Next(allowed.Count)];
+            Assert.True(matcher.Accept(token));
+            if (token == Eos) break;
+            bytes.AddRange(grammar.Vocabulary.TokenBytes(token).ToArray());
+        }
+        string text = Encoding.UTF8.GetString([.. bytes]);
+        Assert.True(matcher.CanEnd, $"seed {seed}: no end within 400 tokens: {text}");
+        return text;
+    }
+}
