@@ -42,6 +42,8 @@ public sealed class FailureTests(ITestOutputHelper log)
         var failed = streams.Where(s => s.Error is not null).ToList();
         Assert.NotEmpty(failed);
         Assert.All(failed, s => Assert.Equal("error", s.Finish));
+        // The error event says which worker was lost.
+        Assert.All(failed, s => Assert.Contains($"decode worker {victim.GrpcAddress} was lost", s.Error));
         Assert.All(streams.Except(failed), s => Assert.Equal("length", s.Finish));
         Assert.All(streams, s => Assert.True(s.Done, "every stream ends with [DONE]"));
         double worst = failed.Max(s => Stopwatch.GetElapsedTime(killedAt, s.ErrorAt).TotalSeconds);

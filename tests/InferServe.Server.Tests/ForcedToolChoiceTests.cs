@@ -16,7 +16,7 @@ public sealed class ForcedToolChoiceTests(ToolModelFixture fixture) : IClassFixt
 {
     private const string FlightSchema = """
         {"type":"object","properties":{"from":{"type":"string","maxLength":8},"to":{"enum":["PAR","LON","NYC"]},
-         "passengers":{"type":"integer","minimum":1},"window":{"type":"boolean"}},
+         "passengers":{"type":"integer","minimum":1,"maximum":9},"window":{"type":"boolean"}},
          "required":["from","to","passengers"],"additionalProperties":false}
         """;
     private const string NoArgumentsSchema = """{"type":"object","maxProperties":0}""";

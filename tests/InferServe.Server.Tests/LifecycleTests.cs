@@ -181,7 +181,9 @@ public sealed class ReadinessTests
         await gw.Server.StartLoadingModel();
         var response = await gw.Anonymous.GetAsync("/ready");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-        Assert.Contains("model_load_failed", await response.Content.ReadAsStringAsync());
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Contains("model_load_failed", body);
+        Assert.DoesNotContain("/nonexistent", body);
         Assert.Equal(HttpStatusCode.OK, (await gw.Anonymous.GetAsync("/health")).StatusCode);
     }
 }
