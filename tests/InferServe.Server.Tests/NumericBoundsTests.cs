@@ -15,6 +15,7 @@ public sealed class NumericBoundsTests
 
     private static Task<TestServer> StartAsync(string model) => TestServer.StartAsync(s =>
     {
+        s.Engine.MaxQueue = 512; // every request of the test is sent at once
         if (model == "stories260K") s.Engine.Model = Path.Combine(TestPaths.RequireStories260K(), "stories260K.bin");
     });
 
