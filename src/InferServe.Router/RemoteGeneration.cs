@@ -195,8 +195,9 @@ internal sealed class RemoteGeneration(RemoteGenerationService service, Generati
             catch (Exception e) when (!ct.IsCancellationRequested && streamed)
             {
                 // Tokens already reached the client: the stream ends here, naming the worker it was lost with.
-                if (IsConnectionLoss(e)) service.Workers.MarkDown(worker, Describe(e));
-                throw new WorkerLostException($"The {worker} was lost while generating this request ({Describe(e)}).");
+                bool lost = IsConnectionLoss(e);
+                if (lost) service.Workers.MarkDown(worker, Describe(e));
+                throw new WorkerLostException($"The {worker} {(lost ? "was lost" : "failed")} while generating this request ({Describe(e)}).");
             }
             catch (Exception e) when (!ct.IsCancellationRequested && IsConnectionLoss(e))
             {
