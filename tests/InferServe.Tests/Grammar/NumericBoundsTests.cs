@@ -1,12 +1,8 @@
 using System.Globalization;
-using System.Text;
 using InferServe.Grammar;
 using InferServe.Grammar.Matching;
-using InferServe.ModelGen;
 using InferServe.Server.Tests;
 using InferServe.Server.Tests.Support;
-using InferServe.Tests.Support;
-using InferServe.Tokenization;
 
 namespace InferServe.Tests.Grammar;
 
@@ -18,21 +14,9 @@ namespace InferServe.Tests.Grammar;
 /// </summary>
 public sealed class NumericBoundsTests
 {
-    private const int Eos = 2;
+    private static CompiledGrammar Compile(string schema) => TinyGrammars.Compile(new GrammarSpec(GrammarKind.JsonSchema, schema));
 
-    private static readonly Lazy<ITokenizer> Tiny = new(() => TokenizerLoader.Load(TinyModels.Path(ModelSpec.Tiny)));
-
-    private static CompiledGrammar Compile(string schema) =>
-        new(Grammars.Compile(new GrammarSpec(GrammarKind.JsonSchema, schema)), new TokenVocabulary(Tiny.Value, Tiny.Value.VocabSize, [Eos]));
-
-    /// <summary>Whether the grammar takes the whole text as a complete output.</summary>
-    private static bool Accepts(CompiledGrammar grammar, string text)
-    {
-        var matcher = new GrammarMatcher(grammar);
-        foreach (int t in Tiny.Value.Encode(text, addSpecialTokens: false))
-            if (!matcher.Accept(t)) return false;
-        return matcher.CanEnd;
-    }
+    private static bool Accepts(CompiledGrammar grammar, string text) => TinyGrammars.Accepts(grammar, text);
 
     public static TheoryData<string, long, long> IntegerRanges => new()
     {
@@ -156,7 +140,7 @@ public sealed class NumericBoundsTests
     public void Bounds_survive_the_gbnf_that_tool_parameters_are_embedded_with()
     {
         string gbnf = "root ::= \"call \" p-root\n" + Grammars.JsonSchemaToGbnf("""{"type":"object","properties":{"n":{"type":"integer","minimum":-3,"maximum":3},"x":{"type":"number","exclusiveMinimum":0,"maximum":0.5}},"required":["n","x"]}""", "p-");
-        var grammar = new CompiledGrammar(Grammars.Compile(new GrammarSpec(GrammarKind.Gbnf, gbnf)), new TokenVocabulary(Tiny.Value, Tiny.Value.VocabSize, [Eos]));
+        var grammar = TinyGrammars.Compile(new GrammarSpec(GrammarKind.Gbnf, gbnf));
         Assert.True(Accepts(grammar, """call {"n":-3,"x":0.5}"""));
         Assert.True(Accepts(grammar, """call {"n":3,"x":0.0001}"""));
         Assert.False(Accepts(grammar, """call {"n":4,"x":0.5}"""));
@@ -181,23 +165,8 @@ public sealed class NumericBoundsTests
 
     private static string Walk(CompiledGrammar grammar, int seed)
     {
-        var rng = new Random(seed);
-        var matcher = new GrammarMatcher(grammar);
-        var bytes = new List<byte>();
-        for (int step = 0; step < 400 && !matcher.IsTerminated; step++)
-        {
-            var mask = matcher.Mask();
-            var allowed = new List<int>();
-            for (int id = 0; id < mask.Length * 64; id++)
-                if ((mask[id >> 6] & (1UL << (id & 63))) != 0) allowed.Add(id);
-            Assert.NotEmpty(allowed);
-            int token = allowed[rng.Next(allowed.Count)];
-            Assert.True(matcher.Accept(token));
-            if (token == Eos) break;
-            bytes.AddRange(grammar.Vocabulary.TokenBytes(token).ToArray());
-        }
-        string text = Encoding.UTF8.GetString([.. bytes]);
-        Assert.True(matcher.CanEnd, $"seed {seed}: no end within 400 tokens: {text}");
+        var (text, ended) = TinyGrammars.Walk(grammar, new Random(seed), maxTokens: 400, budgeted: false);
+        Assert.True(ended, $"seed {seed}: no end within 400 tokens: {text}");
         return text;
     }
 }
