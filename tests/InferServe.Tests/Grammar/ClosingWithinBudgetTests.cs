@@ -99,14 +99,17 @@ public sealed class ClosingWithinBudgetTests
         Assert.Equal(AllowedIds(after.Mask()), AllowedIds(after.Mask(remainingTokens: 2, endAllowed: false)));
     }
 
-    public static TheoryData<int> Schemas => new(Enumerable.Range(0, StructuredOutputCases.Schemas.Length));
+    /// <summary>The structured-output schemas, then the numerically bounded ones.</summary>
+    private static readonly string[] AllSchemas = [.. StructuredOutputCases.Schemas, .. StructuredOutputCases.NumericSchemas];
+
+    public static TheoryData<int> Schemas => new(Enumerable.Range(0, AllSchemas.Length));
 
     [Theory(Timeout = 300_000)]
     [MemberData(nameof(Schemas))]
     public async Task Random_walks_through_budgeted_schema_masks_end_in_time_and_validate(int schemaIndex)
     {
         JsonSchemaValidator.RequirePeer();
-        string schema = StructuredOutputCases.Schemas[schemaIndex];
+        string schema = AllSchemas[schemaIndex];
         var outputs = WalkWithinBudgets(Compile(new GrammarSpec(GrammarKind.JsonSchema, schema)), seeds: 12);
         var verdicts = await JsonSchemaValidator.ValidateAsync([.. outputs.Select(o => (schema, o))]);
         Assert.All(outputs.Zip(verdicts), x => Assert.True(x.Second is null, $"{x.First}: {x.Second}"));
