@@ -106,6 +106,40 @@ public sealed class NumericBoundsTests
     }
 
     [Fact(Timeout = 120_000)]
+    public void Random_number_ranges_accept_decimals_near_their_bounds_exactly_when_within_them()
+    {
+        var rng = new Random(11);
+        for (int i = 0; i < 60; i++)
+        {
+            decimal a = RandomDecimal(rng), b = RandomDecimal(rng);
+            (decimal lo, decimal hi) = (Math.Min(a, b), Math.Max(a, b));
+            bool loExclusive = rng.Next(2) == 0, hiExclusive = rng.Next(2) == 0;
+            string schema = $$"""{"type":"number","{{(loExclusive ? "exclusiveMinimum" : "minimum")}}":{{lo.ToString(CultureInfo.InvariantCulture)}},"{{(hiExclusive ? "exclusiveMaximum" : "maximum")}}":{{hi.ToString(CultureInfo.InvariantCulture)}}}""";
+            if (lo == hi && (loExclusive || hiExclusive)) continue;
+            var grammar = Compile(schema);
+            var probes = new List<decimal> { lo, hi, 0, -lo, -hi, (lo + hi) / 2 };
+            foreach (decimal step in (decimal[])[1m, 0.1m, 0.001m, 0.00001m])
+                probes.AddRange([lo - step, lo + step, hi - step, hi + step]);
+            for (int k = 0; k < 10; k++) probes.Add(RandomDecimal(rng));
+            foreach (decimal v in probes)
+            {
+                string text = Math.Round(v, 6).ToString(CultureInfo.InvariantCulture);
+                decimal value = decimal.Parse(text, CultureInfo.InvariantCulture);
+                if (text.StartsWith("-0") && value == 0) continue; // -0 is never written
+                bool within = (loExclusive ? value > lo : value >= lo) && (hiExclusive ? value < hi : value <= hi);
+                Assert.True(Accepts(grammar, text) == within, $"{schema} and {text}");
+            }
+        }
+    }
+
+    /// <summary>Up to three fraction digits, magnitudes from 0.001 to 10 000, either sign.</summary>
+    private static decimal RandomDecimal(Random rng)
+    {
+        decimal magnitude = rng.Next(0, 10_000_000) / 1000m / (decimal)Math.Pow(10, rng.Next(0, 4));
+        return rng.Next(2) == 0 ? -magnitude : magnitude;
+    }
+
+    [Fact(Timeout = 120_000)]
     public void MultipleOf_within_bounds_accepts_exactly_the_multiples()
     {
         var grammar = Compile("""{"type":"integer","minimum":-95,"exclusiveMaximum":100,"multipleOf":15}""");
