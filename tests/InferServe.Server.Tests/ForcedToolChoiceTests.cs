@@ -110,7 +110,7 @@ public sealed class ForcedToolChoiceTests(ToolModelFixture fixture) : IClassFixt
     public async Task A_parameter_schema_the_grammar_engine_refuses_is_a_400_naming_the_tool()
     {
         var odd = ChatTool.CreateFunctionTool("set_volume", "Sets the volume",
-            BinaryData.FromString("""{"type":"object","properties":{"level":{"type":"integer","multipleOf":3}}}"""));
+            BinaryData.FromString("""{"type":"object","properties":{"level":{"type":"integer","multipleOf":101}}}"""));
         var options = new ChatCompletionOptions { MaxOutputTokenCount = 8, Tools = { odd }, ToolChoice = ChatToolChoice.CreateRequiredChoice() };
         var e = await Assert.ThrowsAsync<ClientResultException>(() => Chat.CompleteChatAsync([new UserChatMessage("Louder")], options));
         Assert.Equal(400, e.Status);

@@ -69,6 +69,9 @@ public static class StructuredOutputCases
         """{"type":"integer","minimum":17,"maximum":17}""",
         """{"type":"integer","minimum":0,"maximum":100,"multipleOf":5}""",
         """{"type":"integer","minimum":-90,"maximum":90,"multipleOf":15}""",
+        // more multiples than are written out: the divisibility automaton
+        """{"type":"integer","multipleOf":7}""",
+        """{"type":"integer","minimum":0,"multipleOf":25}""",
         // fractional bounds on an integer: 3..9
         """{"type":"integer","exclusiveMinimum":2.5,"maximum":9.7}""",
         // the digit count changes inside the range

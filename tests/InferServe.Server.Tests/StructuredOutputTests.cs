@@ -263,7 +263,7 @@ public sealed class StructuredOutputTests(GatewayFixture fixture) : IClassFixtur
         new BadCase("left-recursive grammar", """{"prompt":"Hi","guided_grammar":"root ::= root \"a\" | \"a\""}""", "guided_grammar", "left-recursive"),
         new BadCase("grammar syntax error", """{"prompt":"Hi","guided_grammar":"root ::= \"a"}""", "guided_grammar", "unterminated"),
         new BadCase("unsupported schema keyword", """{"prompt":"Hi","response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"string","contentEncoding":"base64"}}}}""", "response_format", "'contentEncoding'"),
-        new BadCase("multipleOf without bounds", """{"prompt":"Hi","response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"integer","multipleOf":7}}}}""", "response_format", "'multipleOf'"),
+        new BadCase("large multipleOf without bounds", """{"prompt":"Hi","response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"integer","multipleOf":101}}}}""", "response_format", "'multipleOf'"),
         new BadCase("numeric bounds nothing satisfies", """{"prompt":"Hi","guided_json":{"type":"number","minimum":2,"exclusiveMaximum":2}}""", "guided_json", "no number"),
         new BadCase("unresolvable $ref", """{"prompt":"Hi","guided_json":{"$ref":"#/$defs/missing"}}""", "guided_json", "does not resolve"),
         new BadCase("schema that is not JSON", """{"prompt":"Hi","guided_json":"{not json"}""", "guided_json", "not valid JSON"),

@@ -121,8 +121,8 @@ public sealed class JsonSchemaConverter
             "object" => ObjectSchema(s, path),
             "array" => ArraySchema(s, path),
             "string" => StringSchema(s, path),
-            "integer" => NumberSchemas.Build(s, path, integer: true),
-            "number" => NumberSchemas.Build(s, path, integer: false),
+            "integer" => NumberSchemas.Build(s, path, integer: true, _rules, $"mul{_next++}"),
+            "number" => NumberSchemas.Build(s, path, integer: false, _rules, $"mul{_next++}"),
             "boolean" => new RuleRefNode(JsonRules.Boolean),
             _ => (GrammarNode)new RuleRefNode(JsonRules.Null),
         }).ToList();

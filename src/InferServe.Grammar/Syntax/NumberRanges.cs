@@ -111,14 +111,18 @@ internal static class NumberRanges
     }
 
     /// <summary>Integers in [a, b] (0 ≤ a ≤ b): one same-length range per digit count.</summary>
-    private static IEnumerable<(int Length, GrammarNode Node)> NaturalsByLength(long a, long b)
+    private static IEnumerable<(int Length, GrammarNode Node)> NaturalsByLength(long a, long b) =>
+        SameLengthSpans(a, b).Select(s => (s.Low.Length, SameLength(s.Low, s.High, 0, true, true)));
+
+    /// <summary>[a, b] (0 ≤ a ≤ b) cut where the digit count changes, as decimal texts of equal length.</summary>
+    public static IEnumerable<(string Low, string High)> SameLengthSpans(long a, long b)
     {
         long low = a;
         while (low <= b)
         {
             string x = low.ToString(CultureInfo.InvariantCulture);
             long high = Math.Min(b, x.Length >= MaxIntegerDigits ? MaxMagnitude : Pow10(x.Length) - 1);
-            yield return (x.Length, SameLength(x, high.ToString(CultureInfo.InvariantCulture), 0, true, true));
+            yield return (x, high.ToString(CultureInfo.InvariantCulture));
             if (high == MaxMagnitude) break;
             low = high + 1;
         }

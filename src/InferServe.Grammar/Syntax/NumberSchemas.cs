@@ -10,10 +10,11 @@ internal static class NumberSchemas
 {
     public static readonly HashSet<string> Keys = ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"];
 
-    /// <summary>Bounded multiples are written out one by one (as a digit trie), so their count is capped.</summary>
+    /// <summary>Up to this many multiples are written out one by one (as a digit trie).</summary>
     public const int MaxMultiples = 1000;
 
-    public static GrammarNode Build(JsonElement s, string path, bool integer)
+    /// <param name="rules">Where helper rules go (multipleOf over a wide range needs some), named from <paramref name="prefix"/>.</param>
+    public static GrammarNode Build(JsonElement s, string path, bool integer, IDictionary<string, GrammarNode> rules, string prefix)
     {
         var lo = ReadBound(s, path, "minimum", "exclusiveMinimum", lower: true);
         var hi = ReadBound(s, path, "maximum", "exclusiveMaximum", lower: false);
@@ -28,18 +29,25 @@ internal static class NumberSchemas
         {
             long? min = lo is { } l ? ToLong(l.Exclusive ? decimal.Floor(l.Value) + 1 : decimal.Ceiling(l.Value)) : null;
             long? max = hi is { } h ? ToLong(h.Exclusive ? decimal.Ceiling(h.Value) - 1 : decimal.Floor(h.Value)) : null;
-            node = step is null or 1 ? NumberRanges.Integers(min, max) : Multiples(min, max, step.Value, path);
+            node = step is null or 1 ? NumberRanges.Integers(min, max) : Multiples(min, max, step.Value, path, rules, prefix);
         }
         return node ?? throw Fail($"no {(integer ? "integer" : "number")} at {path} lies within its bounds");
     }
 
-    private static GrammarNode? Multiples(long? min, long? max, long step, string path)
+    /// <summary>
+    /// Up to <see cref="MaxMultiples"/> multiples are written out; more (a wide or unbounded range) take the
+    /// divisibility automaton, for steps up to <see cref="DivisibleRanges.MaxStep"/>.
+    /// </summary>
+    private static GrammarNode? Multiples(long? min, long? max, long step, string path, IDictionary<string, GrammarNode> rules, string prefix)
     {
-        if (min is null || max is null) throw Fail($"'multipleOf' at {path} is only supported together with both a lower and an upper bound");
-        long first = CeilDiv(Math.Max(min.Value, -NumberRanges.MaxMagnitude), step), last = FloorDiv(Math.Min(max.Value, NumberRanges.MaxMagnitude), step);
+        long low = Math.Max(min ?? -NumberRanges.MaxMagnitude, -NumberRanges.MaxMagnitude), high = Math.Min(max ?? NumberRanges.MaxMagnitude, NumberRanges.MaxMagnitude);
+        long first = CeilDiv(low, step), last = FloorDiv(high, step);
         if (first > last) return null;
         if (last - first + 1 > MaxMultiples)
-            throw Fail($"'multipleOf' at {path} allows {last - first + 1} values between its bounds; at most {MaxMultiples} are supported");
+        {
+            if (step <= DivisibleRanges.MaxStep) return DivisibleRanges.Build(low, high, step, rules, prefix);
+            throw Fail($"'multipleOf' {step} at {path} allows {last - first + 1} values between its bounds; a step above {DivisibleRanges.MaxStep} is supported with at most {MaxMultiples} multiples between the bounds");
+        }
         var values = new List<long>();
         for (long k = first; k <= last; k++) values.Add(k * step);
         return NumberRanges.Exactly(values);

@@ -149,10 +149,36 @@ public sealed class NumericBoundsTests
         Assert.True(Accepts(one, "-123456"));
     }
 
+    public static TheoryData<string, long, long, long> WideMultiples => new()
+    {
+        { """{"type":"integer","multipleOf":7}""", long.MinValue, long.MaxValue, 7 },
+        { """{"type":"integer","minimum":0,"multipleOf":25}""", 0, long.MaxValue, 25 },
+        { """{"type":"integer","minimum":-50,"maximum":99999,"multipleOf":12}""", -50, 99999, 12 },
+        { """{"type":"integer","exclusiveMaximum":-3,"multipleOf":100}""", long.MinValue, -4, 100 },
+    };
+
+    /// <summary>More multiples than are written out: the divisibility automaton, exact over the whole range.</summary>
+    [Theory(Timeout = 120_000)]
+    [MemberData(nameof(WideMultiples))]
+    public void MultipleOf_over_a_wide_range_accepts_exactly_the_multiples_within_it(string schema, long lo, long hi, long step)
+    {
+        var grammar = Compile(schema);
+        var probes = Enumerable.Range(-1300, 2601).Select(v => (long)v).ToList();
+        var rng = new Random(5);
+        for (int k = 0; k < 200; k++)
+        {
+            long v = RandomInteger(rng);
+            probes.AddRange([v, v - v % step, v - v % step + step]);
+        }
+        probes.AddRange([99_996, 100_008, 9_999_999_999_999_975, -9_999_999_999_999_900]);
+        foreach (long v in probes.Where(v => Math.Abs(v) <= 9_999_999_999_999_999))
+            Assert.True(Accepts(grammar, v.ToString(CultureInfo.InvariantCulture)) == (v >= lo && v <= hi && v % step == 0), $"{v}");
+    }
+
     public static TheoryData<string, string> Refusals => new()
     {
-        { """{"type":"integer","multipleOf":7}""", "'multipleOf'" },
-        { """{"type":"integer","minimum":0,"maximum":1000000,"multipleOf":7}""", "'multipleOf'" },
+        { """{"type":"integer","multipleOf":101}""", "'multipleOf'" },
+        { """{"type":"integer","minimum":0,"maximum":1000000,"multipleOf":250}""", "'multipleOf'" },
         { """{"type":"number","minimum":0,"maximum":1,"multipleOf":0.01}""", "'multipleOf'" },
         { """{"type":"integer","multipleOf":0}""", "'multipleOf'" },
         { """{"type":"integer","minimum":5,"maximum":4}""", "no integer" },
