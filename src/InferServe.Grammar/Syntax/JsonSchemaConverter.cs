@@ -9,7 +9,7 @@ namespace InferServe.Grammar.Syntax;
 /// enum, const, items, minItems, maxItems, nested objects, $ref into $defs/definitions (recursion allowed),
 /// anyOf/oneOf, allOf with one schema, string minLength/maxLength/pattern/format (date, time, date-time, uuid,
 /// ipv4, email), and minimum/maximum/exclusiveMinimum/exclusiveMaximum on integers and numbers plus whole-number
-/// multipleOf within bounds (<see cref="NumberSchemas"/>). Properties come out in schema order. Anything else is
+/// multipleOf (<see cref="NumberSchemas"/>). Properties come out in schema order. Anything else is
 /// refused by name, so no constraint is silently dropped.
 /// </summary>
 public sealed class JsonSchemaConverter
