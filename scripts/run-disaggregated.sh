@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the disaggregated topology of docker/docker-compose.yml as plain processes on this machine:
-# N prefill workers, N decode workers, then a gateway once every worker is ready. Ctrl-C stops them all.
+# N prefill workers, N decode workers, then a gateway once every worker is ready. A process that dies is
+# restarted (with backoff) while the others keep serving. Ctrl-C or SIGTERM stops them all.
 #   scripts/run-disaggregated.sh [--model PATH] [--port 8000] [--grpc-port 50051] [--prefill-count 1]
 #                                [--decode-count 1] [--log-dir DIR] [--prefill-ports HTTP,GRPC]
 #                                [--decode-ports HTTP,GRPC] [-- EXTRA SERVE ARGS...]
@@ -16,7 +17,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DLL="${INFERSERVE_CLI_DLL:-$ROOT/src/InferServe.Cli/bin/Release/net10.0/inferserve.dll}"
 READY_TIMEOUT_S=120
 
-usage() { sed -n '2,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 die() { echo "run-disaggregated: $*" >&2; exit 2; }
 need_int() { [[ "$2" =~ ^[0-9]+$ ]] || die "$1 needs a number, got '$2'"; }
 
@@ -62,6 +63,8 @@ pids=()
 # shellcheck disable=SC2317 # reached through the traps below
 stop_all() {
   trap - INT TERM EXIT
+  pids=()
+  for name in "${!pid_of[@]}"; do pids+=("${pid_of[$name]}"); done
   if ((${#pids[@]})); then
     kill "${pids[@]}" 2>/dev/null || true
     # SIGTERM lets each server drain; one that is still up after 10 s is killed.
@@ -78,9 +81,19 @@ trap 'stop_all; exit 130' INT
 trap 'stop_all; exit 143' TERM
 trap stop_all EXIT
 
-start() { # name, then serve args
+declare -A pid_of=() args_of=()
+start() { # name, then serve args (kept, so a dead process is restarted the same way)
   local name="$1"; shift
-  dotnet "$DLL" serve "$@" "${common[@]}" "${extra[@]}" >"$log_dir/$name.log" 2>&1 &
+  args_of[$name]="$(printf '%q ' "$@")"
+  launch "$name"
+}
+
+launch() { # name
+  local name="$1"
+  eval "local -a args=(${args_of[$name]})"
+  # shellcheck disable=SC2154 # args is set by the eval above
+  dotnet "$DLL" serve "${args[@]}" "${common[@]}" "${extra[@]}" >>"$log_dir/$name.log" 2>&1 &
+  pid_of[$name]=$!
   pids+=("$!")
   echo "$name: pid $!, log $log_dir/$name.log"
 }
@@ -133,15 +146,27 @@ wait_ready gateway "$port" "${pids[-1]}"
 
 echo "OpenAI API: http://127.0.0.1:$port/v1   gRPC: 127.0.0.1:$grpc_port   metrics: http://127.0.0.1:$port/metrics"
 echo "pids: ${pids[*]}   (Ctrl-C stops all)"
-# Runs until any process exits; the EXIT trap then stops the rest, so a half-dead topology never lingers.
+# Supervises until Ctrl-C or SIGTERM: a process that exits (a crash, kill -9) is restarted with the same flags
+# after a backoff (1 s, doubling to at most 30 s; reset once it has run for a minute) while the others keep
+# serving. The gateway takes a restarted worker back when its heartbeat answers again.
 # Polls rather than `wait -n PIDS`: bash 5.2's skips a child that already exited and would block.
+declare -A backoff_of=() due_of=() started_of=()
+for name in "${!pid_of[@]}"; do backoff_of[$name]=1; started_of[$name]=$SECONDS; done
 while :; do
-  for pid in "${pids[@]}"; do
-    if ! kill -0 "$pid" 2>/dev/null; then
+  for name in "${!pid_of[@]}"; do
+    pid="${pid_of[$name]}"
+    if [[ -n "$pid" ]] && ! kill -0 "$pid" 2>/dev/null; then
       status=0
-      wait "$pid" || status=$?
-      echo "run-disaggregated: pid $pid exited (status $status); stopping the rest" >&2
-      exit "$status"
+      wait "$pid" 2>/dev/null || status=$?
+      if ((SECONDS - started_of[$name] >= 60)); then backoff_of[$name]=1; fi
+      echo "run-disaggregated: $name (pid $pid) exited (status $status); restarting it in ${backoff_of[$name]}s" >&2
+      pid_of[$name]=""
+      due_of[$name]=$((SECONDS + backoff_of[$name]))
+      backoff_of[$name]=$((backoff_of[$name] * 2 > 30 ? 30 : backoff_of[$name] * 2))
+    elif [[ -z "$pid" ]] && ((SECONDS >= due_of[$name])); then
+      echo "run-disaggregated: restarting $name" >&2
+      launch "$name"
+      started_of[$name]=$SECONDS
     fi
   done
   sleep 1

@@ -50,6 +50,7 @@ internal sealed class InferenceService(EngineHost host)
         var continuousUsage = request.UsageReporting == UsageReporting.Continuous;
         var ct = context.CancellationToken;
         var failed = false;
+        string? failure = null;
 
         await using var handle = Submit(engine, spec, ct);
         await foreach (var e in handle.ReadAllAsync(ct).ConfigureAwait(false))
@@ -70,14 +71,19 @@ internal sealed class InferenceService(EngineHost host)
                 message.Usage = RequestMapping.ToProto(e.Usage);
             }
 
-            failed |= e.Finish == Engine.FinishReason.Error;
+            if (e.Finish == Engine.FinishReason.Error)
+            {
+                failed = true;
+                failure ??= e.ErrorMessage;
+            }
+
             await responses.WriteAsync(message, ct).ConfigureAwait(false);
         }
 
         ct.ThrowIfCancellationRequested();
         if (failed)
         {
-            throw EngineFailed();
+            throw EngineFailed(failure);
         }
     }
 
@@ -102,7 +108,7 @@ internal sealed class InferenceService(EngineHost host)
                 CheckAbort(e.Finish, ct);
                 if (e.Finish == Engine.FinishReason.Error)
                 {
-                    throw EngineFailed();
+                    throw EngineFailed(e.ErrorMessage);
                 }
 
                 var choice = choices[e.Index];
@@ -206,5 +212,6 @@ internal sealed class InferenceService(EngineHost host)
         throw new RpcException(StatusCode.Unavailable, "The request was aborted because the engine is shutting down.");
     }
 
-    private static RpcException EngineFailed() => new(StatusCode.Internal, "The engine failed while generating this request.");
+    /// <summary>A worker that failed names itself (<paramref name="message"/>); otherwise the engine failed.</summary>
+    private static RpcException EngineFailed(string? message) => new(StatusCode.Internal, message ?? "The engine failed while generating this request.");
 }

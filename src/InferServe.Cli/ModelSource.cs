@@ -68,11 +68,18 @@ public static class ModelSource
         return null;
     }
 
-    /// <summary>A llama2.c checkpoint has no tokenizer_config.json; a chat_template.jinja beside it is its chat template.</summary>
+    /// <summary>
+    /// A llama2.c checkpoint has no tokenizer_config.json: a chat_template.jinja beside it is its chat template, and
+    /// without one it gets the embedded default's (the messages' text in order), as every llama2.c model is a plain
+    /// text model like stories260K. Every role that renders chats (all, gateway) resolves it the same way.
+    /// </summary>
     public static string? ChatTemplateBeside(string? model)
     {
         if (model is null || !File.Exists(model)) return null;
         var path = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(model))!, ChatTemplateFile);
-        return File.Exists(path) ? path : null;
+        if (File.Exists(path)) return path;
+        var plain = Path.Combine(EmbeddedDirectory, ChatTemplateFile);
+        bool llama2c = !model.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase);
+        return llama2c && File.Exists(plain) ? plain : null;
     }
 }

@@ -6,5 +6,9 @@ public sealed class ServiceUnavailableException(string message) : Exception(mess
 /// <summary>A generation service whose readiness can change after it has loaded (a gateway whose workers come and go).</summary>
 public interface IReadinessProbe
 {
+    /// <summary>
+    /// Whether requests can be served now. <paramref name="reason"/>: when not ready, why; when ready, what is
+    /// degraded (e.g. a prefill worker down, so decode workers prefill themselves), or empty when nothing is.
+    /// </summary>
     bool IsReady(out string reason);
 }

@@ -61,6 +61,9 @@ public readonly record struct GenerationEvent(
 
     /// <summary>On a choice's first event when prompt logprobs were asked for: one entry per prompt token, the first NaN (nothing predicts it).</summary>
     public IReadOnlyList<TokenLogprob>? PromptLogprobs { get; init; }
+
+    /// <summary>On an error finish: what failed, for the client (e.g. which worker was lost); null means the engine itself.</summary>
+    public string? ErrorMessage { get; init; }
 }
 
 /// <summary>The waiting queue is full; the caller should retry later (HTTP 429).</summary>

@@ -75,7 +75,8 @@ internal sealed class RemoteGeneration(RemoteGenerationService service, Generati
         catch (Exception e)
         {
             service.Log.LogWarning("Request {RequestId} failed mid-stream: {Error}", request.RequestId, Describe(e));
-            EndUnfinished(FinishReason.Error);
+            EndUnfinished(FinishReason.Error, e is WorkerLostException or ServiceUnavailableException ? e.Message
+                : $"The workers failed while generating this request ({Describe(e)}).");
             _events.Writer.TryComplete();
         }
         finally
@@ -191,6 +192,13 @@ internal sealed class RemoteGeneration(RemoteGenerationService service, Generati
                 if (IsConnectionLoss(e)) service.Workers.MarkDown(worker, Describe(e));
                 service.Metrics.Failover(WorkerRole.Decode, "retry");
             }
+            catch (Exception e) when (!ct.IsCancellationRequested && streamed)
+            {
+                // Tokens already reached the client: the stream ends here, naming the worker it was lost with.
+                bool lost = IsConnectionLoss(e);
+                if (lost) service.Workers.MarkDown(worker, Describe(e));
+                throw new WorkerLostException($"The {worker} {(lost ? "was lost" : "failed")} while generating this request ({Describe(e)}).");
+            }
             catch (Exception e) when (!ct.IsCancellationRequested && IsConnectionLoss(e))
             {
                 service.Workers.MarkDown(worker, Describe(e));
@@ -207,11 +215,14 @@ internal sealed class RemoteGeneration(RemoteGenerationService service, Generati
         _events.Writer.TryWrite(e);
     }
 
-    private void EndUnfinished(FinishReason reason)
+    private void EndUnfinished(FinishReason reason, string? message = null)
     {
         for (int i = 0; i < _finished.Length; i++)
-            if (!_finished[i]) Emit(new GenerationEvent(i, "", [], null, reason, _usage));
+            if (!_finished[i]) Emit(new GenerationEvent(i, "", [], null, reason, _usage) { ErrorMessage = message });
     }
+
+    /// <summary>A worker failed after its tokens reached the client; the message names it.</summary>
+    private sealed class WorkerLostException(string message) : Exception(message);
 
     private async Task ReleaseAsync(WorkerEndpoint worker, string lease)
     {

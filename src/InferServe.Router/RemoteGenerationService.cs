@@ -78,10 +78,22 @@ public sealed class RemoteGenerationService : IGenerationService, IReadinessProb
         }
     }
 
+    /// <summary>
+    /// Ready while a decode worker can take requests: without a prefill worker the decode workers prefill
+    /// themselves, so that is degraded (named in <paramref name="reason"/>), not down.
+    /// </summary>
     public bool IsReady(out string reason)
     {
-        reason = NotReadyReason();
-        return Workers.Healthy(WorkerRole.Decode).Count > 0 && (Workers.Prefill.Count == 0 || Workers.Healthy(WorkerRole.Prefill).Count > 0);
+        if (Workers.Healthy(WorkerRole.Decode).Count == 0)
+        {
+            reason = NotReadyReason();
+            return false;
+        }
+        var degraded = new List<string>();
+        if (Workers.Prefill.Count > 0 && Workers.Healthy(WorkerRole.Prefill).Count == 0) degraded.Add("no healthy prefill worker: decode workers prefill prompts themselves");
+        degraded.AddRange(Workers.All.Where(w => !w.Healthy).Select(w => $"{w}: {w.Problem ?? "not connected yet"}"));
+        reason = string.Join("; ", degraded);
+        return true;
     }
 
     private string NotReadyReason()

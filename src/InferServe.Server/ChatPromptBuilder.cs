@@ -19,6 +19,8 @@ internal sealed class ChatPromptBuilder
     // The operator's --chat-template is the server's own: going over the sandbox is a server error (500).
     // A model's template travels with the model; its failures are reported to the client as a 400.
     private readonly bool _isOverride;
+    // Why chat is refused without a template, in the model format's own terms.
+    private readonly string _missingTemplate;
 
     public ChatPromptBuilder(LoadedEngine loaded, string? templateOverride, ChatTemplateOptions options, ILogger log, string? toolCallParser = null)
     {
@@ -44,6 +46,9 @@ internal sealed class ChatPromptBuilder
         else if (_tokenizer is IChatTemplateSource { ChatTemplate: { Length: > 0 } embedded })
             _template = ChatTemplate.Parse(embedded, options); // GGUF: tokenizer.chat_template
         ToolParser = ToolCallParsers.Resolve(toolCallParser, _template?.Source);
+        _missingTemplate = "This model has no chat template (" + (loaded.ModelDirectory is not null ? "its tokenizer_config.json has no chat_template"
+            : loaded.ModelPath.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) ? "its GGUF file has no tokenizer.chat_template"
+            : "a llama2.c checkpoint carries none; put a chat_template.jinja beside the .bin file") + "); use /v1/completions or start the server with --chat-template.";
     }
 
     public bool HasTemplate => _template is not null;
@@ -161,7 +166,7 @@ internal sealed class ChatPromptBuilder
     {
         options ??= new ChatRenderOptions();
         if (_template is null)
-            throw new ApiException(400, "This model has no chat template (tokenizer_config.json chat_template); use /v1/completions or start the server with --chat-template.", "messages", "chat_template_missing", "invalid_request_error");
+            throw new ApiException(400, _missingTemplate, "messages", "chat_template_missing", "invalid_request_error");
         string text;
         try
         {

@@ -14,6 +14,7 @@ internal static class CompletionResponseWriter
     {
         var ct = ctx.RequestAborted;
         var calls = new List<ParsedToolCall>(); // the extractor keeps them; this list is only its output channel
+        string? failure = null;
         await foreach (var (p, e) in events.ReadAllAsync(ct))
         {
             var c = response.Choices[response.ChoiceIndex(p, e)];
@@ -22,9 +23,10 @@ internal static class CompletionResponseWriter
             if (e.Logprobs is not null) c.Logprobs.AddRange(e.Logprobs);
             if (e.PromptLogprobs is not null) c.PromptLogprobs = e.PromptLogprobs;
             if (e.Finish is { } f) c.Finish = GenerationResponse.FinishName(f);
+            if (e.Finish == FinishReason.Error) failure ??= e.ErrorMessage ?? GenerationResponse.EngineFailed;
             response.Usage[p] = e.Usage;
         }
-        if (response.Choices.Any(c => c.Finish == "error")) throw new ApiException(500, "The engine failed while generating this request.", null, "engine_error");
+        if (failure is not null) throw new ApiException(500, failure, null, "engine_error");
         if (ct.IsCancellationRequested) return;
 
         var buffer = new ArrayBufferWriter<byte>();

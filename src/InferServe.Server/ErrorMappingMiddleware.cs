@@ -7,7 +7,8 @@ namespace InferServe.Server;
 
 /// <summary>
 /// Outermost HTTP middleware: assigns the request id (echoed as X-Request-Id and logged as a scope), turns exceptions
-/// into OpenAI-shaped errors, fills bodies for bare 404/405 and writes one access-log line per request.
+/// into OpenAI-shaped errors, fills bodies for bare 404/405 and writes one access-log line per request (Information,
+/// probes Debug; why a request was refused is Debug too, as its status is on that line).
 /// </summary>
 internal sealed class ErrorMappingMiddleware(ILogger log, KestrelEndpoints endpoints, string maxBodySize)
 {
@@ -34,12 +35,12 @@ internal sealed class ErrorMappingMiddleware(ILogger log, KestrelEndpoints endpo
         catch (ApiException e)
         {
             if (e.Status >= 500) log.LogError("Request failed: {Status} {Message}", e.Status, e.Message);
-            else log.LogInformation("Rejected: {Status} {Code} {Message}", e.Status, e.Code, e.Message);
+            else log.LogDebug("Rejected: {Status} {Code} {Message}", e.Status, e.Code, e.Message);
             await ErrorWriter.WriteAsync(ctx, e);
         }
         catch (InvalidRequestException e)
         {
-            log.LogInformation("Rejected: 400 {Message}", e.Message);
+            log.LogDebug("Rejected: 400 {Message}", e.Message);
             await ErrorWriter.WriteAsync(ctx, 400, e.Message, "invalid_request_error", e.Param, "invalid_value");
         }
         catch (ServiceUnavailableException e)
@@ -56,13 +57,13 @@ internal sealed class ErrorMappingMiddleware(ILogger log, KestrelEndpoints endpo
         {
             int status = e.StatusCode;
             string message = status == 413 ? $"The request body exceeds the limit of {maxBodySize}." : "Bad request: " + e.Message;
-            log.LogInformation("Rejected: {Status} {Message}", status, message);
+            log.LogDebug("Rejected: {Status} {Message}", status, message);
             await ErrorWriter.WriteAsync(ctx, status, message, "invalid_request_error", null, status == 413 ? "request_too_large" : "bad_request");
         }
         catch (Exception e) when (ctx.RequestAborted.IsCancellationRequested && e is OperationCanceledException or IOException or ObjectDisposedException)
         {
             // Nobody is left to read an error body.
-            log.LogInformation("Client disconnected; request aborted");
+            log.LogDebug("Client disconnected; request aborted");
         }
         catch (Exception e)
         {
@@ -71,10 +72,13 @@ internal sealed class ErrorMappingMiddleware(ILogger log, KestrelEndpoints endpo
         }
         finally
         {
-            log.LogInformation("{Method} {Path} -> {Status} in {ElapsedMs:F1} ms", ctx.Request.Method, ctx.Request.Path.Value,
-                ctx.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            // The one Information line per request; probes come every few seconds, so they are Debug.
+            log.Log(IsProbe(ctx) ? LogLevel.Debug : LogLevel.Information, "{Method} {Path} -> {Status} in {ElapsedMs:F1} ms",
+                ctx.Request.Method, ctx.Request.Path.Value, ctx.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
     }
+
+    private static bool IsProbe(HttpContext ctx) => ctx.Request.Path.Value is "/health" or "/ready";
 
     /// <summary>A client-supplied X-Request-Id is kept when short and safe to log; otherwise a fresh one is made.</summary>
     private static string AssignRequestId(HttpContext ctx)

@@ -60,7 +60,7 @@ internal sealed class GenerationEndpoint(EngineHost host, ChatTemplateCache chat
         // Submitting validates (n, ranges) before the response sizes anything by them.
         var handles = await SubmitAsync(engine, req, prompts, requestId, skipSpecialTokens, grammar, ctx.RequestAborted);
         var response = new GenerationResponse(req, (kind == ApiKind.Chat ? "chatcmpl-" : "cmpl-") + requestId, host.ServedModelName, prompts, engine.Tokenizer, toolParser);
-        logger.LogInformation("Accepted {Endpoint} request: {Prompts} prompt(s), {PromptTokens} prompt tokens, n={N}, stream={Stream}",
+        logger.LogDebug("Accepted {Endpoint} request: {Prompts} prompt(s), {PromptTokens} prompt tokens, n={N}, stream={Stream}",
             kind == ApiKind.Chat ? "chat" : "completions", prompts.Count, prompts.Sum(p => p.Ids.Length), req.N, req.Stream);
 
         var events = FanIn(handles, ctx.RequestAborted);
@@ -74,7 +74,7 @@ internal sealed class GenerationEndpoint(EngineHost host, ChatTemplateCache chat
             foreach (var h in handles) await h.DisposeAsync();
         }
         var total = response.TotalUsage();
-        logger.LogInformation("Finished: {PromptTokens} prompt + {CompletionTokens} completion tokens ({CachedTokens} cached), finish={Finish}, {ElapsedMs:F1} ms",
+        logger.LogDebug("Finished: {PromptTokens} prompt + {CompletionTokens} completion tokens ({CachedTokens} cached), finish={Finish}, {ElapsedMs:F1} ms",
             total.PromptTokens, total.CompletionTokens, total.CachedTokens, string.Join(",", response.Choices.Select(c => c.Finish ?? "none").Distinct()),
             Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }

@@ -113,6 +113,9 @@ internal sealed class GenerationResponse
         w.WriteEndObject();
     }
 
+    /// <summary>The error text when the engine itself failed (a worker that failed names itself instead).</summary>
+    public const string EngineFailed = "The engine failed while generating this request.";
+
     public static string FinishName(FinishReason f) => f switch
     {
         FinishReason.Stop => "stop",

@@ -45,9 +45,23 @@ internal sealed class ModelsEndpoint(EngineHost host)
         w.WriteString("object", "model");
         w.WriteNumber("created", _created);
         w.WriteString("owned_by", "inferserve");
-        w.WriteString("root", host.Settings.Model);
+        w.WriteString("root", Root(host.Settings.Model, host.ServedModelName));
         if (host.Current is { } loaded && TryFacts(loaded) is { } facts) w.WriteNumber("max_model_len", facts.MaxContext);
         w.WriteEndObject();
+    }
+
+    /// <summary>
+    /// What the model was loaded from, without the server's directories (an API answer never shows them): org/name
+    /// for a Hugging Face cache snapshot, else the file or directory name.
+    /// </summary>
+    internal static string Root(string? model, string servedName)
+    {
+        if (string.IsNullOrEmpty(model)) return servedName;
+        var parts = model.Replace('\\', '/').TrimEnd('/').Split('/');
+        int repo = Array.FindLastIndex(parts, p => p.StartsWith("models--", StringComparison.Ordinal));
+        if (repo >= 0 && parts[repo].Split("--") is [_, var org, var name]) return $"{org}/{name}";
+        bool isPath = Path.IsPathRooted(model) || File.Exists(model) || Directory.Exists(model) || model.StartsWith('.');
+        return isPath ? parts[^1] : model;
     }
 
     /// <summary>A router without a reachable worker has no facts yet; the field is then left out.</summary>

@@ -29,7 +29,8 @@ internal static class ServingHostBuilder
         else if (settings.LogFormat.Equals("json", StringComparison.OrdinalIgnoreCase))
             logging.AddJsonConsole(o => { o.IncludeScopes = true; o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; o.UseUtcTimestamp = true; });
         else
-            logging.AddSimpleConsole(o => { o.IncludeScopes = true; o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
+            // Scopes (connection, trace and request ids) only in JSON, where they are fields; a simple line stays short.
+            logging.AddSimpleConsole(o => { o.IncludeScopes = false; o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; });
         logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
         // Start-up failures (a port in use) reach the CLI, which prints one line; no stack trace in the log.

@@ -67,13 +67,13 @@ internal sealed class SseResponseWriter
         for (int i = 0; i < _response.Choices.Length; i++)
             if (WriteOpeningChunk(i)) await _pipe.FlushAsync(_ct);
 
-        bool failed = false;
+        string? failure = null;
         await foreach (var (p, e) in events.ReadAllAsync(_ct))
-            if (WriteTokenChunk(p, e, ref failed)) await _pipe.FlushAsync(_ct); // awaited here, not in a helper: no state machine per chunk
-        if (failed)
+            if (WriteTokenChunk(p, e, ref failure)) await _pipe.FlushAsync(_ct); // awaited here, not in a helper: no state machine per chunk
+        if (failure is not null)
         {
             BeginEvent();
-            var error = ErrorWriter.Body(500, "The engine failed while generating this request.", "server_error", null, "engine_error");
+            var error = ErrorWriter.Body(500, failure, "server_error", null, "engine_error");
             using (var doc = JsonDocument.Parse(error)) doc.RootElement.WriteTo(_json);
             EndEvent();
         }
@@ -106,13 +106,13 @@ internal sealed class SseResponseWriter
     }
 
     /// <summary>One engine event as chunks; false when it carries nothing to send (text withheld, no finish).</summary>
-    private bool WriteTokenChunk(int prompt, in GenerationEvent e, ref bool failed)
+    private bool WriteTokenChunk(int prompt, in GenerationEvent e, ref string? failure)
     {
         _response.Usage[prompt] = e.Usage;
         int index = _response.ChoiceIndex(prompt, e);
         var c = _response.Choices[index];
         string? finish = e.Finish is { } f ? GenerationResponse.FinishName(f) : null;
-        if (finish == "error") failed = true;
+        if (finish == "error") failure ??= e.ErrorMessage ?? GenerationResponse.EngineFailed;
         c.Finish = finish ?? c.Finish;
         return _response.IsChat ? WriteChatChunks(index, c, e, finish) : WriteCompletionChunks(index, c, e, finish);
     }

@@ -42,6 +42,8 @@ public sealed class FailureTests(ITestOutputHelper log)
         var failed = streams.Where(s => s.Error is not null).ToList();
         Assert.NotEmpty(failed);
         Assert.All(failed, s => Assert.Equal("error", s.Finish));
+        // The error event says which worker was lost.
+        Assert.All(failed, s => Assert.Contains($"decode worker {victim.GrpcAddress} was lost", s.Error));
         Assert.All(streams.Except(failed), s => Assert.Equal("length", s.Finish));
         Assert.All(streams, s => Assert.True(s.Done, "every stream ends with [DONE]"));
         double worst = failed.Max(s => Stopwatch.GetElapsedTime(killedAt, s.ErrorAt).TotalSeconds);
@@ -126,6 +128,38 @@ public sealed class FailureTests(ITestOutputHelper log)
         await t.Gateway.WaitForMetricAsync("the killed prefill worker marked down", async g =>
             await g.MetricAsync("inferserve_worker_healthy", $"worker=\"{victim.GrpcAddress}\"", ct) == 0, TimeSpan.FromSeconds(30), ct);
         await t.Prefill[1].WaitKvIdleAsync(ct, 60);
+    }
+
+    [Fact(Timeout = 300_000)]
+    public async Task Ready_says_whether_the_gateway_can_serve_200_and_degraded_without_a_prefill_worker_503_without_a_decode_worker()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var t = await Topology.StartAsync(new TopologyOptions { Model = TinyModel() }, ct);
+        Assert.Equal("{\"status\":\"ready\"}", await OpenAiCalls.Http.GetStringAsync(t.Gateway.HttpBase + "/ready", ct));
+
+        var prefill = t.Prefill[0];
+        prefill.Kill();
+        await t.Gateway.WaitForMetricAsync("the prefill worker marked down", async g =>
+            await g.MetricAsync("inferserve_worker_healthy", $"worker=\"{prefill.GrpcAddress}\"", ct) == 0, TimeSpan.FromSeconds(30), ct);
+        // The decode worker prefills prompts itself: requests still succeed, and /ready says so with what is degraded.
+        Assert.Contains("\"finish\":\"length\"", await OpenAiCalls.RunAsync(t.Gateway.HttpBase, "/v1/completions", Long(1, 8), ct));
+        using (var ready = await OpenAiCalls.Http.GetAsync(t.Gateway.HttpBase + "/ready", ct))
+        {
+            var body = await ready.Content.ReadAsStringAsync(ct);
+            Assert.True(ready.StatusCode == HttpStatusCode.OK, body);
+            var doc = JsonNode.Parse(body)!;
+            Assert.Equal("ready", doc["status"]!.GetValue<string>());
+            Assert.Contains("no healthy prefill worker", doc["degraded"]!.GetValue<string>());
+            Assert.Contains(prefill.GrpcAddress, doc["degraded"]!.GetValue<string>());
+        }
+
+        var decode = t.Decode[0];
+        decode.Kill();
+        await t.Gateway.WaitForMetricAsync("the decode worker marked down", async g =>
+            await g.MetricAsync("inferserve_worker_healthy", $"worker=\"{decode.GrpcAddress}\"", ct) == 0, TimeSpan.FromSeconds(30), ct);
+        using var notReady = await OpenAiCalls.Http.GetAsync(t.Gateway.HttpBase + "/ready", ct);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
+        Assert.Contains("no healthy decode worker", await notReady.Content.ReadAsStringAsync(ct));
     }
 
     [Fact(Timeout = 300_000)]

@@ -40,6 +40,19 @@ public sealed class DefaultModelTests
         }, ct);
         Assert.StartsWith(Lily, chat);
         Assert.DoesNotContain('\uFFFD', chat);
+
+        // No API answer shows the server's directories: the model's root is its file name.
+        Assert.Equal("stories260K.bin", models["data"]![0]!["root"]!.GetValue<string>());
+
+        // The log: one short line per request (method, path, status, duration) without scopes; the /ready probes
+        // WaitReadyAsync sent are Debug, so absent.
+        await Eventually.WaitUntilAsync(() => server.Output.Contains("POST /v1/chat/completions -> 200"), () => server.Output);
+        var requestLines = server.Output.Split('\n').Where(l => l.Contains(" -> ")).ToList();
+        Assert.Equal(4, requestLines.Count); // GET /v1/models, two completions, one chat
+        Assert.All(requestLines, l => Assert.True(l.Length < 120, $"{l.Length} characters: {l}"));
+        Assert.DoesNotContain("/ready", server.Output);
+        Assert.DoesNotContain("ConnectionId", server.Output);
+        Assert.DoesNotContain("RequestPath", server.Output);
     }
 
     [Fact(Timeout = 240_000)]

@@ -16,7 +16,7 @@ public sealed class ForcedToolChoiceTests(ToolModelFixture fixture) : IClassFixt
 {
     private const string FlightSchema = """
         {"type":"object","properties":{"from":{"type":"string","maxLength":8},"to":{"enum":["PAR","LON","NYC"]},
-         "passengers":{"type":"integer","minimum":1},"window":{"type":"boolean"}},
+         "passengers":{"type":"integer","minimum":1,"maximum":9},"window":{"type":"boolean"}},
          "required":["from","to","passengers"],"additionalProperties":false}
         """;
     private const string NoArgumentsSchema = """{"type":"object","maxProperties":0}""";
@@ -110,12 +110,12 @@ public sealed class ForcedToolChoiceTests(ToolModelFixture fixture) : IClassFixt
     public async Task A_parameter_schema_the_grammar_engine_refuses_is_a_400_naming_the_tool()
     {
         var odd = ChatTool.CreateFunctionTool("set_volume", "Sets the volume",
-            BinaryData.FromString("""{"type":"object","properties":{"level":{"type":"integer","maximum":11}}}"""));
+            BinaryData.FromString("""{"type":"object","properties":{"level":{"type":"integer","multipleOf":101}}}"""));
         var options = new ChatCompletionOptions { MaxOutputTokenCount = 8, Tools = { odd }, ToolChoice = ChatToolChoice.CreateRequiredChoice() };
         var e = await Assert.ThrowsAsync<ClientResultException>(() => Chat.CompleteChatAsync([new UserChatMessage("Louder")], options));
         Assert.Equal(400, e.Status);
         Assert.Contains("'set_volume'", e.Message);
-        Assert.Contains("maximum", e.Message);
+        Assert.Contains("multipleOf", e.Message);
 
         // Under "auto" nothing is enforced, so the same tool is accepted.
         options.ToolChoice = ChatToolChoice.CreateAutoChoice();

@@ -106,7 +106,7 @@ public sealed class LoggingTests
         private sealed class Logger(CapturingProvider p) : ILogger
         {
             public IDisposable? BeginScope<TState>(TState state) where TState : notnull => p._scopes.Push(state);
-            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+            public bool IsEnabled(LogLevel logLevel) => true;
             public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
             {
                 var scopes = new System.Text.StringBuilder();
@@ -120,7 +120,7 @@ public sealed class LoggingTests
     public async Task Info_logs_carry_the_request_id_but_never_the_prompt_text()
     {
         var capture = new CapturingProvider();
-        await using var gw = await TestServer.StartAsync(hooks: new ServingHostHooks { ConfigureLogging = l => l.AddProvider(capture) });
+        await using var gw = await TestServer.StartAsync(hooks: new ServingHostHooks { ConfigureLogging = l => l.AddProvider(capture).SetMinimumLevel(LogLevel.Debug) });
         const string Secret = "my-secret-prompt-4711";
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
         {
@@ -137,5 +137,23 @@ public sealed class LoggingTests
         var mine = capture.Entries.Where(e => e.Scopes.Contains("req-abc-123")).ToList();
         Assert.True(mine.Any(e => e.Message.Contains("Finished")), string.Join("\n", capture.Entries.Select(e => $"{e.Level} [{e.Scopes}] {e.Message}")));
         Assert.DoesNotContain(capture.Entries, e => e.Message.Contains(Secret) || e.Scopes.Contains(Secret));
+        // One short Information line per request: method, path, status, duration; the rest is Debug.
+        var info = Assert.Single(mine, e => e.Level == LogLevel.Information);
+        Assert.Matches(@"^POST /v1/chat/completions -> 200 in \d+\.\d ms$", info.Message);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Health_and_ready_probes_log_at_debug_only()
+    {
+        var capture = new CapturingProvider();
+        await using var gw = await TestServer.StartAsync(hooks: new ServingHostHooks { ConfigureLogging = l => l.AddProvider(capture).SetMinimumLevel(LogLevel.Debug) });
+        foreach (var path in (string[])["/health", "/ready", "/health"])
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.Add("X-Request-Id", "probe-" + path.Trim('/'));
+            Assert.Equal(HttpStatusCode.OK, (await gw.Anonymous.SendAsync(request)).StatusCode);
+        }
+        await Eventually.WaitUntilAsync(() => capture.Entries.Count(e => e.Scopes.Contains("probe-") && e.Message.Contains("-> 200")) == 3, () => "the probes' log lines");
+        Assert.All(capture.Entries.Where(e => e.Scopes.Contains("probe-")), e => Assert.Equal(LogLevel.Debug, e.Level));
     }
 }

@@ -57,6 +57,44 @@ public static class StructuredOutputCases
         """{"definitions":{"size":{"enum":["S","M","L"]}},"type":"object","properties":{"size":{"$ref":"#/definitions/size"},"count":{"type":"integer","minimum":0}},"required":["size","count"],"additionalProperties":false}""",
     ];
 
+    /// <summary>Schemas with numeric bounds (minimum, maximum, exclusive bounds, multipleOf), integer and number.</summary>
+    public static readonly string[] NumericSchemas =
+    [
+        """{"type":"integer","minimum":0,"maximum":120}""",
+        """{"type":"integer","minimum":-50,"maximum":50}""",
+        """{"type":"integer","exclusiveMinimum":-10,"exclusiveMaximum":10}""",
+        """{"type":"integer","minimum":-1000,"maximum":-100}""",
+        """{"type":"integer","maximum":-5}""",
+        """{"type":"integer","minimum":1000}""",
+        """{"type":"integer","minimum":17,"maximum":17}""",
+        """{"type":"integer","minimum":0,"maximum":100,"multipleOf":5}""",
+        """{"type":"integer","minimum":-90,"maximum":90,"multipleOf":15}""",
+        // more multiples than are written out: the divisibility automaton
+        """{"type":"integer","multipleOf":7}""",
+        """{"type":"integer","minimum":0,"multipleOf":25}""",
+        // fractional bounds on an integer: 3..9
+        """{"type":"integer","exclusiveMinimum":2.5,"maximum":9.7}""",
+        // the digit count changes inside the range
+        """{"type":"integer","minimum":99,"maximum":1001}""",
+        """{"type":"number","minimum":0,"maximum":1}""",
+        """{"type":"number","exclusiveMinimum":0,"exclusiveMaximum":1}""",
+        """{"type":"number","minimum":-1.5,"maximum":2.25}""",
+        """{"type":"number","minimum":-273.15}""",
+        """{"type":"number","exclusiveMaximum":-0.001}""",
+        """{"type":"number","minimum":3.14159,"maximum":3.1416}""",
+        """{"type":"number","exclusiveMinimum":-100,"maximum":-99.5}""",
+        """{"type":"number","minimum":10,"exclusiveMaximum":10.5}""",
+        // a whole-number multipleOf makes a number an integer
+        """{"type":"number","minimum":-10,"maximum":10,"multipleOf":3}""",
+        // both spellings of a bound: the tighter one holds
+        """{"type":"number","minimum":-2,"exclusiveMinimum":-1,"maximum":1}""",
+        """{"type":"object","properties":{"age":{"type":"integer","minimum":0,"maximum":120},"score":{"type":"number","minimum":0,"maximum":100}},"required":["age","score"],"additionalProperties":false}""",
+        """{"type":"array","items":{"type":"number","exclusiveMinimum":-1,"exclusiveMaximum":1},"minItems":1,"maxItems":4}""",
+        """{"type":"object","properties":{"lat":{"type":"number","minimum":-90,"maximum":90},"lon":{"type":"number","minimum":-180,"maximum":180}},"required":["lat","lon"]}""",
+        """{"anyOf":[{"type":"integer","minimum":-5,"maximum":-1},{"type":"number","minimum":100,"maximum":100.5},{"type":"null"}]}""",
+        """{"type":["integer","null"],"minimum":1,"maximum":12}""",
+    ];
+
     /// <summary>A regex and an equivalent .NET pattern to check outputs with (the same text here).</summary>
     public static readonly string[] Regexes =
     [

@@ -7,8 +7,7 @@ namespace InferServe.Grammar.Syntax;
 internal static class JsonRules
 {
     public const string Value = "json-value", Object = "json-object", Array = "json-array", String = "json-string",
-        Char = "json-char", Integer = "json-int", Number = "json-number", Boolean = "json-bool", Null = "json-null",
-        NonNegativeInteger = "json-uint", PositiveInteger = "json-pint", NonNegativeNumber = "json-unumber";
+        Char = "json-char", Integer = "json-int", Number = "json-number", Boolean = "json-bool", Null = "json-null";
 
     private static readonly Lazy<GrammarDefinition> Definitions = new(() => GbnfParser.Parse("""
         root ::= json-value

@@ -8,8 +8,9 @@ namespace InferServe.Grammar.Syntax;
 /// several), properties, required, additionalProperties (absent means false, as in strict structured outputs),
 /// enum, const, items, minItems, maxItems, nested objects, $ref into $defs/definitions (recursion allowed),
 /// anyOf/oneOf, allOf with one schema, string minLength/maxLength/pattern/format (date, time, date-time, uuid,
-/// ipv4, email), and minimum 0 or 1 on integers and 0 on numbers. Properties come out in schema order. Anything
-/// else is refused by name, so no constraint is silently dropped.
+/// ipv4, email), and minimum/maximum/exclusiveMinimum/exclusiveMaximum on integers and numbers plus whole-number
+/// multipleOf (<see cref="NumberSchemas"/>). Properties come out in schema order. Anything else is
+/// refused by name, so no constraint is silently dropped.
 /// </summary>
 public sealed class JsonSchemaConverter
 {
@@ -18,7 +19,6 @@ public sealed class JsonSchemaConverter
     private static readonly HashSet<string> ObjectKeys = ["properties", "required", "additionalProperties"];
     private static readonly HashSet<string> ArrayKeys = ["items", "minItems", "maxItems"];
     private static readonly HashSet<string> StringKeys = ["minLength", "maxLength", "pattern", "format"];
-    private static readonly HashSet<string> NumberKeys = ["minimum"];
     private static readonly JsonSerializerOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private static readonly Dictionary<string, string> Formats = new()
@@ -111,7 +111,7 @@ public sealed class JsonSchemaConverter
                 "object" => ObjectKeys,
                 "array" => ArrayKeys,
                 "string" => StringKeys,
-                "integer" or "number" => NumberKeys,
+                "integer" or "number" => NumberSchemas.Keys,
                 "boolean" or "null" => [],
                 _ => throw Fail($"unknown type '{type}' at {path}"),
             });
@@ -121,8 +121,8 @@ public sealed class JsonSchemaConverter
             "object" => ObjectSchema(s, path),
             "array" => ArraySchema(s, path),
             "string" => StringSchema(s, path),
-            "integer" => NumberSchema(s, path, integer: true),
-            "number" => NumberSchema(s, path, integer: false),
+            "integer" => NumberSchemas.Build(s, path, integer: true, _rules, $"mul{_next++}"),
+            "number" => NumberSchemas.Build(s, path, integer: false, _rules, $"mul{_next++}"),
             "boolean" => new RuleRefNode(JsonRules.Boolean),
             _ => (GrammarNode)new RuleRefNode(JsonRules.Null),
         }).ToList();
@@ -251,16 +251,6 @@ public sealed class JsonSchemaConverter
         if (max is not null && max < (min ?? 0)) throw Fail($"'maxLength' at {path} is below 'minLength'");
         if (min is null && max is null) return new RuleRefNode(JsonRules.String);
         return new SequenceNode([LiteralNode.Of("\""), new RepeatNode(new RuleRefNode(JsonRules.Char), min ?? 0, max ?? -1), LiteralNode.Of("\"")]);
-    }
-
-    private static GrammarNode NumberSchema(JsonElement s, string path, bool integer)
-    {
-        if (!s.TryGetProperty("minimum", out var m)) return new RuleRefNode(integer ? JsonRules.Integer : JsonRules.Number);
-        if (m.ValueKind != JsonValueKind.Number) throw Fail($"'minimum' at {path} must be a number");
-        double min = m.GetDouble();
-        if (min == 0) return new RuleRefNode(integer ? JsonRules.NonNegativeInteger : JsonRules.NonNegativeNumber);
-        if (min == 1 && integer) return new RuleRefNode(JsonRules.PositiveInteger);
-        throw Fail($"unsupported keyword 'minimum' at {path} (only 0, or 1 for integers, is supported)");
     }
 
     private static int? Count(JsonElement s, string key, string path)

@@ -71,6 +71,9 @@ public sealed class Topology : IAsyncDisposable
                 .. Template(o), .. o.LinkArgs,
             ], o.Environment);
             await t.Gateway.WaitReadyAsync(ct);
+            // Ready needs only a decode worker; the tests start from a topology with every worker taken in.
+            int workers = o.PrefillWorkers + o.DecodeWorkers;
+            await t.Gateway.WaitForMetricAsync("every worker healthy", async g => await g.MetricAsync("inferserve_worker_healthy", ct: ct) == workers, TimeSpan.FromSeconds(60), ct);
             return t;
         }
         catch

@@ -3,11 +3,8 @@ using System.Text.Json;
 using InferServe.Grammar;
 using InferServe.Grammar.Compilation;
 using InferServe.Grammar.Matching;
-using InferServe.ModelGen;
 using InferServe.Server.Tests;
 using InferServe.Server.Tests.Support;
-using InferServe.Tests.Support;
-using InferServe.Tokenization;
 
 namespace InferServe.Tests.Grammar;
 
@@ -18,27 +15,14 @@ namespace InferServe.Tests.Grammar;
 /// </summary>
 public sealed class ClosingWithinBudgetTests
 {
-    private const int Eos = 2;
+    private const int Eos = TinyGrammars.Eos;
 
-    private static readonly Lazy<ITokenizer> Tiny = new(() => TokenizerLoader.Load(TinyModels.Path(ModelSpec.Tiny)));
+    private static CompiledGrammar Compile(GrammarSpec spec) => TinyGrammars.Compile(spec);
 
-    private static CompiledGrammar Compile(GrammarSpec spec) =>
-        new(Grammars.Compile(spec), new TokenVocabulary(Tiny.Value, Tiny.Value.VocabSize, [Eos]));
+    private static GrammarMatcher After(CompiledGrammar grammar, string text) =>
+        TinyGrammars.TryAfter(grammar, text) ?? throw new Xunit.Sdk.XunitException($"'{text}' was refused");
 
-    private static GrammarMatcher After(CompiledGrammar grammar, string text)
-    {
-        var matcher = new GrammarMatcher(grammar);
-        foreach (int t in Tiny.Value.Encode(text, addSpecialTokens: false)) Assert.True(matcher.Accept(t), $"'{text}' was refused");
-        return matcher;
-    }
-
-    private static List<int> AllowedIds(ReadOnlySpan<ulong> mask)
-    {
-        var ids = new List<int>();
-        for (int id = 0; id < mask.Length * 64; id++)
-            if ((mask[id >> 6] & (1UL << (id & 63))) != 0) ids.Add(id);
-        return ids;
-    }
+    private static List<int> AllowedIds(ReadOnlySpan<ulong> mask) => TinyGrammars.AllowedIds(mask);
 
     public static TheoryData<GrammarKind, string, string, int> Distances => new()
     {
@@ -95,8 +79,8 @@ public sealed class ClosingWithinBudgetTests
             Assert.True(next.Accept(id));
             Assert.True(next.TokensToStop <= 4, $"token {id} ('{Encoding.UTF8.GetString(grammar.Vocabulary.TokenBytes(id))}') leaves {next.TokensToStop}");
         });
-        Assert.Contains(Tiny.Value.Encode("\"", addSpecialTokens: false).Single(), narrowed);
-        Assert.DoesNotContain(Tiny.Value.Encode("a", addSpecialTokens: false).Single(), narrowed);
+        Assert.Contains(TinyGrammars.Tokenizer.Encode("\"", addSpecialTokens: false).Single(), narrowed);
+        Assert.DoesNotContain(TinyGrammars.Tokenizer.Encode("a", addSpecialTokens: false).Single(), narrowed);
     }
 
     [Fact(Timeout = 60_000)]
@@ -115,14 +99,17 @@ public sealed class ClosingWithinBudgetTests
         Assert.Equal(AllowedIds(after.Mask()), AllowedIds(after.Mask(remainingTokens: 2, endAllowed: false)));
     }
 
-    public static TheoryData<int> Schemas => new(Enumerable.Range(0, StructuredOutputCases.Schemas.Length));
+    /// <summary>The structured-output schemas, then the numerically bounded ones.</summary>
+    private static readonly string[] AllSchemas = [.. StructuredOutputCases.Schemas, .. StructuredOutputCases.NumericSchemas];
+
+    public static TheoryData<int> Schemas => new(Enumerable.Range(0, AllSchemas.Length));
 
     [Theory(Timeout = 300_000)]
     [MemberData(nameof(Schemas))]
     public async Task Random_walks_through_budgeted_schema_masks_end_in_time_and_validate(int schemaIndex)
     {
         JsonSchemaValidator.RequirePeer();
-        string schema = StructuredOutputCases.Schemas[schemaIndex];
+        string schema = AllSchemas[schemaIndex];
         var outputs = WalkWithinBudgets(Compile(new GrammarSpec(GrammarKind.JsonSchema, schema)), seeds: 12);
         var verdicts = await JsonSchemaValidator.ValidateAsync([.. outputs.Select(o => (schema, o))]);
         Assert.All(outputs.Zip(verdicts), x => Assert.True(x.Second is null, $"{x.First}: {x.Second}"));
@@ -149,24 +136,8 @@ public sealed class ClosingWithinBudgetTests
         for (int seed = 0; seed < seeds; seed++)
         {
             var rng = new Random(seed);
-            var matcher = new GrammarMatcher(grammar);
-            int budget = rng.Next(matcher.TokensToStop, 61);
-            var bytes = new List<byte>();
-            bool ended = false;
-            for (int used = 0; used < budget && !ended; used++)
-            {
-                var allowed = AllowedIds(matcher.Mask(budget - used));
-                Assert.NotEmpty(allowed);
-                int token = allowed[rng.Next(allowed.Count)];
-                Assert.True(matcher.Accept(token));
-                if (token == Eos) ended = true;
-                else
-                {
-                    bytes.AddRange(grammar.Vocabulary.TokenBytes(token).ToArray());
-                    ended = matcher.IsTerminated;
-                }
-            }
-            string text = Encoding.UTF8.GetString([.. bytes]);
+            int budget = rng.Next(new GrammarMatcher(grammar).TokensToStop, 61);
+            var (text, ended) = TinyGrammars.Walk(grammar, rng, budget, budgeted: true);
             Assert.True(ended, $"seed {seed}: no end within {budget} tokens: {text}");
             texts.Add(text);
         }
