@@ -2,6 +2,7 @@ using System.Diagnostics;
 using InferServe.Engine.Core;
 using InferServe.Engine.Kv;
 using InferServe.Engine.Kv.Transfer;
+using Microsoft.Extensions.Logging;
 
 namespace InferServe.Engine;
 
@@ -181,7 +182,7 @@ public sealed partial class LlmEngine
         {
             // The KV never arrived (prefill worker gone, lease expired): recompute it here, as a preempted sequence
             // would. The first tokens stand, so the output is the same as if the transfer had worked.
-            Trace.TraceWarning($"KV import for request {state.Spec.RequestId} failed ({error.Message}); recomputing the prompt locally.");
+            _log.LogWarning("KV import for request {RequestId} failed ({Reason}); recomputing the prompt locally", state.Spec.RequestId, error.Message);
             ImportFallbacks++;
             _model.Kv.Free(lead.Kv);
             foreach (var seq in state.Sequences) Recompute(seq);

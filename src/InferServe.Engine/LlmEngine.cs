@@ -10,6 +10,8 @@ using InferServe.Engine.Sampling;
 using InferServe.Engine.Scheduling;
 using InferServe.Models;
 using InferServe.Tokenization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace InferServe.Engine;
 
@@ -22,6 +24,7 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
 {
     private readonly ModelInstance _model;
     private readonly EngineOptions _options;
+    private readonly ILogger _log;
     private readonly IEngineObserver _observer;
     private readonly Scheduler _scheduler;
     private readonly Sampler _sampler = new();
@@ -60,8 +63,10 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
     /// <summary>Everything besides tokens that block hashes depend on (checkpoint and weight precision); routers need it.</summary>
     public string CacheSaltBase => _options.CacheSaltBase;
 
-    public LlmEngine(ModelInstance model, ITokenizer tokenizer, EngineOptions options, IEngineObserver? observer = null, bool stopAtBos = false)
+    public LlmEngine(ModelInstance model, ITokenizer tokenizer, EngineOptions options, IEngineObserver? observer = null, bool stopAtBos = false,
+        ILogger? logger = null)
     {
+        _log = logger ?? NullLogger.Instance;
         _model = model;
         Tokenizer = tokenizer;
         _options = options;
@@ -152,7 +157,7 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
         }
         catch (InferServe.Grammar.GrammarException e)
         {
-            Trace.TraceError($"Grammar failed for request {seq.Request.Spec.RequestId}: {e.Message}");
+            _log.LogError("Grammar failed for request {RequestId}: {Reason}", seq.Request.Spec.RequestId, e.Message);
             Emit(seq, "", [], null, FinishReason.Error);
             Finish(seq, FinishReason.Error);
             return false;
@@ -253,7 +258,7 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
         catch (Exception e)
         {
             // A failed step must not take the server down: fail what was in it, keep serving the rest.
-            Trace.TraceError($"Engine step failed: {e}");
+            _log.LogError(e, "Engine step failed; its {Count} sequence(s) end with an error and the engine keeps serving", plan.Count);
             _promptChunks.Clear();
             foreach (var chunk in plan)
                 if (!chunk.Sequence.IsFinished)

@@ -14,7 +14,7 @@ internal sealed class ModelLifecycle(EngineHost host, EngineMetrics metrics, IEn
     {
         var started = Stopwatch.GetTimestamp();
         log.LogInformation("Loading model {Model}", host.Settings.Model);
-        _ = host.StartLoading(observer, m => log.LogInformation("{LoadMessage}", m));
+        _ = host.StartLoading(observer, m => log.LogInformation("{LoadMessage}", m), log);
         return host.WhenLoaded.ContinueWith(t =>
         {
             if (t.IsCompletedSuccessfully) OnLoaded(t.Result, Stopwatch.GetElapsedTime(started));

@@ -6,6 +6,7 @@ using InferServe.Engine.Scheduling;
 using InferServe.Models;
 using InferServe.Onnx;
 using InferServe.Tokenization;
+using Microsoft.Extensions.Logging;
 
 namespace InferServe.Engine.Hosting;
 
@@ -42,7 +43,7 @@ public sealed class LoadedEngine : IAsyncDisposable
 
 public static class EngineFactory
 {
-    public static LoadedEngine Create(EngineSettings s, IEngineObserver? observer = null, Action<string>? log = null)
+    public static LoadedEngine Create(EngineSettings s, IEngineObserver? observer = null, Action<string>? log = null, ILogger? engineLogger = null)
     {
         if (string.IsNullOrWhiteSpace(s.Model)) throw new ArgumentException("No model given: set --model (a Hugging Face directory or a llama2.c .bin).");
         if (s.MaxSeqs < 1) throw new ArgumentException("--max-seqs must be at least 1.");
@@ -85,7 +86,8 @@ public static class EngineFactory
                 CacheSaltBase = ckpt.Fingerprint + "|" + weights,
             },
             observer,
-            stopAtBos: ckpt.StopsAtBos);
+            stopAtBos: ckpt.StopsAtBos,
+            logger: engineLogger);
         return new LoadedEngine(engine, s.Model, ckpt.ModelDirectory);
     }
 

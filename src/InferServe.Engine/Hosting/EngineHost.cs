@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace InferServe.Engine.Hosting;
 
 /// <summary>
@@ -18,13 +20,17 @@ public sealed class EngineHost : IAsyncDisposable
     {
         Settings = settings;
         ServedModelName = servedModelName;
-        _load = load ?? ((observer, log) => EngineFactory.Create(settings, observer, log));
+        _load = load ?? ((observer, log) => EngineFactory.Create(settings, observer, log, _engineLogger));
     }
 
+    private ILogger? _engineLogger;
+
     /// <summary>Loads the model (graph build or cache hit, KV allocation) on a background thread.</summary>
-    public Task StartLoading(IEngineObserver? observer = null, Action<string>? log = null) =>
+    /// <param name="engineLogger">Where the engine reports step failures and fallbacks.</param>
+    public Task StartLoading(IEngineObserver? observer = null, Action<string>? log = null, ILogger? engineLogger = null) =>
         Task.Run(() =>
         {
+            _engineLogger = engineLogger;
             try
             {
                 _loaded.TrySetResult(_load(observer, log));

@@ -149,8 +149,11 @@ def run_client(target, scenario):
             replies = list(stream_call(EchoRequest(text="tick", count=5), timeout=5))
             outcome(texts=[r.text for r in replies], indexes=[r.index for r in replies])
         elif scenario == "deadline":
+            # A warm call first, then a deadline long enough to reach the handler on a loaded machine and far
+            # shorter than the handler's delay: the deadline fires mid-call, not before the request arrives.
+            unary_call(EchoRequest(text="warm"), timeout=30)
             try:
-                unary_call(EchoRequest(text="slow", delay_ms=10000), timeout=0.3)
+                unary_call(EchoRequest(text="slow", delay_ms=60000), timeout=3)
                 outcome()
             except grpc.RpcError as e:
                 outcome(e)
