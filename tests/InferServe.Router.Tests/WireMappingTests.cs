@@ -1,0 +1,102 @@
+using System.Text.Json;
+using InferServe.Engine;
+using InferServe.Engine.Kv;
+using InferServe.Engine.Sampling;
+using InferServe.Grammar;
+using InferServe.Transport;
+using InferServe.Transport.V1;
+
+namespace InferServe.Router.Tests;
+
+/// <summary>
+/// A request crosses to a worker with every field a remote step obeys. The round trip sets every field of
+/// <see cref="GenerationRequest"/> and <see cref="SamplingParams"/> to a value other than its default, so a field added
+/// to the contract and forgotten in the wire mapping fails here by name.
+/// </summary>
+public sealed class WireMappingTests
+{
+    /// <summary>Fields that deliberately stay at the gateway (prompt logprobs are refused on --role gateway).</summary>
+    private static readonly HashSet<string> GatewayOnly = [nameof(GenerationRequest.PromptLogprobs)];
+
+    private static GenerationRequest EveryFieldSet() => new()
+    {
+        RequestId = "req-42",
+        PromptTokens = [1, 15043, 29892],
+        Sampling = new SamplingParams
+        {
+            Temperature = 0.7f, TopP = 0.9f, TopK = 40, MinP = 0.05f, RepetitionPenalty = 1.1f, PresencePenalty = 0.3f,
+            FrequencyPenalty = 0.2f, Seed = 1234567890123UL, LogitBias = new Dictionary<int, float> { [13] = -100f, [29871] = 2.5f },
+        },
+        MaxTokens = 77,
+        N = 3,
+        StopStrings = ["\n\n", "THE END"],
+        StopTokenIds = [2, 32000],
+        IgnoreEos = true,
+        MinTokens = 5,
+        IncludeStopStringInOutput = true,
+        SkipSpecialTokens = false,
+        Logprobs = 4,
+        PromptLogprobs = 2,
+        Priority = -3,
+        CacheSalt = "tenant-a",
+        Grammar = new GrammarSpec(GrammarKind.JsonSchema, """{"type":"object"}""", "tools"),
+    };
+
+    [Fact]
+    public void Every_request_field_survives_the_trip_to_a_worker_and_back()
+    {
+        var sent = EveryFieldSet();
+        var received = WireMapping.FromWire(Request.Parser.ParseFrom(Google.Protobuf.MessageExtensions.ToByteArray(WireMapping.ToWire(sent))));
+
+        foreach (var property in typeof(GenerationRequest).GetProperties())
+        {
+            if (GatewayOnly.Contains(property.Name)) continue;
+            Assert.True(Json(property.GetValue(sent)) == Json(property.GetValue(received)),
+                $"{property.Name} changed on the wire: sent {Json(property.GetValue(sent))}, received {Json(property.GetValue(received))}");
+        }
+    }
+
+    [Fact]
+    public void The_round_trip_test_sets_every_field_to_a_non_default_value()
+    {
+        // Guards the test above: a new field left at its default would pass the trip unchecked.
+        var defaults = new GenerationRequest { PromptTokens = [] };
+        var set = EveryFieldSet();
+        foreach (var property in typeof(GenerationRequest).GetProperties().Where(p => p.Name != nameof(GenerationRequest.RequestId)))
+            Assert.True(Json(property.GetValue(defaults)) != Json(property.GetValue(set)), $"{property.Name} is at its default in the round-trip request.");
+        foreach (var property in typeof(SamplingParams).GetProperties().Where(p => p.CanWrite))
+            Assert.True(Json(property.GetValue(new SamplingParams())) != Json(property.GetValue(set.Sampling)), $"Sampling.{property.Name} is at its default.");
+    }
+
+    [Fact]
+    public void A_request_without_an_id_or_sampling_gets_a_fresh_id_and_neutral_sampling()
+    {
+        var received = WireMapping.FromWire(new Request { MaxTokens = 4 });
+        Assert.Equal(32, received.RequestId.Length);
+        Assert.Equal((1f, 1f, 1f), (received.Sampling.Temperature, received.Sampling.TopP, received.Sampling.RepetitionPenalty));
+        Assert.Null(received.Grammar);
+        Assert.Null(received.Logprobs);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData(FinishReason.Stop)]
+    [InlineData(FinishReason.Length)]
+    [InlineData(FinishReason.Abort)]
+    [InlineData(FinishReason.Error)]
+    public void Finish_reasons_survive_the_trip(FinishReason? reason) =>
+        Assert.Equal(reason, WireMapping.FromWire(WireMapping.ToWire(reason)));
+
+    [Fact]
+    public void Block_hashes_cross_as_pairs_of_fixed64_in_order()
+    {
+        var salt = BlockHash.Salt("x");
+        BlockHash[] hashes = [BlockHash.Of(salt, [1], salt), BlockHash.Of(salt, [2], salt), new BlockHash(ulong.MaxValue, 0)];
+        var wire = new WorkerStatus();
+        foreach (var h in hashes) WireMapping.AddHash(wire.Stored, h);
+        Assert.Equal(6, wire.Stored.Count);
+        Assert.Equal(hashes, WireMapping.Hashes(wire.Stored));
+    }
+
+    private static string Json(object? value) => JsonSerializer.Serialize(value);
+}
