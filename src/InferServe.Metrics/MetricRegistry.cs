@@ -32,6 +32,7 @@ public sealed class MetricRegistry
 
     internal Prom.IMetricFactory Factory { get; }
 
+    /// <summary>The families created through this facade; prometheus-net's own (DotNetStats, HTTP metrics) are only in <see cref="Collectors"/>.</summary>
     public IReadOnlyList<Metric> Metrics => _metrics;
 
     /// <summary>
