@@ -1,18 +1,18 @@
-using System.Buffers;
+using Prom = Prometheus;
 
 namespace InferServe.Metrics;
 
-/// <summary>An unlabelled counter whose value is read from a monotonic source at each scrape (CPU seconds).</summary>
+/// <summary>An unlabelled counter whose value is read from a monotonic source before each scrape (CPU seconds).</summary>
 public sealed class CallbackCounter : Metric
 {
-    private readonly byte[] _prefix;
+    private readonly Prom.Counter _counter;
     private readonly Func<double> _callback;
 
-    internal CallbackCounter(string name, string help, Func<double> callback)
-        : base(name, help, "counter", [])
+    internal CallbackCounter(Prom.Counter counter, string help, Func<double> callback)
+        : base(counter.Name, help, [])
     {
+        _counter = counter;
         _callback = callback;
-        _prefix = Exposition.SeriesPrefix(name, [], []);
     }
 
     public double Value
@@ -24,9 +24,10 @@ public sealed class CallbackCounter : Metric
         }
     }
 
-    internal override void WriteTo(IBufferWriter<byte> writer)
+    /// <summary>IncTo keeps the counter monotonic even if the source ever reads lower; NaN (a failed read) is skipped.</summary>
+    internal override void BeforeCollect()
     {
-        writer.Write(HeaderBytes);
-        Exposition.WriteSample(writer, _prefix, Value);
+        double value = Value;
+        if (!double.IsNaN(value)) _counter.IncTo(value);
     }
 }

@@ -1,12 +1,14 @@
-using System.Buffers;
+using Prom = Prometheus;
 
 namespace InferServe.Metrics;
 
-/// <summary>A monotonically increasing value, exposed as "&lt;name&gt;_total".</summary>
+/// <summary>A monotonically increasing value, exposed as "&lt;name&gt;_total" (a prometheus-net counter).</summary>
 public sealed class Counter : Metric<Counter.Child>
 {
-    internal Counter(string name, string help, string[] labelNames)
-        : base(name, help, "counter", labelNames) { }
+    private readonly Prom.Counter _counter;
+
+    internal Counter(Prom.Counter counter, string help, string[] labelNames)
+        : base(counter.Name, help, labelNames) => _counter = counter;
 
     /// <summary>Increments the unlabelled series.</summary>
     public void Inc(long by = 1) => Unlabeled.Inc(by);
@@ -15,38 +17,27 @@ public sealed class Counter : Metric<Counter.Child>
 
     public double Value => Unlabeled.Value;
 
-    private protected override Child CreateChild(string[] labelValues) =>
-        new(Exposition.SeriesPrefix(Name, LabelNames, labelValues));
+    private protected override Child CreateChild(string[] labelValues) => new(_counter.WithLabels(labelValues));
 
-    internal override void WriteTo(IBufferWriter<byte> writer)
-    {
-        writer.Write(HeaderBytes);
-        foreach (var child in Children)
-            Exposition.WriteSample(writer, child.Prefix, child.Value);
-    }
-
-    /// <summary>One labelled series. Increments are a single interlocked add: no locks, no allocation.</summary>
+    /// <summary>One labelled series: an interlocked add on the prometheus-net child, no lock or allocation.</summary>
     public sealed class Child
     {
-        internal readonly byte[] Prefix;
-        // Whole increments (the per-token case) use Interlocked.Add; fractional ones a CAS loop on double bits.
-        private long _whole;
-        private long _fractionBits;
+        private readonly Prom.Counter.Child _series;
 
-        internal Child(byte[] prefix) => Prefix = prefix;
+        internal Child(Prom.Counter.Child series) => _series = series;
 
         public void Inc(long by = 1)
         {
-            if (by < 0) throw new ArgumentOutOfRangeException(nameof(by), by, "Counters can only increase.");
-            Interlocked.Add(ref _whole, by);
+            ArgumentOutOfRangeException.ThrowIfNegative(by);
+            _series.Inc(by);
         }
 
         public void Inc(double by)
         {
             if (!(by >= 0)) throw new ArgumentOutOfRangeException(nameof(by), by, "Counters can only increase.");
-            AtomicDouble.Add(ref _fractionBits, by);
+            _series.Inc(by);
         }
 
-        public double Value => Volatile.Read(ref _whole) + AtomicDouble.Read(ref _fractionBits);
+        public double Value => _series.Value;
     }
 }

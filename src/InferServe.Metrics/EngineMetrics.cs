@@ -3,7 +3,7 @@ using System.Globalization;
 namespace InferServe.Metrics;
 
 /// <summary>
-/// InferServe's engine metric set, named after vLLM's (prefix "inferserve:" instead of "vllm:", same suffixes,
+/// InferServe's engine metric set, named after vLLM's (prefix "inferserve_" instead of "vllm:", same suffixes,
 /// label model_name on every series) so vLLM dashboards and alerts map over.
 /// All series for the model are created up front and cached in fields: the per-token methods are a single
 /// interlocked operation each, with no lookup, lock or allocation.
@@ -11,7 +11,7 @@ namespace InferServe.Metrics;
 /// </summary>
 public sealed class EngineMetrics
 {
-    public const string DefaultPrefix = "inferserve:";
+    public const string DefaultPrefix = "inferserve_";
     private const string ModelLabel = "model_name";
 
     private readonly Gauge.Child _running;

@@ -3,9 +3,8 @@ namespace InferServe.Metrics;
 public sealed class EngineMetricsOptions
 {
     /// <summary>
-    /// Prefix of every metric name. "inferserve:" mirrors vLLM's "vllm:" so dashboards map by replacing the prefix.
-    /// Note promtool's linter flags ':' in names (they are reserved for recording rules); Prometheus itself accepts them.
-    /// Use "inferserve_" for a lint-clean exposition.
+    /// Prefix of every metric name. "inferserve_" stands for vLLM's "vllm:", so dashboards map by replacing the prefix.
+    /// A ':' is not possible: prometheus-net (8.x) only accepts [a-zA-Z_][a-zA-Z0-9_]* names.
     /// </summary>
     public string Prefix { get; init; } = EngineMetrics.DefaultPrefix;
 

@@ -1,14 +1,17 @@
-using System.Buffers;
+using Prom = Prometheus;
 
 namespace InferServe.Metrics;
 
 /// <summary>
-/// A value that can go up and down: set directly, or bound to a callback that is evaluated at scrape time.
+/// A value that can go up and down (a prometheus-net gauge): set directly, or bound to a callback that is evaluated
+/// just before each scrape.
 /// </summary>
 public sealed class Gauge : Metric<Gauge.Child>
 {
-    internal Gauge(string name, string help, string[] labelNames)
-        : base(name, help, "gauge", labelNames) { }
+    private readonly Prom.Gauge _gauge;
+
+    internal Gauge(Prom.Gauge gauge, string help, string[] labelNames)
+        : base(gauge.Name, help, labelNames) => _gauge = gauge;
 
     public void Set(double value) => Unlabeled.Set(value);
     public void Inc(double by = 1) => Unlabeled.Inc(by);
@@ -16,44 +19,44 @@ public sealed class Gauge : Metric<Gauge.Child>
     public void SetCallback(Func<double>? callback) => Unlabeled.SetCallback(callback);
     public double Value => Unlabeled.Value;
 
-    private protected override Child CreateChild(string[] labelValues) =>
-        new(Exposition.SeriesPrefix(Name, LabelNames, labelValues));
+    private protected override Child CreateChild(string[] labelValues) => new(_gauge.WithLabels(labelValues));
 
-    internal override void WriteTo(IBufferWriter<byte> writer)
+    internal override void BeforeCollect()
     {
-        writer.Write(HeaderBytes);
         foreach (var child in Children)
-            Exposition.WriteSample(writer, child.Prefix, child.Value);
+            child.Refresh();
     }
 
     public sealed class Child
     {
-        internal readonly byte[] Prefix;
-        private long _bits;
+        private readonly Prom.Gauge.Child _series;
         private volatile Func<double>? _callback;
 
-        internal Child(byte[] prefix) => Prefix = prefix;
+        internal Child(Prom.Gauge.Child series) => _series = series;
 
-        public void Set(double value) => AtomicDouble.Write(ref _bits, value);
-        public void Inc(double by = 1) => AtomicDouble.Add(ref _bits, by);
-        public void Dec(double by = 1) => AtomicDouble.Add(ref _bits, -by);
+        public void Set(double value) => _series.Set(value);
+        public void Inc(double by = 1) => _series.Inc(by);
+        public void Dec(double by = 1) => _series.Dec(by);
 
         /// <summary>
         /// While a callback is set, <see cref="Value"/> (and every scrape) evaluates it instead of the stored value.
         /// A callback that throws reads as NaN, so one broken source cannot fail the whole scrape.
-        /// Pass null to go back to the stored value.
+        /// Pass null to go back to Set/Inc/Dec (the series keeps the callback's last scraped value until then).
         /// </summary>
         public void SetCallback(Func<double>? callback) => _callback = callback;
 
-        public double Value
+        public double Value => _callback is { } callback ? Evaluate(callback) : _series.Value;
+
+        /// <summary>Copies the callback's value into the series, so the scrape that follows exposes it.</summary>
+        internal void Refresh()
         {
-            get
-            {
-                var callback = _callback;
-                if (callback is null) return AtomicDouble.Read(ref _bits);
-                try { return callback(); }
-                catch (Exception) { return double.NaN; }
-            }
+            if (_callback is { } callback) _series.Set(Evaluate(callback));
+        }
+
+        private static double Evaluate(Func<double> callback)
+        {
+            try { return callback(); }
+            catch (Exception) { return double.NaN; }
         }
     }
 }

@@ -1,4 +1,4 @@
-using System.Buffers;
+using Prom = Prometheus;
 
 namespace InferServe.Metrics;
 
@@ -8,10 +8,12 @@ namespace InferServe.Metrics;
 /// </summary>
 public sealed class InfoMetric : Metric
 {
-    private volatile byte[]? _prefix;
+    private readonly Prom.Gauge _gauge;
+    private readonly Lock _lock = new();
+    private Prom.Gauge.Child? _series;
 
-    internal InfoMetric(string name, string help, string[] labelNames)
-        : base(name, help, "gauge", labelNames) { }
+    internal InfoMetric(Prom.Gauge gauge, string help, string[] labelNames)
+        : base(gauge.Name, help, labelNames) => _gauge = gauge;
 
     /// <summary>Sets the label values (in <see cref="Metric.LabelNames"/> order); until called nothing is exposed.</summary>
     public void Set(params string[] labelValues)
@@ -20,13 +22,11 @@ public sealed class InfoMetric : Metric
         if (labelValues.Length != LabelNames.Count)
             throw new ArgumentException($"Info metric '{Name}' has {LabelNames.Count} label(s) but got {labelValues.Length} value(s).", nameof(labelValues));
         foreach (var v in labelValues) ArgumentNullException.ThrowIfNull(v, nameof(labelValues));
-        _prefix = Exposition.SeriesPrefix(Name, LabelNames, labelValues);
-    }
-
-    internal override void WriteTo(IBufferWriter<byte> writer)
-    {
-        writer.Write(HeaderBytes);
-        if (_prefix is { } prefix)
-            Exposition.WriteSample(writer, prefix, 1L);
+        lock (_lock)
+        {
+            _series?.Remove();
+            _series = _gauge.WithLabels(labelValues);
+            _series.Set(1);
+        }
     }
 }

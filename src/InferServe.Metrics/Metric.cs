@@ -1,16 +1,13 @@
-using System.Buffers;
-
 namespace InferServe.Metrics;
 
-/// <summary>A metric family: one name, HELP and TYPE, and any number of labelled series.</summary>
+/// <summary>A metric family: one name, HELP and TYPE, and any number of labelled series (a prometheus-net collector).</summary>
 public abstract class Metric
 {
-    private protected Metric(string name, string help, string type, string[] labelNames)
+    private protected Metric(string name, string help, string[] labelNames)
     {
         Name = name;
         Help = help;
         LabelNames = labelNames;
-        HeaderBytes = Exposition.Header(name, help, type);
     }
 
     /// <summary>The family name as exposed (for counters this includes the "_total" suffix).</summary>
@@ -20,10 +17,8 @@ public abstract class Metric
 
     public IReadOnlyList<string> LabelNames { get; }
 
-    private protected byte[] HeaderBytes { get; }
-
-    /// <summary>Writes the family's HELP/TYPE lines and all its samples.</summary>
-    internal abstract void WriteTo(IBufferWriter<byte> writer);
+    /// <summary>Runs before each scrape: callback metrics read their sources here.</summary>
+    internal virtual void BeforeCollect() { }
 
     internal virtual void OnRegistered() { }
 }
@@ -36,18 +31,15 @@ public abstract class Metric<TChild> : Metric where TChild : class
 {
     private readonly Dictionary<string[], TChild> _byValues = new(LabelValuesComparer.Instance);
     private readonly Lock _createLock = new();
-    // Copy-on-write snapshot in creation order, so scrapes iterate without locking and output is stable.
+    // Copy-on-write snapshots, so lookups and the pre-scrape pass never lock.
     private volatile TChild[] _children = [];
     private volatile Dictionary<string[], TChild> _readOnly = new(LabelValuesComparer.Instance);
     private TChild? _unlabeled;
 
-    private protected Metric(string name, string help, string type, string[] labelNames)
-        : base(name, help, type, labelNames) { }
+    private protected Metric(string name, string help, string[] labelNames)
+        : base(name, help, labelNames) { }
 
-    /// <summary>
-    /// An unlabelled family has exactly one series, exposed (as 0) from registration on. Created here rather than in
-    /// the constructor because derived types (histogram bounds) must be fully constructed first.
-    /// </summary>
+    /// <summary>An unlabelled family has exactly one series, created (and exposed as 0) on registration.</summary>
     internal override void OnRegistered()
     {
         if (LabelNames.Count == 0)

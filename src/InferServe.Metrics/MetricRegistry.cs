@@ -1,21 +1,38 @@
-using System.Buffers;
 using System.Text;
+using Prom = Prometheus;
 
 namespace InferServe.Metrics;
 
 /// <summary>
-/// Owns metric families and renders them in the Prometheus text exposition format 0.0.4, in registration order.
-/// Registration takes a lock; scrapes iterate a copy-on-write snapshot and never block updates.
+/// InferServe's facade over a prometheus-net <see cref="Prom.CollectorRegistry"/>: callers keep creating metrics here,
+/// every family is a prometheus-net collector in <see cref="Collectors"/>, and prometheus-net writes the exposition.
+/// Registration takes a lock; updates go straight to the prometheus-net children.
 /// </summary>
 public sealed class MetricRegistry
 {
-    /// <summary>The Content-Type of the text exposition format this registry writes.</summary>
-    public const string ContentType = Exposition.ContentType;
+    /// <summary>The Content-Type of the text exposition format (0.0.4) that /metrics serves.</summary>
+    public const string ContentType = Prom.PrometheusConstants.TextContentTypeWithVersionAndEncoding;
 
     private readonly Lock _lock = new();
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private volatile Metric[] _metrics = [];
 
+    public MetricRegistry()
+    {
+        Collectors = Prom.Metrics.NewCustomRegistry();
+        Factory = Prom.Metrics.WithCustomRegistry(Collectors);
+        // The 0.0.4 text format carries no exemplars, and reading Activity.Current per token would cost on hot paths.
+        Factory.ExemplarBehavior = Prom.ExemplarBehavior.NoExemplars();
+        // Callback gauges and counters read their sources just before each scrape.
+        Collectors.AddBeforeCollectCallback(BeforeCollect);
+    }
+
+    /// <summary>The prometheus-net registry holding every family (for MapMetrics, UseHttpMetrics, DotNetStats).</summary>
+    public Prom.CollectorRegistry Collectors { get; }
+
+    internal Prom.IMetricFactory Factory { get; }
+
+    /// <summary>The families created through this facade; prometheus-net's own (DotNetStats, HTTP metrics) are only in <see cref="Collectors"/>.</summary>
     public IReadOnlyList<Metric> Metrics => _metrics;
 
     /// <summary>
@@ -24,13 +41,16 @@ public sealed class MetricRegistry
     /// </summary>
     public Counter CreateCounter(string name, string help, params string[] labelNames)
     {
-        MetricNames.ValidateMetricName(name);
-        string exposed = name.EndsWith("_total", StringComparison.Ordinal) ? name : name + "_total";
-        return Register(new Counter(exposed, help, Labels(labelNames, false)));
+        string exposed = TotalName(name);
+        var labels = Labels(labelNames);
+        return Register(exposed, help, () => new Counter(Factory.CreateCounter(exposed, EscapedHelp(help), labels), help, labels));
     }
 
-    public Gauge CreateGauge(string name, string help, params string[] labelNames) =>
-        Register(new Gauge(Validated(name), help, Labels(labelNames, false)));
+    public Gauge CreateGauge(string name, string help, params string[] labelNames)
+    {
+        var labels = Labels(labelNames);
+        return Register(name, help, () => new Gauge(Factory.CreateGauge(name, EscapedHelp(help), labels), help, labels));
+    }
 
     /// <summary>An unlabelled gauge whose value is <paramref name="callback"/>() at each scrape.</summary>
     public Gauge CreateCallbackGauge(string name, string help, Func<double> callback)
@@ -45,87 +65,93 @@ public sealed class MetricRegistry
     public CallbackCounter CreateCallbackCounter(string name, string help, Func<double> callback)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        MetricNames.ValidateMetricName(name);
-        return Register(new CallbackCounter(name.EndsWith("_total", StringComparison.Ordinal) ? name : name + "_total", help, callback));
+        string exposed = TotalName(name);
+        return Register(exposed, help, () => new CallbackCounter(Factory.CreateCounter(exposed, EscapedHelp(help)), help, callback));
     }
 
     /// <param name="upperBounds">Strictly increasing finite bucket bounds; the +Inf bucket is implicit.</param>
-    public Histogram CreateHistogram(string name, string help, double[] upperBounds, params string[] labelNames) =>
-        Register(new Histogram(Validated(name), help, upperBounds, Labels(labelNames, true)));
-
-    /// <summary>An info metric (gauge with value 1 carrying labels); by convention the name ends in "_info".</summary>
-    public InfoMetric CreateInfo(string name, string help, params string[] labelNames) =>
-        Register(new InfoMetric(Validated(name), help, Labels(labelNames, false)));
-
-    /// <summary>Writes every family as UTF-8 text. Used directly with an ASP.NET Core response PipeWriter.</summary>
-    public void WriteTo(IBufferWriter<byte> writer)
+    public Histogram CreateHistogram(string name, string help, double[] upperBounds, params string[] labelNames)
     {
-        ArgumentNullException.ThrowIfNull(writer);
-        foreach (var metric in _metrics)
-            metric.WriteTo(writer);
+        var bounds = Histogram.ValidateBounds(upperBounds);
+        var labels = Labels(labelNames);
+        var configuration = new Prom.HistogramConfiguration { Buckets = [.. bounds, double.PositiveInfinity] };
+        return Register(name, help, () => new Histogram(Factory.CreateHistogram(name, EscapedHelp(help), labels, configuration), help, bounds, labels));
     }
 
-    public async Task WriteToAsync(Stream stream, CancellationToken cancellationToken = default)
+    /// <summary>An info metric (gauge with value 1 carrying labels); by convention the name ends in "_info".</summary>
+    public InfoMetric CreateInfo(string name, string help, params string[] labelNames)
+    {
+        var labels = Labels(labelNames);
+        // Nothing is exposed until Set: an unlabelled info gauge would otherwise show 0 from the start.
+        var configuration = new Prom.GaugeConfiguration { SuppressInitialValue = true };
+        return Register(name, help, () => new InfoMetric(Factory.CreateGauge(name, EscapedHelp(help), labels, configuration), help, labels));
+    }
+
+    /// <summary>Writes the text exposition (0.0.4) of every family, as prometheus-net renders it for /metrics.</summary>
+    public Task WriteToAsync(Stream stream, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        using var buffer = new PooledBufferWriter();
-        WriteTo(buffer);
-        await stream.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
+        return Collectors.CollectAndExportAsTextAsync(stream, Prom.ExpositionFormat.PrometheusText, cancellationToken);
     }
 
     public void WriteTo(TextWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        using var buffer = new PooledBufferWriter();
-        WriteTo(buffer);
-        // The text is ASCII apart from label values/help; decode in chunks to avoid one big string.
-        var decoder = Encoding.UTF8.GetDecoder();
-        var chars = ArrayPool<char>.Shared.Rent(4096);
-        try
-        {
-            var bytes = buffer.WrittenMemory.Span;
-            while (true)
-            {
-                decoder.Convert(bytes, chars, flush: true, out int used, out int charCount, out bool completed);
-                writer.Write(chars, 0, charCount);
-                bytes = bytes[used..];
-                if (completed && bytes.IsEmpty) break;
-            }
-        }
-        finally { ArrayPool<char>.Shared.Return(chars); }
+        writer.Write(ToText());
     }
 
     /// <summary>The whole exposition as a string (tests, debugging).</summary>
     public string ToText()
     {
-        using var buffer = new PooledBufferWriter();
-        WriteTo(buffer);
-        return Encoding.UTF8.GetString(buffer.WrittenMemory.Span);
+        using var buffer = new MemoryStream();
+        // A MemoryStream completes every write synchronously, so blocking here cannot deadlock.
+        WriteToAsync(buffer).GetAwaiter().GetResult();
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
-    private static string Validated(string name)
+    private void BeforeCollect()
     {
-        MetricNames.ValidateMetricName(name);
-        return name;
+        foreach (var metric in _metrics)
+            metric.BeforeCollect();
     }
 
-    private static string[] Labels(string[] labelNames, bool isHistogram)
+    private static string TotalName(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        return name.EndsWith("_total", StringComparison.Ordinal) ? name : name + "_total";
+    }
+
+    /// <summary>
+    /// prometheus-net 8.2.1 writes HELP text verbatim, so a backslash or line feed in it would break the exposition;
+    /// the 0.0.4 format wants them as \\ and \n. (Label values it escapes itself.)
+    /// </summary>
+    private static string EscapedHelp(string help) =>
+        help.Replace(@"\", @"\\", StringComparison.Ordinal).Replace("\n", @"\n", StringComparison.Ordinal);
+
+    private static string[] Labels(string[] labelNames)
     {
         ArgumentNullException.ThrowIfNull(labelNames);
-        MetricNames.ValidateLabelNames(labelNames, isHistogram);
+        foreach (var label in labelNames) ArgumentException.ThrowIfNullOrEmpty(label, nameof(labelNames));
         return (string[])labelNames.Clone();
     }
 
-    private T Register<T>(T metric) where T : Metric
+    /// <summary>
+    /// prometheus-net returns the existing collector for a repeated name; registering a name twice here is a
+    /// mistake (two owners of one series), so it throws instead. prometheus-net validates names and labels.
+    /// </summary>
+    private T Register<T>(string name, string help, Func<T> create) where T : Metric
     {
-        ArgumentNullException.ThrowIfNull(metric.Help);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(help);
         lock (_lock)
         {
-            if (!_names.Add(metric.Name))
-                throw new InvalidOperationException($"A metric named '{metric.Name}' is already registered.");
+            if (_names.Contains(name))
+                throw new InvalidOperationException($"A metric named '{name}' is already registered.");
+            var metric = create();
             metric.OnRegistered();
+            _names.Add(name);
             _metrics = [.. _metrics, metric];
+            return metric;
         }
-        return metric;
     }
 }

@@ -1,10 +1,13 @@
 using System.Diagnostics;
+using Prometheus;
 
 namespace InferServe.Metrics;
 
 /// <summary>
-/// The standard process metrics prometheus-net (and every Prometheus client) exposes by default, read at scrape
-/// time: resident and virtual memory, CPU seconds, open file descriptors, start time. Soak tests watch these.
+/// Process and .NET runtime metrics. prometheus-net's DotNetStats supplies the standard ones (process_cpu_seconds_total,
+/// process_start_time_seconds, process_virtual_memory_bytes, process_working_set_bytes, process_num_threads,
+/// dotnet_collection_count_total, dotnet_total_memory_bytes, ...). It has no resident-memory or fd gauge under the
+/// names soak tests and the load-test sampler read, so those two stay here.
 /// </summary>
 public static class ProcessMetrics
 {
@@ -15,21 +18,17 @@ public static class ProcessMetrics
     {
         ArgumentNullException.ThrowIfNull(registry);
         if (registry.Metrics.Any(m => m.Name == ResidentMemory)) return;
+        DotNetStats.Register(registry.Collectors);
         var process = Process.GetCurrentProcess();
-        double Read(Func<Process, double> read)
+        registry.CreateCallbackGauge(ResidentMemory, "Resident memory size in bytes.", () =>
         {
             lock (process)
             {
                 process.Refresh();
-                return read(process);
+                return process.WorkingSet64; // on Linux, VmRSS
             }
-        }
-        registry.CreateCallbackGauge(ResidentMemory, "Resident memory size in bytes.", () => Read(p => p.WorkingSet64));
-        registry.CreateCallbackGauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", () => Read(p => p.VirtualMemorySize64));
-        registry.CreateCallbackCounter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", () => Read(p => p.TotalProcessorTime.TotalSeconds));
+        });
         registry.CreateCallbackGauge("process_open_fds", "Number of open file descriptors.", OpenFds);
-        registry.CreateCallbackGauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
-            () => new DateTimeOffset(process.StartTime.ToUniversalTime()).ToUnixTimeMilliseconds() / 1000.0);
     }
 
     /// <summary>Entries of /proc/self/fd on Linux; the handle count elsewhere.</summary>

@@ -15,6 +15,8 @@ internal static class ServingRoutes
         KestrelEndpoints endpoints, ChatTemplateCache chatTemplates, ILogger log)
     {
         app.UseRouting();
+        // After routing, so the endpoint label names the route rather than the raw path.
+        app.UsePrometheusHttpMetrics(registry);
         // The h2c port belongs to the gRPC API: the OpenAI HTTP routes (and their API-key check) are not served there.
         app.Use((ctx, next) => endpoints.IsGrpcPort(ctx) && ctx.GetEndpoint()?.Metadata.GetMetadata<HttpGatewayRoute>() is not null
             ? Task.FromResult(ctx.Response.StatusCode = 404)

@@ -3,10 +3,13 @@ using InferServe.Tests.Shared;
 
 namespace InferServe.Metrics.Tests;
 
-/// <summary>The standard process families (as prometheus-net exposes them), which soak tests read.</summary>
+/// <summary>
+/// The process and runtime families: prometheus-net's DotNetStats plus process_resident_memory_bytes and
+/// process_open_fds, which soak tests and the load-test sampler read. Each name comes from exactly one source.
+/// </summary>
 public sealed class ProcessMetricsTests
 {
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public void Process_families_carry_live_values_and_standard_types()
     {
         var registry = new MetricRegistry();
@@ -20,9 +23,14 @@ public sealed class ProcessMetricsTests
         Assert.True(Sample(text, "process_open_fds") > 0);
         Assert.True(Sample(text, "process_cpu_seconds_total") > 0);
         Assert.InRange(Sample(text, "process_start_time_seconds"), DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 86_400, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        Assert.True(Sample(text, "process_num_threads") > 0);
+        Assert.True(Sample(text, "dotnet_total_memory_bytes") > 0);
+        Assert.Contains("# TYPE dotnet_collection_count_total counter", text);
+        var types = text.Split('\n').Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(types.Count, types.Distinct().Count());
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Process_families_pass_promtool()
     {
         string promtool = PrometheusTools.Require(PrometheusTools.Promtool);

@@ -10,7 +10,7 @@ namespace InferServe.Metrics.Tests;
 
 /// <summary>
 /// End to end: a real /usr/bin/prometheus scrapes our Kestrel /metrics endpoint every second, and its query API
-/// returns the engine metric values we recorded (so the real parser accepts the default "inferserve:" names,
+/// returns the engine metric values we recorded (so the real parser accepts the "inferserve_" names,
 /// escaping and histograms).
 /// Takes ~6-7 s: Prometheus 2.42 hands new static targets from discovery to the scrape manager on fixed 5 s tickers
 /// (no flag to shorten them); startup itself is ~0.2 s and the scrape interval is 1 s.
@@ -28,17 +28,17 @@ public class PrometheusScrapeTests
         await using var server = await MetricsServer.StartAsync(registry, ct);
         await using var prometheus = await PrometheusProcess.StartAsync(prometheusPath, server.BaseAddress, ct);
 
-        var tokens = await prometheus.WaitForSampleAsync("inferserve:generation_tokens_total", "30", ct);
+        var tokens = await prometheus.WaitForSampleAsync("inferserve_generation_tokens_total", "30", ct);
         Assert.Equal(EngineMetricsSample.Model, tokens.GetProperty("metric").GetProperty("model_name").GetString());
 
-        await prometheus.WaitForSampleAsync("inferserve:kv_cache_usage_perc", "0.25", ct);
-        await prometheus.WaitForSampleAsync("inferserve:request_success_total{finished_reason=\"length\"}", "1", ct);
-        await prometheus.WaitForSampleAsync("inferserve:time_to_first_token_seconds_bucket{le=\"0.1\"}", "1", ct);
-        await prometheus.WaitForSampleAsync("inferserve:cache_config_info{cache_dtype=\"int8\",num_gpu_blocks=\"4096\"}", "1", ct);
+        await prometheus.WaitForSampleAsync("inferserve_kv_cache_usage_perc", "0.25", ct);
+        await prometheus.WaitForSampleAsync("inferserve_request_success_total{finished_reason=\"length\"}", "1", ct);
+        await prometheus.WaitForSampleAsync("inferserve_time_to_first_token_seconds_bucket{le=\"0.1\"}", "1", ct);
+        await prometheus.WaitForSampleAsync("inferserve_cache_config_info{cache_dtype=\"int8\",num_gpu_blocks=\"4096\"}", "1", ct);
 
         // Later updates show up on the following scrapes.
         metrics.RecordTokens(0, 12);
-        await prometheus.WaitForSampleAsync("inferserve:generation_tokens_total", "42", ct);
+        await prometheus.WaitForSampleAsync("inferserve_generation_tokens_total", "42", ct);
     }
 
     /// <summary>A prometheus process with a temp config and storage, killed and cleaned up on dispose.</summary>

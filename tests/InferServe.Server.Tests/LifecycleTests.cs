@@ -131,8 +131,8 @@ public sealed class MetricsTests(GatewayFixture fixture) : IClassFixture<Gateway
 {
     private readonly TestServer _gw = fixture.Gateway;
 
-    [Fact]
-    public async Task Metrics_report_engine_series_and_pass_promtool_check_metrics()
+    [Fact(Timeout = 120_000)]
+    public async Task Metrics_report_engine_http_and_process_series_and_pass_promtool_check_metrics()
     {
         var (r, _) = await _gw.PostAsync("/v1/completions", new { prompt = "Count tokens", max_tokens = 4 });
         Assert.Equal(HttpStatusCode.OK, r.StatusCode);
@@ -147,6 +147,11 @@ public sealed class MetricsTests(GatewayFixture fixture) : IClassFixture<Gateway
         Assert.Contains($"model_name=\"{TestServer.ModelName}\"", text);
         Assert.Matches("inferserve_request_success[a-z_]*\\{[^}]*finished_reason=\"length\"[^}]*\\} [1-9]", text);
         Assert.DoesNotContain("inferserve:", text);
+        // prometheus-net's HTTP metrics (labelled with the route) and its process/runtime metrics share the registry.
+        Assert.Matches("http_requests_received_total\\{[^}]*endpoint=\"/v1/completions\"[^}]*\\} [1-9]", text);
+        Assert.Contains("# TYPE http_request_duration_seconds histogram", text);
+        foreach (var name in new[] { "process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds", "dotnet_total_memory_bytes" })
+            Assert.Contains($"\n{name} ", text);
 
         var promtool = PrometheusTools.Require(PrometheusTools.Promtool);
         var result = await PrometheusTools.RunAsync(promtool, ["check", "metrics"], text, TimeSpan.FromSeconds(30));

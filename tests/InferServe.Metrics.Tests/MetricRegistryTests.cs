@@ -1,11 +1,14 @@
-using System.Text;
-
 namespace InferServe.Metrics.Tests;
 
-/// <summary>The text exposition format 0.0.4 as the registry writes it.</summary>
-public class ExpositionFormatTests
+/// <summary>
+/// The MetricRegistry facade: what a family is called, which series it exposes and how values add up. The text itself
+/// is prometheus-net's; these tests read it only to see names, labels and values.
+/// </summary>
+public class MetricRegistryTests
 {
-    [Fact]
+    private const int Timeout = 30_000;
+
+    [Fact(Timeout = Timeout)]
     public void Counter_IsExposedWithTotalSuffix_HelpAndTypeLines()
     {
         var registry = new MetricRegistry();
@@ -14,7 +17,7 @@ public class ExpositionFormatTests
         Assert.Equal("# HELP requests_total Requests served.\n# TYPE requests_total counter\nrequests_total 3\n", registry.ToText());
     }
 
-    [Fact]
+    [Fact(Timeout = Timeout)]
     public void Counter_NameAlreadyEndingInTotal_IsNotSuffixedTwice()
     {
         var registry = new MetricRegistry();
@@ -24,7 +27,7 @@ public class ExpositionFormatTests
         Assert.Contains("\ntokens_total 0\n", registry.ToText());
     }
 
-    [Fact]
+    [Fact(Timeout = Timeout)]
     public void Counter_WholeAndFractionalIncrementsAddUp()
     {
         var counter = new MetricRegistry().CreateCounter("c", "h");
@@ -35,7 +38,7 @@ public class ExpositionFormatTests
         Assert.Equal(3.5, counter.Value);
     }
 
-    [Fact]
+    [Fact(Timeout = Timeout)]
     public void Counter_RejectsNegativeAndNaNIncrements()
     {
         var counter = new MetricRegistry().CreateCounter("c", "h");
@@ -45,80 +48,26 @@ public class ExpositionFormatTests
         Assert.Throws<ArgumentOutOfRangeException>(() => counter.Inc(double.NaN));
     }
 
-    [Fact]
-    public void LabelValues_EscapeBackslashQuoteAndNewline()
+    [Fact(Timeout = Timeout)]
+    public void Histogram_BucketsAreCumulativeInclusiveAndEndWithInf_WithSumAndCount()
     {
         var registry = new MetricRegistry();
-        registry.CreateGauge("g", "h", "path").WithLabels("C:\\dir \"quoted\"\nnext").Set(1);
-
-        Assert.Contains("g{path=\"C:\\\\dir \\\"quoted\\\"\\nnext\"} 1\n", registry.ToText());
-    }
-
-    [Fact]
-    public void Help_EscapesBackslashAndNewlineButNotQuotes()
-    {
-        var registry = new MetricRegistry();
-        registry.CreateGauge("g", "a \\ b\n\"c\"");
-
-        Assert.StartsWith("# HELP g a \\\\ b\\n\"c\"\n# TYPE g gauge\n", registry.ToText());
-    }
-
-    [Fact]
-    public async Task LabelValues_AreWrittenAsUtf8()
-    {
-        var registry = new MetricRegistry();
-        registry.CreateGauge("g", "h", "model_name").WithLabels("modèle-日本").Set(2);
-
-        using var stream = new MemoryStream();
-        await registry.WriteToAsync(stream, TestContext.Current.CancellationToken);
-        Assert.Contains("g{model_name=\"modèle-日本\"} 2\n", Encoding.UTF8.GetString(stream.ToArray()));
-    }
-
-    [Theory]
-    [InlineData(0.0, "0")]
-    [InlineData(1.5, "1.5")]
-    [InlineData(-2.25, "-2.25")]
-    [InlineData(0.1, "0.1")]
-    [InlineData(1e21, "1E+21")]
-    [InlineData(1e-7, "1E-07")]
-    [InlineData(double.PositiveInfinity, "+Inf")]
-    [InlineData(double.NegativeInfinity, "-Inf")]
-    [InlineData(double.NaN, "NaN")]
-    public void Floats_UseInvariantRoundTripFormatAndPrometheusSpecialValues(double value, string expected)
-    {
-        Assert.Equal(expected, Exposition.FormatDouble(value));
-        Assert.Equal(value, ParsePrometheusFloat(expected));
-    }
-
-    [Fact]
-    public void Floats_RoundTripExactly()
-    {
-        foreach (double v in new[] { 1.0 / 3, Math.PI * 1e10, double.Epsilon, double.MaxValue, 0.0009765625 })
-            Assert.Equal(v, ParsePrometheusFloat(Exposition.FormatDouble(v)));
-    }
-
-    [Fact]
-    public void Histogram_BucketsAreCumulativeAndEndWithInf_ThenSumAndCount()
-    {
-        var registry = new MetricRegistry();
-        var histogram = registry.CreateHistogram("latency_seconds", "Latency.", [0.1, 0.5, 1], "op");
-        var child = histogram.WithLabels("read");
+        var child = registry.CreateHistogram("latency_seconds", "Latency.", [0.1, 0.5, 1], "op").WithLabels("read");
         foreach (var v in new[] { 0.05, 0.1, 0.3, 0.7, 5.0 })
             child.Observe(v);
 
-        Assert.Equal(
-            "# HELP latency_seconds Latency.\n" +
-            "# TYPE latency_seconds histogram\n" +
-            "latency_seconds_bucket{op=\"read\",le=\"0.1\"} 2\n" + // upper bounds are inclusive: 0.1 counts in le="0.1"
-            "latency_seconds_bucket{op=\"read\",le=\"0.5\"} 3\n" +
-            "latency_seconds_bucket{op=\"read\",le=\"1\"} 4\n" +
-            "latency_seconds_bucket{op=\"read\",le=\"+Inf\"} 5\n" +
-            "latency_seconds_sum{op=\"read\"} 6.15\n" +
-            "latency_seconds_count{op=\"read\"} 5\n",
-            registry.ToText());
+        var lines = registry.ToText().Split('\n');
+        Assert.Contains("# TYPE latency_seconds histogram", lines);
+        Assert.Contains("latency_seconds_bucket{op=\"read\",le=\"0.1\"} 2", lines); // upper bounds are inclusive
+        Assert.Contains("latency_seconds_bucket{op=\"read\",le=\"0.5\"} 3", lines);
+        Assert.Contains("latency_seconds_bucket{op=\"read\",le=\"1\"} 4", lines);
+        Assert.Contains("latency_seconds_bucket{op=\"read\",le=\"+Inf\"} 5", lines);
+        Assert.Contains("latency_seconds_sum{op=\"read\"} 6.15", lines);
+        Assert.Contains("latency_seconds_count{op=\"read\"} 5", lines);
+        Assert.Equal((5L, 6.15), (child.Count, child.Sum));
     }
 
-    [Fact]
+    [Fact(Timeout = Timeout)]
     public void Histogram_UnlabelledHasOnlyLeLabel_AndIgnoresNaN()
     {
         var registry = new MetricRegistry();
@@ -126,11 +75,15 @@ public class ExpositionFormatTests
         histogram.Observe(1.5);
         histogram.Observe(double.NaN);
 
-        string text = registry.ToText();
-        Assert.Contains("h_bucket{le=\"1\"} 0\nh_bucket{le=\"2\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_sum 1.5\nh_count 1\n", text);
+        var lines = registry.ToText().Split('\n');
+        Assert.Contains("h_bucket{le=\"1\"} 0", lines);
+        Assert.Contains("h_bucket{le=\"2\"} 1", lines);
+        Assert.Contains("h_bucket{le=\"+Inf\"} 1", lines);
+        Assert.Contains("h_sum 1.5", lines);
+        Assert.Contains("h_count 1", lines);
     }
 
-    [Fact]
+    [Fact(Timeout = Timeout)]
     public void Histogram_ValidatesBounds()
     {
         var registry = new MetricRegistry();
@@ -142,7 +95,7 @@ public class ExpositionFormatTests
         Assert.Equal([1.0], registry.CreateHistogram("e", "h", [1, double.PositiveInfinity]).UpperBounds);
     }
 
-    [Fact]
+    [Fact(Timeout = Timeout)]
     public void WithLabels_ReturnsTheSameCachedChildForEqualValues()
     {
         var counter = new MetricRegistry().CreateCounter("c", "h", "a", "b");
@@ -155,7 +108,7 @@ public class ExpositionFormatTests
         Assert.NotSame(first, counter.WithLabels("mutated", "y"));
     }
 
-    [Fact]
+    [Fact(Timeout = Timeout)]
     public void WithLabels_RequiresOneValuePerLabelName()
     {
         var counter = new MetricRegistry().CreateCounter("c", "h", "a", "b");
@@ -164,29 +117,34 @@ public class ExpositionFormatTests
         Assert.Throws<InvalidOperationException>(() => counter.Inc()); // labelled family has no unlabelled series
     }
 
-    [Fact]
-    public void LabelledSeries_AppearOnlyOnceCreated_InCreationOrder()
+    [Fact(Timeout = Timeout)]
+    public void LabelledSeries_AppearOnlyOnceCreated_AtZero()
     {
         var registry = new MetricRegistry();
         var counter = registry.CreateCounter("c", "h", "k");
-        Assert.Equal("# HELP c_total h\n# TYPE c_total counter\n", registry.ToText());
+        Assert.DoesNotContain("c_total{", registry.ToText());
 
         counter.WithLabels("b").Inc();
         counter.WithLabels("a");
-        Assert.EndsWith("c_total{k=\"b\"} 1\nc_total{k=\"a\"} 0\n", registry.ToText());
+        var lines = registry.ToText().Split('\n');
+        Assert.Contains("c_total{k=\"b\"} 1", lines);
+        Assert.Contains("c_total{k=\"a\"} 0", lines);
     }
 
-    [Fact]
-    public void Families_AreWrittenInRegistrationOrder()
+    [Fact(Timeout = Timeout)]
+    public void HelpAndLabelValues_AreEscapedSoEachSampleStaysOnOneLine()
     {
         var registry = new MetricRegistry();
-        registry.CreateGauge("z", "h");
-        registry.CreateGauge("a", "h");
+        var gauge = registry.CreateGauge("g", "a \\ b\n\"c\"", "path");
+        gauge.WithLabels("C:\\dir \"quoted\"\nnext").Set(1);
 
-        Assert.True(registry.ToText().IndexOf("# TYPE z", StringComparison.Ordinal) < registry.ToText().IndexOf("# TYPE a", StringComparison.Ordinal));
+        var text = registry.ToText();
+        Assert.StartsWith("# HELP g a \\\\ b\\n\"c\"\n# TYPE g gauge\n", text);
+        Assert.Contains("g{path=\"C:\\\\dir \\\"quoted\\\"\\nnext\"} 1\n", text);
+        Assert.Equal("a \\ b\n\"c\"", gauge.Help); // the facade keeps the text as given
     }
 
-    [Fact]
+    [Fact(Timeout = Timeout)]
     public void Gauge_SetIncDec()
     {
         var gauge = new MetricRegistry().CreateGauge("g", "h");
@@ -197,7 +155,7 @@ public class ExpositionFormatTests
         Assert.Equal(8.5, gauge.Value);
     }
 
-    [Fact]
+    [Fact(Timeout = Timeout)]
     public void CallbackGauge_IsEvaluatedAtScrapeTime()
     {
         var registry = new MetricRegistry();
@@ -209,7 +167,7 @@ public class ExpositionFormatTests
         Assert.Contains("\ng 0.25\n", registry.ToText());
     }
 
-    [Fact]
+    [Fact(Timeout = Timeout)]
     public void CallbackGauge_ThatThrowsReadsAsNaN_AndDoesNotBreakTheScrape()
     {
         var registry = new MetricRegistry();
@@ -221,8 +179,20 @@ public class ExpositionFormatTests
         Assert.Contains("\nfine 7\n", text);
     }
 
-    [Fact]
-    public void Info_IsAGaugeWithValueOneCarryingLabels()
+    [Fact(Timeout = Timeout)]
+    public void CallbackCounter_FollowsItsSourceAtScrapeTime_AsACounter()
+    {
+        var registry = new MetricRegistry();
+        double source = 2.5;
+        registry.CreateCallbackCounter("work_seconds", "h", () => source);
+
+        Assert.Contains("# TYPE work_seconds_total counter\nwork_seconds_total 2.5\n", registry.ToText());
+        source = 4;
+        Assert.Contains("\nwork_seconds_total 4\n", registry.ToText());
+    }
+
+    [Fact(Timeout = Timeout)]
+    public void Info_IsAGaugeWithValueOneCarryingLabels_AndSetReplacesIt()
     {
         var registry = new MetricRegistry();
         var info = registry.CreateInfo("build_info", "Build.", "version", "commit");
@@ -233,22 +203,23 @@ public class ExpositionFormatTests
         Assert.Equal("# HELP build_info Build.\n# TYPE build_info gauge\nbuild_info{version=\"1.3\",commit=\"def\"} 1\n", registry.ToText());
     }
 
-    [Theory]
+    [Theory(Timeout = Timeout)]
     [InlineData("1abc")]
     [InlineData("a-b")]
     [InlineData("a b")]
     [InlineData("")]
+    [InlineData("vllm:num_requests_running")] // prometheus-net 8 refuses ':' (reserved for recording rules)
     public void InvalidMetricNames_AreRejected(string name) =>
         Assert.ThrowsAny<ArgumentException>(() => new MetricRegistry().CreateGauge(name, "h"));
 
-    [Theory]
+    [Theory(Timeout = Timeout)]
     [InlineData("a:b")]
     [InlineData("__reserved")]
     [InlineData("1a")]
     public void InvalidLabelNames_AreRejected(string label) =>
         Assert.ThrowsAny<ArgumentException>(() => new MetricRegistry().CreateGauge("g", "h", label));
 
-    [Fact]
+    [Fact(Timeout = Timeout)]
     public void DuplicateNames_AreRejected()
     {
         var registry = new MetricRegistry();
@@ -256,14 +227,14 @@ public class ExpositionFormatTests
 
         Assert.Throws<InvalidOperationException>(() => registry.CreateCounter("x_total", "h"));
         Assert.Throws<InvalidOperationException>(() => registry.CreateGauge("x_total", "h"));
-        Assert.Throws<ArgumentException>(() => registry.CreateGauge("g", "h", "a", "a"));
+        Assert.ThrowsAny<Exception>(() => registry.CreateGauge("g", "h", "a", "a"));
     }
 
-    [Fact]
-    public async Task StreamTextWriterAndBufferWriter_ProduceIdenticalOutput()
+    [Fact(Timeout = Timeout)]
+    public async Task StreamAndTextWriter_GiveTheSameTextAsToText()
     {
         var registry = new MetricRegistry();
-        registry.CreateGauge("g", "ünïcode help", "l").WithLabels(new string('é', 5000)).Set(1); // forces chunked decoding
+        registry.CreateGauge("g", "ünïcode help", "l").WithLabels("é").Set(1);
         registry.CreateHistogram("h", "h", [1, 2, 3]).Observe(2);
 
         string expected = registry.ToText();
@@ -272,16 +243,8 @@ public class ExpositionFormatTests
         var textWriter = new StringWriter();
         registry.WriteTo(textWriter);
 
-        Assert.Equal(expected, Encoding.UTF8.GetString(stream.ToArray()));
+        Assert.Equal(expected, System.Text.Encoding.UTF8.GetString(stream.ToArray()));
         Assert.Equal(expected, textWriter.ToString());
+        Assert.Contains("g{l=\"é\"} 1", expected);
     }
-
-    // Mirrors Go's strconv.ParseFloat for the forms we emit.
-    private static double ParsePrometheusFloat(string s) => s switch
-    {
-        "+Inf" => double.PositiveInfinity,
-        "-Inf" => double.NegativeInfinity,
-        "NaN" => double.NaN,
-        _ => double.Parse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture),
-    };
 }
