@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using InferServe.Server.Tests.Support;
+using InferServe.Tests.Shared;
 
 namespace InferServe.Server.Tests.Responses;
 
@@ -219,6 +220,31 @@ public sealed class ResponsesApiTests(ToolModelFixture fixture) : IClassFixture<
         var error = JsonDocument.Parse(text).RootElement.GetProperty("error");
         Assert.Equal(param, error.GetProperty("param").GetString());
         Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Dropping_a_stream_cancels_the_generation_and_frees_its_kv_blocks()
+    {
+        var engine = _gw.Engine;
+        await Eventually.WaitUntilAsync(() => engine.Stats.Running == 0, () => $"an idle engine: {engine.Stats}");
+        var before = engine.Stats;
+        // A raw socket, so the TCP connection really closes (HttpClient would drain the body to reuse it).
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await socket.ConnectAsync(_gw.BaseAddress.Host, _gw.BaseAddress.Port, Ct);
+        var json = """{"input":"A very long story","max_output_tokens":600,"temperature":1,"seed":5,"stream":true}""";
+        await socket.SendAsync(System.Text.Encoding.UTF8.GetBytes(
+            $"POST /v1/responses HTTP/1.1\r\nHost: {_gw.BaseAddress.Authority}\r\nAuthorization: Bearer {TestServer.ApiKey}\r\n" +
+            $"Content-Type: application/json\r\nContent-Length: {System.Text.Encoding.UTF8.GetByteCount(json)}\r\n\r\n{json}"), Ct);
+        var reader = new StreamReader(new System.Net.Sockets.NetworkStream(socket, ownsSocket: false));
+        Assert.StartsWith("HTTP/1.1 200", await reader.ReadLineAsync(Ct));
+        int deltas = 0;
+        while (deltas < 3 && await reader.ReadLineAsync(Ct) is { } line)
+            if (line == "event: response.output_text.delta") deltas++;
+        Assert.Equal(3, deltas);
+        Assert.True(engine.Stats.Running > 0, "the response should still be generating");
+
+        socket.Close();
+        await Eventually.WaitUntilAsync(() => engine.Stats.Running == 0 && engine.Stats.FreeBlocks == before.FreeBlocks, () => $"the abort to free the blocks: {engine.Stats}");
     }
 
     [Fact(Timeout = 60_000)]
