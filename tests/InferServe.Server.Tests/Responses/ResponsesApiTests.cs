@@ -248,6 +248,17 @@ public sealed class ResponsesApiTests(ToolModelFixture fixture) : IClassFixture<
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Requests_are_counted_on_the_metrics_endpoint_under_their_route()
+    {
+        await CreateAsync("""{"input":"Hi","max_output_tokens":2}""");
+        using var missing = await _gw.Http.GetAsync("/v1/responses/resp_missing", Ct);
+        var metrics = await _gw.Http.GetStringAsync("/metrics", Ct);
+        Assert.Matches("""inferserve_http_requests_total\{endpoint="/v1/responses",method="POST",status="200"\} [1-9]""", metrics);
+        Assert.Matches("""inferserve_http_requests_total\{endpoint="/v1/responses/\{id\}",method="GET",status="404"\} [1-9]""", metrics);
+        Assert.Matches("""inferserve_response_store_entries [1-9]""", metrics);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task The_endpoint_needs_the_api_key()
     {
         using var response = await _gw.Anonymous.PostAsync("/v1/responses", new StringContent("""{"input":"x"}""", System.Text.Encoding.UTF8, "application/json"), Ct);
