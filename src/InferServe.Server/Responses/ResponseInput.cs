@@ -25,9 +25,7 @@ internal static class ResponseInput
         foreach (var item in input.EnumerateArray())
         {
             string p = $"input[{i++}]";
-            if (item.ValueKind != JsonValueKind.Object) throw RequestFields.TypeError(p, "an object");
-            var f = new RequestFields(item);
-            string type = f.String("type") ?? (f.TryGet("role", out _) ? "message" : throw ApiException.BadRequest($"'{p}.type' is required.", p + ".type"));
+            var (f, type) = Typed(item, p, defaultType: item.ValueKind == JsonValueKind.Object && item.TryGetProperty("role", out _) ? "message" : null);
             switch (type)
             {
                 case "message": messages.Add(MessageItem(f, p)); break;
@@ -58,9 +56,7 @@ internal static class ResponseInput
         foreach (var part in content.EnumerateArray())
         {
             string pp = $"{p}[{j++}]";
-            if (part.ValueKind != JsonValueKind.Object) throw RequestFields.TypeError(pp, "an object");
-            var f = new RequestFields(part);
-            string type = f.String("type") ?? throw ApiException.BadRequest($"'{pp}.type' is required.", pp + ".type");
+            var (f, type) = Typed(part, pp);
             string key = type switch
             {
                 "input_text" or "output_text" => "text",
@@ -97,6 +93,14 @@ internal static class ResponseInput
         string callId = Required(f, "call_id", p);
         if (!f.TryGet("output", out var output)) throw ApiException.BadRequest($"'{p}.output' is required.", p + ".output");
         return new JsonObject { ["role"] = "tool", ["tool_call_id"] = callId, ["content"] = Text(output, p + ".output") };
+    }
+
+    /// <summary>An object with a "type" (or <paramref name="defaultType"/>): its fields and its type; else a 400 naming <paramref name="p"/>.</summary>
+    public static (RequestFields Fields, string Type) Typed(JsonElement e, string p, string? defaultType = null)
+    {
+        if (e.ValueKind != JsonValueKind.Object) throw RequestFields.TypeError(p, "an object");
+        var f = new RequestFields(e);
+        return (f, f.String("type") ?? defaultType ?? throw ApiException.BadRequest($"'{p}.type' is required.", p + ".type"));
     }
 
     private static string Required(RequestFields f, string name, string p) =>

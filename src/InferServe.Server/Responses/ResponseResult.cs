@@ -150,30 +150,12 @@ internal sealed class ResponseResult(ResponseRequest request, string id, string 
         }
         w.WriteEndObject();
         Echo(w, echo, "tool_choice", "auto");
-        if (echo.TryGetProperty("tools", out var tools) && tools.ValueKind == JsonValueKind.Array)
-        {
-            w.WritePropertyName("tools");
-            tools.WriteTo(w);
-        }
-        else
-        {
-            w.WriteStartArray("tools");
-            w.WriteEndArray();
-        }
+        EchoOrEmpty(w, echo, "tools", JsonValueKind.Array);
         Echo(w, echo, "top_p", 1.0);
         w.WriteString("truncation", "disabled");
         WriteUsage(w);
         Echo(w, echo, "user", null);
-        if (echo.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object)
-        {
-            w.WritePropertyName("metadata");
-            metadata.WriteTo(w);
-        }
-        else
-        {
-            w.WriteStartObject("metadata");
-            w.WriteEndObject();
-        }
+        EchoOrEmpty(w, echo, "metadata", JsonValueKind.Object);
         w.WriteEndObject();
     }
 
@@ -195,6 +177,23 @@ internal sealed class ResponseResult(ResponseRequest request, string id, string 
         w.WriteEndObject();
         w.WriteNumber("total_tokens", Usage.PromptTokens + Usage.CompletionTokens);
         w.WriteEndObject();
+    }
+
+    /// <summary>A request array or object as sent, or an empty one.</summary>
+    private static void EchoOrEmpty(Utf8JsonWriter w, JsonElement echo, string name, JsonValueKind kind)
+    {
+        w.WritePropertyName(name);
+        if (echo.TryGetProperty(name, out var v) && v.ValueKind == kind) v.WriteTo(w);
+        else if (kind == JsonValueKind.Array)
+        {
+            w.WriteStartArray();
+            w.WriteEndArray();
+        }
+        else
+        {
+            w.WriteStartObject();
+            w.WriteEndObject();
+        }
     }
 
     /// <summary>A request field as sent, or its default when absent or null.</summary>

@@ -18,9 +18,7 @@ internal static class ResponseTools
         foreach (var t in tools.EnumerateArray())
         {
             string p = $"tools[{i++}]";
-            if (t.ValueKind != JsonValueKind.Object) throw RequestFields.TypeError(p, "an object");
-            var f = new RequestFields(t);
-            string type = f.String("type") ?? throw ApiException.BadRequest($"'{p}.type' is required.", p + ".type");
+            var (f, type) = ResponseInput.Typed(t, p);
             if (type != "function")
                 throw new ApiException(400, $"Unsupported tool type '{type}' in '{p}': built-in tools are not available on this server; only function tools are supported.",
                     p + ".type", "unsupported_value", "invalid_request_error");
