@@ -24,7 +24,11 @@ public sealed class ResponsesSdkTests(ToolModelFixture fixture) : IClassFixture<
     [Fact(Timeout = 60_000)]
     public async Task Create_with_text_returns_a_response_with_output_text_and_usage()
     {
-        ResponseResult r = await Client.CreateResponseAsync(Options("Tell me a story"), Ct);
+        var options = Options("Tell me a story");
+        options.Instructions = "Be brief.";
+        options.Metadata["case"] = "text";
+        ResponseResult r = await Client.CreateResponseAsync(options, Ct);
+        Assert.Equal("text", r.Metadata["case"]);
         Assert.StartsWith("resp_", r.Id);
         Assert.Equal(TestServer.ModelName, r.Model);
         Assert.Contains(r.Status, new ResponseStatus?[] { ResponseStatus.Completed, ResponseStatus.Incomplete });
