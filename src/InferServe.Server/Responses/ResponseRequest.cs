@@ -121,6 +121,13 @@ internal sealed class ResponseRequest
         if (root.TryGetProperty(from, out var v) && v.ValueKind != JsonValueKind.Null) chat[to] = JsonNode.Parse(v.GetRawText());
     }
 
+    /// <summary>A chat-path error message with the fields named as this endpoint names them.</summary>
+    public static string Message(string chatMessage) => chatMessage
+        .Replace("max_completion_tokens", "max_output_tokens", StringComparison.Ordinal)
+        .Replace("max_tokens", "max_output_tokens", StringComparison.Ordinal)
+        .Replace("'response_format", "'text.format", StringComparison.Ordinal)
+        .Replace(".function.", ".", StringComparison.Ordinal);
+
     /// <summary>A chat-path error's param in this endpoint's terms (max_completion_tokens is max_output_tokens, ...).</summary>
     public static string? Param(string? chatParam) => chatParam switch
     {

@@ -41,11 +41,11 @@ internal sealed class ResponsesEndpoint(EngineHost host, ChatTemplateCache chatT
         }
         catch (ApiException e) when (ResponseRequest.Param(e.Param) != e.Param)
         {
-            throw new ApiException(e.Status, e.Message, ResponseRequest.Param(e.Param), e.Code, e.Type);
+            throw new ApiException(e.Status, ResponseRequest.Message(e.Message), ResponseRequest.Param(e.Param), e.Code, e.Type);
         }
         catch (InvalidRequestException e)
         {
-            throw new ApiException(400, e.Message, ResponseRequest.Param(e.Param), "invalid_value", "invalid_request_error");
+            throw new ApiException(400, ResponseRequest.Message(e.Message), ResponseRequest.Param(e.Param), "invalid_value", "invalid_request_error");
         }
 
         var events = GenerationEndpoint.FanIn(handles, ctx.RequestAborted);

@@ -218,6 +218,7 @@ public sealed class ResponsesApiTests(ToolModelFixture fixture) : IClassFixture<
         Assert.True(response.StatusCode == HttpStatusCode.BadRequest, text);
         var error = JsonDocument.Parse(text).RootElement.GetProperty("error");
         Assert.Equal(param, error.GetProperty("param").GetString());
+        if (param == "max_output_tokens") Assert.Contains("max_output_tokens", error.GetProperty("message").GetString());
         Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
     }
 }
