@@ -43,7 +43,7 @@ public sealed class ParityTests(ITestOutputHelper log)
     /// <summary>Runs the mixed requests through both deployments and returns KV bytes received per prompt token.</summary>
     private async Task<double> AssertParityAsync(string model, string kvDtype, CancellationToken ct)
     {
-        await using var t = await Topology.StartAsync(new TopologyOptions { Model = model, KvDtype = kvDtype, WithAll = true, ChatTemplate = StoryTemplate }, ct);
+        await using var t = await Topology.StartAsync(new TopologyOptions { Model = model, KvDtype = kvDtype, WithAll = true, ChatTemplate = StoryTemplate, ToolCallParser = "hermes" }, ct);
         var requests = OpenAiCalls.MixedRequests();
         var expected = await RunAllAsync(t.All!.HttpBase, requests, ct);
         var actual = await RunAllAsync(t.Gateway.HttpBase, requests, ct);
@@ -58,6 +58,7 @@ public sealed class ParityTests(ITestOutputHelper log)
                 Assert.DoesNotContain("\"finish\":\"length\"", actual[i]);
             }
             if (requests[i].Body["text"] is not null) Assert.Contains("\"status\":\"completed\"", actual[i]);
+            if (requests[i].Body["tools"] is not null) Assert.Contains("\"type\":\"function_call\"", actual[i]);
         }
         foreach (var (request, index) in GrpcRequests().Select((r, i) => (r, i)))
             Assert.Equal(await GrpcAsync(t.All.GrpcAddress, request, ct), await GrpcAsync(t.Gateway.GrpcAddress, request, ct));

@@ -142,6 +142,12 @@ public static class OpenAiCalls
             "instructions", "A story."), "temperature", 0.8), "seed", 4), "top_p", 0.9)));
         list.Add(("/v1/responses", With(With(R("The cat", 24), "temperature", 0), "text", new JsonObject { ["format"] = new JsonObject { ["type"] = "json_object" } })));
         list.Add(("/v1/responses", With(With(R("Lily went", 40), "temperature", 0), "stop", new JsonArray("."))));
+        // A forced function call: the tool-call grammar and the hermes parser on both sides.
+        JsonObject Call(bool stream) => With(With(With(R("Book a flight", 80, stream), "temperature", 0), "tools", JsonNode.Parse("""
+            [{"type":"function","name":"book","strict":true,"parameters":{"type":"object","properties":{"to":{"type":"string","maxLength":12}},"required":["to"],"additionalProperties":false}}]
+            """)), "tool_choice", new JsonObject { ["type"] = "function", ["name"] = "book" });
+        list.Add(("/v1/responses", Call(stream: false)));
+        list.Add(("/v1/responses", Call(stream: true)));
         return list;
     }
 
