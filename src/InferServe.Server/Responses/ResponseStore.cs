@@ -7,12 +7,15 @@ namespace InferServe.Server.Responses;
 internal sealed record StoredResponse(string Id, byte[] Json, string Conversation, DateTimeOffset Expires)
 {
     public JsonArray Messages() => (JsonArray)JsonNode.Parse(Conversation)!;
+
+    /// <summary>What the entry holds in memory, roughly (UTF-16 conversation, UTF-8 object).</summary>
+    public long Bytes => Json.Length + 2L * Conversation.Length;
 }
 
 /// <summary>
 /// The bounded in-memory store behind store: true, GET/DELETE /v1/responses/{id} and previous_response_id: at most
-/// <see cref="ResponseStoreOptions.MaxEntries"/> responses, each for <see cref="ResponseStoreOptions.TtlSeconds"/>;
-/// the oldest is evicted first. Exposes its size and evictions as metrics.
+/// <see cref="ResponseStoreOptions.MaxEntries"/> responses in <see cref="ResponseStoreOptions.MaxMemory"/>, each for
+/// <see cref="ResponseStoreOptions.TtlSeconds"/>; the oldest is evicted first. Exposes its size and evictions as metrics.
 /// </summary>
 internal sealed class ResponseStore
 {
@@ -23,11 +26,14 @@ internal sealed class ResponseStore
     private readonly ResponseStoreOptions _options;
     private readonly TimeProvider _clock;
     private readonly Counter? _evictions;
+    private readonly long _maxBytes;
+    private long _bytes;
 
     public ResponseStore(ResponseStoreOptions options, TimeProvider clock, MetricRegistry? registry = null)
     {
         _options = options;
         _clock = clock;
+        _maxBytes = options.MaxMemoryBytes;
         if (registry is null) return;
         registry.CreateCallbackGauge("inferserve_response_store_entries", "Responses held by the /v1/responses store.", () => Count);
         _evictions = registry.CreateCounter("inferserve_response_store_evictions", "Stored responses dropped for the store's size or TTL.");
@@ -40,14 +46,15 @@ internal sealed class ResponseStore
 
     public void Add(string id, byte[] json, string conversation)
     {
-        if (_options.MaxEntries <= 0) return;
         var entry = new StoredResponse(id, json, conversation, _clock.GetUtcNow().AddSeconds(Math.Max(1, _options.TtlSeconds)));
+        if (_options.MaxEntries <= 0 || entry.Bytes > _maxBytes) return; // one that could never fit is not kept
         lock (_gate)
         {
             ExpireLocked();
-            if (_byId.Remove(id, out var old)) _order.Remove(old);
+            if (_byId.Remove(id, out var old)) RemoveLocked(old);
             _byId[id] = _order.AddLast(entry);
-            while (_byId.Count > _options.MaxEntries) EvictFirstLocked();
+            _bytes += entry.Bytes;
+            while (_byId.Count > _options.MaxEntries || _bytes > _maxBytes) EvictFirstLocked();
         }
     }
 
@@ -66,7 +73,7 @@ internal sealed class ResponseStore
         {
             ExpireLocked();
             if (!_byId.Remove(id, out var node)) return false;
-            _order.Remove(node);
+            RemoveLocked(node);
             return true;
         }
     }
@@ -80,8 +87,14 @@ internal sealed class ResponseStore
     private void EvictFirstLocked()
     {
         var first = _order.First!;
-        _order.RemoveFirst();
         _byId.Remove(first.Value.Id);
+        RemoveLocked(first);
         _evictions?.Inc();
+    }
+
+    private void RemoveLocked(LinkedListNode<StoredResponse> node)
+    {
+        _order.Remove(node);
+        _bytes -= node.Value.Bytes;
     }
 }

@@ -13,11 +13,11 @@ public sealed class ResponseStoreTests
         public override DateTimeOffset GetUtcNow() => Now;
     }
 
-    private static (ResponseStore Store, ManualClock Clock, MetricRegistry Registry) Create(int entries, int ttl)
+    private static (ResponseStore Store, ManualClock Clock, MetricRegistry Registry) Create(int entries, int ttl, string memory = "1MiB")
     {
         var clock = new ManualClock();
         var registry = new MetricRegistry();
-        return (new ResponseStore(new ResponseStoreOptions { MaxEntries = entries, TtlSeconds = ttl }, clock, registry), clock, registry);
+        return (new ResponseStore(new ResponseStoreOptions { MaxEntries = entries, TtlSeconds = ttl, MaxMemory = memory }, clock, registry), clock, registry);
     }
 
     private static double Metric(MetricRegistry registry, string name) =>
@@ -49,6 +49,21 @@ public sealed class ResponseStoreTests
         Assert.True(store.Remove("new"));
         Assert.False(store.Remove("new"));
         Assert.Equal(0, store.Count);
+    }
+
+    [Fact(Timeout = 10_000)]
+    public void Past_its_memory_the_oldest_responses_are_evicted_and_one_too_large_is_not_kept()
+    {
+        var (store, _, registry) = Create(entries: 100, ttl: 60, memory: "1000");
+        store.Add("a", new byte[400], "[]");
+        store.Add("b", new byte[400], "[]");
+        store.Add("c", new byte[400], "[]"); // 1,212 bytes in all: "a" goes
+        Assert.Null(store.Get("a"));
+        Assert.Equal(2, store.Count);
+        store.Add("huge", new byte[2000], "[]");
+        Assert.Null(store.Get("huge"));
+        Assert.NotNull(store.Get("c"));
+        Assert.Equal(1, Metric(registry, "inferserve_response_store_evictions_total"));
     }
 
     [Fact(Timeout = 10_000)]
