@@ -47,6 +47,9 @@ public static class ServeCommand
           --chat-template FILE|TEXT  chat template overriding the model's
           --tool-call-parser NAME    auto (default: recognised from the chat template), llama3, hermes, mistral or none
           --max-body-size SIZE       largest request body (default 4MiB)
+          --response-store-size N    stored /v1/responses kept for GET and previous_response_id (default 1000; 0: none)
+          --response-store-ttl S     seconds a stored response is kept (default 3600)
+          --response-store-memory SIZE  memory for stored responses (default 256MiB)
           --log-format simple|json
         """;
 
@@ -147,6 +150,10 @@ public static class ServeCommand
         if (!ServerSettings.ToolCallParserNames.Contains(s.ToolCallParser.ToLowerInvariant()))
             throw new UsageException($"Unknown --tool-call-parser '{s.ToolCallParser}'; use {string.Join(", ", ServerSettings.ToolCallParserNames)}.");
         s.MaxBodySize = cmd.Get("max-body-size") ?? s.MaxBodySize;
+        s.ResponseStore.MaxEntries = cmd.GetInt("response-store-size", s.ResponseStore.MaxEntries, 0, 10_000_000);
+        s.ResponseStore.TtlSeconds = cmd.GetInt("response-store-ttl", s.ResponseStore.TtlSeconds, 1, int.MaxValue);
+        s.ResponseStore.MaxMemory = cmd.Get("response-store-memory") ?? s.ResponseStore.MaxMemory;
+        _ = s.ResponseStore.MaxMemoryBytes; // validate early
         _ = s.MaxBodyBytes; // validate early
         s.LogFormat = cmd.Get("log-format") ?? s.LogFormat;
         if (s.GrpcPort != 0 && s.GrpcPort == s.Port) throw new UsageException("--grpc-port must differ from --port (or be 0 to disable gRPC).");

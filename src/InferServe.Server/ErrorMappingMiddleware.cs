@@ -7,10 +7,11 @@ namespace InferServe.Server;
 
 /// <summary>
 /// Outermost HTTP middleware: assigns the request id (echoed as X-Request-Id and logged as a scope), turns exceptions
-/// into OpenAI-shaped errors, fills bodies for bare 404/405 and writes one access-log line per request (Information,
-/// probes Debug; why a request was refused is Debug too, as its status is on that line).
+/// into OpenAI-shaped errors, fills bodies for bare 404/405, writes one access-log line per request (Information,
+/// probes Debug; why a request was refused is Debug too, as its status is on that line) and counts it by route and
+/// final status.
 /// </summary>
-internal sealed class ErrorMappingMiddleware(ILogger log, KestrelEndpoints endpoints, string maxBodySize)
+internal sealed class ErrorMappingMiddleware(ILogger log, KestrelEndpoints endpoints, string maxBodySize, InferServe.Metrics.Counter? requests = null)
 {
     public const string RequestIdItem = "inferserve.request_id";
 
@@ -75,6 +76,9 @@ internal sealed class ErrorMappingMiddleware(ILogger log, KestrelEndpoints endpo
             // The one Information line per request; probes come every few seconds, so they are Debug.
             log.Log(IsProbe(ctx) ? LogLevel.Debug : LogLevel.Information, "{Method} {Path} -> {Status} in {ElapsedMs:F1} ms",
                 ctx.Request.Method, ctx.Request.Path.Value, ctx.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            // The route pattern, not the path: ids in /v1/responses/{id} would make a series per request.
+            string route = (ctx.GetEndpoint() as Microsoft.AspNetCore.Routing.RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
+            requests?.WithLabels(route, ctx.Request.Method, ctx.Response.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
         }
     }
 

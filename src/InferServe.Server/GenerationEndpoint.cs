@@ -31,27 +31,9 @@ internal sealed class GenerationEndpoint(EngineHost host, ChatTemplateCache chat
         var grammar = req.Grammar; // a forced tool choice brings its own
         if (kind == ApiKind.Chat)
         {
-            var messages = ChatPromptBuilder.ParseMessages(new RequestFields(doc.RootElement));
-            var builder = chatTemplates.Get(loaded);
-            if (req.Tools is { } tools)
-            {
-                if (tools.ParsesCalls)
-                {
-                    toolParser = builder.ToolParser ?? throw ApiException.BadRequest(
-                        "This model's tool-call format is not known (its chat template has none of the supported markers), so tool calls could not be parsed; start the server with --tool-call-parser llama3|hermes|mistral.", "tools");
-                    // The format's marker is a special token (Mistral's [TOOL_CALLS]): keep special tokens in the text to find it.
-                    if (toolParser.NeedsSpecialTokens) skipSpecialTokens = false;
-                }
-                if (tools.Constraint is { } forced)
-                {
-                    if (grammar is not null)
-                        throw ApiException.BadRequest($"A forced 'tool_choice' cannot be combined with '{grammar.Param}': both constrain the output.", "tool_choice");
-                    grammar = ToolCallGrammar.Build(forced, toolParser!);
-                }
-            }
-            if (req.Render.ContinueFinalMessage && messages[^1].Content is null)
-                throw ApiException.BadRequest("'continue_final_message' needs a final message with text content.", "continue_final_message");
-            prompts = [(builder.BuildPrompt(messages, req.Render), "")];
+            var chat = PrepareChat(new RequestFields(doc.RootElement), req, chatTemplates.Get(loaded));
+            (toolParser, skipSpecialTokens, grammar) = (chat.ToolParser, chat.SkipSpecialTokens, chat.Grammar);
+            prompts = [(chat.Ids, "")];
         }
         else prompts = req.EncodeCompletionPrompts(engine.Tokenizer);
 
@@ -79,8 +61,39 @@ internal sealed class GenerationEndpoint(EngineHost host, ChatTemplateCache chat
             Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 
+    /// <summary>
+    /// A chat request bound to the model: its messages rendered with the chat template, the tool-call parser when calls
+    /// are parsed, and the grammar (a forced tool choice brings its own). /v1/responses comes here too.
+    /// </summary>
+    internal static ChatPrompt PrepareChat(RequestFields f, OpenAiRequest req, ChatPromptBuilder builder)
+    {
+        var messages = ChatPromptBuilder.ParseMessages(f);
+        ToolCallParser? toolParser = null;
+        bool skipSpecialTokens = req.SkipSpecialTokens;
+        var grammar = req.Grammar;
+        if (req.Tools is { } tools)
+        {
+            if (tools.ParsesCalls)
+            {
+                toolParser = builder.ToolParser ?? throw ApiException.BadRequest(
+                    "This model's tool-call format is not known (its chat template has none of the supported markers), so tool calls could not be parsed; start the server with --tool-call-parser llama3|hermes|mistral.", "tools");
+                // The format's marker is a special token (Mistral's [TOOL_CALLS]): keep special tokens in the text to find it.
+                if (toolParser.NeedsSpecialTokens) skipSpecialTokens = false;
+            }
+            if (tools.Constraint is { } forced)
+            {
+                if (grammar is not null)
+                    throw ApiException.BadRequest($"A forced 'tool_choice' cannot be combined with '{grammar.Param}': both constrain the output.", "tool_choice");
+                grammar = ToolCallGrammar.Build(forced, toolParser!);
+            }
+        }
+        if (req.Render.ContinueFinalMessage && messages[^1].Content is null)
+            throw ApiException.BadRequest("'continue_final_message' needs a final message with text content.", "continue_final_message");
+        return new ChatPrompt(builder.BuildPrompt(messages, req.Render), toolParser, skipSpecialTokens, grammar);
+    }
+
     /// <summary>One engine request per prompt (ids suffixed -i when there are several); all are released if one is refused.</summary>
-    private static async Task<List<IGenerationStream>> SubmitAsync(IGenerationService engine, OpenAiRequest req,
+    internal static async Task<List<IGenerationStream>> SubmitAsync(IGenerationService engine, OpenAiRequest req,
         List<(int[] Ids, string Text)> prompts, string requestId, bool skipSpecialTokens, InferServe.Grammar.GrammarSpec? grammar, CancellationToken ct)
     {
         var handles = new List<IGenerationStream>(prompts.Count);
@@ -126,7 +139,7 @@ internal sealed class GenerationEndpoint(EngineHost host, ChatTemplateCache chat
     }
 
     /// <summary>Merges the prompts' event streams into one, tagged with the prompt index; a failed stream completes it with the error.</summary>
-    private static ChannelReader<(int Prompt, GenerationEvent Event)> FanIn(List<IGenerationStream> handles, CancellationToken ct)
+    internal static ChannelReader<(int Prompt, GenerationEvent Event)> FanIn(List<IGenerationStream> handles, CancellationToken ct)
     {
         var events = Channel.CreateUnbounded<(int Prompt, GenerationEvent Event)>(new UnboundedChannelOptions { SingleReader = true });
         var pumps = handles.Select((h, i) => Pump(h, i, events.Writer, ct)).ToArray();
@@ -139,3 +152,6 @@ internal sealed class GenerationEndpoint(EngineHost host, ChatTemplateCache chat
         await foreach (var e in handle.ReadAllAsync(ct)) await writer.WriteAsync((prompt, e), ct);
     }
 }
+
+/// <summary>A chat prompt ready to submit: token ids, the tool-call parser (null when calls are not parsed) and the output grammar.</summary>
+internal readonly record struct ChatPrompt(int[] Ids, ToolCallParser? ToolParser, bool SkipSpecialTokens, InferServe.Grammar.GrammarSpec? Grammar);

@@ -39,6 +39,8 @@ public sealed class ServerSettings
     /// <summary>How tool calls are parsed out of chat output: auto (recognised from the chat template), llama3, hermes, mistral or none.</summary>
     public string ToolCallParser { get; set; } = "auto";
     public static IReadOnlyList<string> ToolCallParserNames => Tools.ToolCallParsers.Names;
+    /// <summary>Size and TTL of the /v1/responses store.</summary>
+    public Responses.ResponseStoreOptions ResponseStore { get; set; } = new();
     /// <summary>Largest accepted request body, e.g. 4MiB or 65536 (413 beyond it).</summary>
     public string MaxBodySize { get; set; } = "4MiB";
 

@@ -54,7 +54,8 @@ public sealed class ServingHost : IAsyncDisposable
         App = ServingHostBuilder.Build(settings, _endpoints, hooks);
         _log = App.Services.GetRequiredService<ILoggerFactory>().CreateLogger("InferServe.Server");
         _lifecycle = new ModelLifecycle(host, Metrics, Observer, _log);
-        App.Use(new ErrorMappingMiddleware(_log, _endpoints, settings.MaxBodySize).InvokeAsync);
+        var requests = Registry.CreateCounter("inferserve_http_requests", "HTTP requests by route (endpoint), method and final status.", "endpoint", "method", "status");
+        App.Use(new ErrorMappingMiddleware(_log, _endpoints, settings.MaxBodySize, requests).InvokeAsync);
         if (WorkerCredentials is not null) App.Use(new WorkerAuthentication(WorkerCredentials, _endpoints, settings.IsWorker, _log).InvokeAsync);
         App.Use(_authentication.InvokeAsync);
         ServingRoutes.Map(App, settings, host, Registry, _endpoints, new ChatTemplateCache(settings.ChatTemplate, settings.ToolCallParser, settings.ChatTemplateLimits.ToOptions(), _log), _log);

@@ -34,12 +34,16 @@ internal static class ServingRoutes
             var models = new ModelsEndpoint(host);
             var generation = new GenerationEndpoint(host, chatTemplates, log);
             var tokenizer = new TokenizerEndpoints(host, chatTemplates);
+            var responses = new Responses.ResponsesEndpoint(host, chatTemplates, new Responses.ResponseStore(settings.ResponseStore, TimeProvider.System, registry), log);
             routes.AddRange(
             [
                 app.MapGet("/v1/models", models.ListAsync),
                 app.MapGet("/v1/models/{id}", models.GetAsync),
                 app.MapPost("/v1/completions", (HttpContext ctx) => generation.HandleAsync(ctx, ApiKind.Completions)),
                 app.MapPost("/v1/chat/completions", (HttpContext ctx) => generation.HandleAsync(ctx, ApiKind.Chat)),
+                app.MapPost("/v1/responses", responses.CreateAsync),
+                app.MapGet("/v1/responses/{id}", responses.GetAsync),
+                app.MapDelete("/v1/responses/{id}", responses.DeleteAsync),
                 app.MapPost("/tokenize", tokenizer.TokenizeAsync),
                 app.MapPost("/detokenize", tokenizer.DetokenizeAsync),
                 app.MapGet("/version", TokenizerEndpoints.VersionAsync),

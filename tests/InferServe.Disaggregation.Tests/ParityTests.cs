@@ -43,7 +43,7 @@ public sealed class ParityTests(ITestOutputHelper log)
     /// <summary>Runs the mixed requests through both deployments and returns KV bytes received per prompt token.</summary>
     private async Task<double> AssertParityAsync(string model, string kvDtype, CancellationToken ct)
     {
-        await using var t = await Topology.StartAsync(new TopologyOptions { Model = model, KvDtype = kvDtype, WithAll = true, ChatTemplate = StoryTemplate }, ct);
+        await using var t = await Topology.StartAsync(new TopologyOptions { Model = model, KvDtype = kvDtype, WithAll = true, ChatTemplate = StoryTemplate, ToolCallParser = "hermes" }, ct);
         var requests = OpenAiCalls.MixedRequests();
         var expected = await RunAllAsync(t.All!.HttpBase, requests, ct);
         var actual = await RunAllAsync(t.Gateway.HttpBase, requests, ct);
@@ -57,6 +57,8 @@ public sealed class ParityTests(ITestOutputHelper log)
                 Assert.Contains("\"finish\":\"stop\"", actual[i]);
                 Assert.DoesNotContain("\"finish\":\"length\"", actual[i]);
             }
+            if (requests[i].Body["text"] is not null) Assert.Contains("\"status\":\"completed\"", actual[i]);
+            if (requests[i].Body["tools"] is not null) Assert.Contains("\"type\":\"function_call\"", actual[i]);
         }
         foreach (var (request, index) in GrpcRequests().Select((r, i) => (r, i)))
             Assert.Equal(await GrpcAsync(t.All.GrpcAddress, request, ct), await GrpcAsync(t.Gateway.GrpcAddress, request, ct));
@@ -83,6 +85,8 @@ public sealed class ParityTests(ITestOutputHelper log)
             new System.Text.Json.Nodes.JsonObject { ["prompt"] = "Once", ["max_tokens"] = 2, ["echo"] = true, ["logprobs"] = 1 }, ct);
         Assert.StartsWith("HTTP 400", echo);
         Assert.Contains("\"param\":\"echo\"", echo);
+        // A follow-up by previous_response_id: the gateway keeps the store, and the continued prompt is the same.
+        Assert.Equal(await ResponsesCalls.TwoTurnsAsync(t.All.HttpBase, ct), await ResponsesCalls.TwoTurnsAsync(t.Gateway.HttpBase, ct));
         log.WriteLine($"{Path.GetFileName(model)} {kvDtype}: {requests.Count} HTTP + {GrpcRequests().Count} gRPC requests equal; {received} KV bytes for {promptTokens} prompt tokens");
         return received / promptTokens;
     }

@@ -64,7 +64,7 @@ public sealed class ToolModelFixture : IAsyncLifetime
     public async ValueTask DisposeAsync() => await Gateway.DisposeAsync();
 
     /// <summary>The tiny model with its last merged token turned into the call (nothing merges into it, so the BPE stays consistent).</summary>
-    private static (string Dir, int CallTokenId) WriteModel()
+    internal static (string Dir, int CallTokenId) WriteModel()
     {
         var source = TinyModels.Path(InferServe.ModelGen.ModelSpec.Tiny);
         var dir = Path.Combine(TestPaths.GraphCacheDir, "models", "tiny-tool-call-" + Guid.NewGuid().ToString("N"));

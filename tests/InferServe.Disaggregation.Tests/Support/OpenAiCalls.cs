@@ -15,6 +15,7 @@ public static class OpenAiCalls
 
     public static async Task<string> RunAsync(string baseUrl, string path, JsonObject body, CancellationToken ct)
     {
+        if (path == "/v1/responses") return await ResponsesCalls.RunAsync(baseUrl, body, ct);
         using var request = new HttpRequestMessage(HttpMethod.Post, baseUrl + path) { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
         using var response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
         var stream = body["stream"]?.GetValue<bool>() == true;
@@ -133,6 +134,20 @@ public static class OpenAiCalls
         // Structured outputs cross too: the decode worker replays the grammar and closes the JSON within the same token budget.
         list.Add(("/v1/completions", With(With(C("Once upon a time", 24), "temperature", 0), "response_format", new JsonObject { ["type"] = "json_object" })));
         list.Add(("/v1/completions", With(With(With(With(C("The cat", 20), "temperature", 0.9), "seed", 6), "n", 2), "response_format", new JsonObject { ["type"] = "json_object" })));
+        // The Responses API takes the chat path: greedy and seeded, streamed and not, instructions, structured output, a cut.
+        JsonObject R(JsonNode input, int max, bool stream = false) => new() { ["model"] = Topology.ServedName, ["input"] = input, ["max_output_tokens"] = max, ["stream"] = stream };
+        list.Add(("/v1/responses", With(R("Once upon a time", 30), "temperature", 0)));
+        list.Add(("/v1/responses", With(R("Once upon a time", 30, stream: true), "temperature", 0)));
+        list.Add(("/v1/responses", With(With(With(With(R(new JsonArray(new JsonObject { ["role"] = "user", ["content"] = new JsonArray(new JsonObject { ["type"] = "input_text", ["text"] = longPrompt }) }), 24, stream: true),
+            "instructions", "A story."), "temperature", 0.8), "seed", 4), "top_p", 0.9)));
+        list.Add(("/v1/responses", With(With(R("The cat", 24), "temperature", 0), "text", new JsonObject { ["format"] = new JsonObject { ["type"] = "json_object" } })));
+        list.Add(("/v1/responses", With(With(R("Lily went", 40), "temperature", 0), "stop", new JsonArray("."))));
+        // A forced function call: the tool-call grammar and the hermes parser on both sides.
+        JsonObject Call(bool stream) => With(With(With(R("Book a flight", 80, stream), "temperature", 0), "tools", JsonNode.Parse("""
+            [{"type":"function","name":"book","strict":true,"parameters":{"type":"object","properties":{"to":{"type":"string","maxLength":12}},"required":["to"],"additionalProperties":false}}]
+            """)), "tool_choice", new JsonObject { ["type"] = "function", ["name"] = "book" });
+        list.Add(("/v1/responses", Call(stream: false)));
+        list.Add(("/v1/responses", Call(stream: true)));
         return list;
     }
 

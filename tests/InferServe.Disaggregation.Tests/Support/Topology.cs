@@ -15,6 +15,8 @@ public sealed record TopologyOptions
     public string Routing { get; init; } = "cache-aware";
     public int RemotePrefillMinTokens { get; init; }
     public string? ChatTemplate { get; init; }
+    /// <summary>--tool-call-parser of the processes that render chat (the gateway and `--role all`).</summary>
+    public string? ToolCallParser { get; init; }
     public IReadOnlyList<string> WorkerArgs { get; init; } = [];
     public IReadOnlyList<string> PrefillArgs { get; init; } = [];
     /// <summary>Flags for the gateway and every worker (worker-link credentials).</summary>
@@ -45,7 +47,13 @@ public sealed class Topology : IAsyncDisposable
         "--threads", "1", "--no-ort-spinning", "--max-seqs", "16", "--max-batched-tokens", "256",
     ];
 
-    private static IEnumerable<string> Template(TopologyOptions o) => o.ChatTemplate is null ? [] : ["--chat-template", o.ChatTemplate];
+    private static IEnumerable<string> Template(TopologyOptions o)
+    {
+        if (o.ChatTemplate is not null) yield return "--chat-template";
+        if (o.ChatTemplate is not null) yield return o.ChatTemplate;
+        if (o.ToolCallParser is not null) yield return "--tool-call-parser";
+        if (o.ToolCallParser is not null) yield return o.ToolCallParser;
+    }
 
     public static async Task<Topology> StartAsync(TopologyOptions o, CancellationToken ct)
     {

@@ -16,11 +16,12 @@ namespace InferServe.Server.Tests.Fuzzing;
 public sealed class RequestBodyFuzzTests(RequestBodyFuzzTests.Fixture fixture) : IClassFixture<RequestBodyFuzzTests.Fixture>
 {
     /// <summary>The test server, with its unhandled errors captured so a failure report names the exception behind a 500.</summary>
-    public sealed class Fixture : IAsyncLifetime
+    public class Fixture : IAsyncLifetime
     {
         public ErrorLog Errors { get; } = new();
         public TestServer Gateway { get; private set; } = null!;
-        public async ValueTask InitializeAsync() => Gateway = await TestServer.StartAsync(hooks: new ServingHostHooks
+        protected virtual void Configure(ServerSettings settings) { }
+        public async ValueTask InitializeAsync() => Gateway = await TestServer.StartAsync(Configure, hooks: new ServingHostHooks
         {
             ConfigureLogging = l => l.AddProvider(Errors),
         });
