@@ -22,12 +22,8 @@ public static class BenchAttentionCommand
         if (s is not ("block" or "generic")) throw new ArgumentException(Opt.UnknownChoice("--kernel", s, ["block", "generic"]));
     });
 
-    public static Command Create()
-    {
-        var command = new Command("bench-attention", "Time the paged attention kernel alone (per KV dtype and batch size)") { KvDtype, Concurrency, Context, Layers, Kernel };
-        command.SetAction(Run);
-        return command;
-    }
+    public static Command Create() => Opt.Command("bench-attention", "Time the paged attention kernel alone (per KV dtype and batch size)",
+        [KvDtype, Concurrency, Context, Layers, Kernel], Run);
 
     private static int Run(ParseResult parse)
     {

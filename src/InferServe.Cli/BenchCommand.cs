@@ -32,18 +32,9 @@ public static class BenchCommand
     private static readonly Option<bool> Profile = Opt.Flag("--profile", "per-step time split (dense graphs, attention, sampling) to stderr");
     private static readonly Option<bool> NoRoofline = Opt.Flag("--no-roofline", "skip the bandwidth roofline at C=1");
 
-    public static Command Create()
-    {
-        var command = new Command("bench", "Measure prefill and decode throughput straight against the engine, for every weights x KV dtype x concurrency " +
-            "(default model: a random-weight smollm2-135m generated under --cache-dir)")
-        {
-            Concurrency, PromptTokens, GenTokens, Requests, Json, Profile, NoRoofline,
-        };
-        Engine.AddTo(command);
-        StructuredBench.Options.AddTo(command);
-        command.SetAction((p, _) => RunAsync(p));
-        return command;
-    }
+    public static Command Create() => Opt.Command("bench", "Measure prefill and decode throughput straight against the engine, for every weights x KV dtype x concurrency " +
+            "(default model: a random-weight smollm2-135m generated under --cache-dir)",
+        [Concurrency, PromptTokens, GenTokens, Requests, Json, Profile, NoRoofline, .. Engine, .. StructuredBench.Options], RunAsync);
 
     private static async Task<int> RunAsync(ParseResult p)
     {

@@ -23,16 +23,8 @@ public static class BenchDenseCommand
     private static readonly Option<bool> NoOrtSpinning = Opt.Flag("--no-ort-spinning", "ONNX Runtime threads sleep instead of spinning");
     private static readonly ModelOptions Model = [];
 
-    public static Command Create()
-    {
-        var command = new Command("bench-dense", "Time the ONNX Runtime dense graphs alone at several batch row counts (default model: a random-weight smollm2-135m)")
-        {
-            Weights, Rows, Threads, WeightBlockSize, AccuracyLevel, NoOrtSpinning,
-        };
-        Model.AddTo(command);
-        command.SetAction(Run);
-        return command;
-    }
+    public static Command Create() => Opt.Command("bench-dense", "Time the ONNX Runtime dense graphs alone at several batch row counts (default model: a random-weight smollm2-135m)",
+        [Weights, Rows, Threads, WeightBlockSize, AccuracyLevel, NoOrtSpinning, .. Model], Run);
 
     private static int Run(ParseResult p)
     {

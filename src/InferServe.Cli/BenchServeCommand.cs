@@ -27,15 +27,8 @@ public static class BenchServeCommand
 
         private sealed record Result(bool Ok, double Ttft, double Tpot, double E2e, int Tokens, string? Error);
 
-    public static Command Create()
-    {
-        var command = new Command("bench-serve", "Open-loop load at a fixed request rate against a running server: TTFT and TPOT percentiles")
-        {
-            Url, Rate, Requests, PromptTokens, MaxTokens, Vocab, Seed, Label, Json,
-        };
-        command.SetAction((p, _) => RunAsync(p));
-        return command;
-    }
+    public static Command Create() => Opt.Command("bench-serve", "Open-loop load at a fixed request rate against a running server: TTFT and TPOT percentiles",
+        [Url, Rate, Requests, PromptTokens, MaxTokens, Vocab, Seed, Label, Json], RunAsync);
 
     private static async Task<int> RunAsync(ParseResult p)
     {

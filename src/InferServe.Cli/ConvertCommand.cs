@@ -12,20 +12,13 @@ public static class ConvertCommand
     private static readonly Option<string?> Tokenizer = Opt.Text("--tokenizer", "llama2.c tokenizer (default: found beside the checkpoint)", helpName: "TOKENIZER.bin");
     private static readonly Option<string?> ChatTemplate = Opt.Text("--chat-template", "chat template (default: chat_template.jinja beside the checkpoint)", helpName: "FILE.jinja");
 
-    public static Command Create()
-    {
-        var command = new Command("convert", """
+    public static Command Create() => Opt.Command("convert", """
             Convert a llama2.c checkpoint into a Hugging Face Llama directory that transformers, the hub and InferServe read:
             config.json, generation_config.json, model.safetensors (F32, q/k rows in the Hugging Face RoPE layout),
             tokenizer.json (SentencePiece-style BPE with byte fallback, merges derived from the piece scores as transformers'
             LlamaConverter does) and tokenizer_config.json.
-            """)
-        {
-            Model, Output, Tokenizer, ChatTemplate,
-        };
-        command.SetAction(Run);
-        return command;
-    }
+            """,
+        [Model, Output, Tokenizer, ChatTemplate], Run);
 
     private static int Run(ParseResult p)
     {

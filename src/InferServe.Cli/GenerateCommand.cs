@@ -21,16 +21,8 @@ public static class GenerateCommand
     private static readonly Option<bool> Stats = Opt.Flag("--stats", "print token counts and time to stderr");
     private static readonly EngineOptionSet Engine = new();
 
-    public static Command Create()
-    {
-        var command = new Command("generate", "Stream a completion for one prompt to stdout (default model: the embedded stories260K; --max-seqs 1, --kv-cache-memory 256MiB)")
-        {
-            Prompt, MaxTokens, Temperature, TopP, TopK, MinP, RepetitionPenalty, Seed, IgnoreEos, Stats,
-        };
-        Engine.AddTo(command);
-        command.SetAction((p, _) => RunAsync(p));
-        return command;
-    }
+    public static Command Create() => Opt.Command("generate", "Stream a completion for one prompt to stdout (default model: the embedded stories260K; --max-seqs 1, --kv-cache-memory 256MiB)",
+        [Prompt, MaxTokens, Temperature, TopP, TopK, MinP, RepetitionPenalty, Seed, IgnoreEos, Stats, .. Engine], RunAsync);
 
     private static async Task<int> RunAsync(ParseResult p)
     {

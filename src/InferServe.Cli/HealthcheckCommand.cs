@@ -9,12 +9,8 @@ public static class HealthcheckCommand
     private static readonly Option<string?> Url = Opt.Text("--url", "address to probe", "http://127.0.0.1:8000/ready", helpName: "URL");
     private static readonly Option<string?> Ca = Opt.Text("--ca", "trust this private CA for an https:// server (serve --tls-cert)", helpName: "PEM");
 
-    public static Command Create()
-    {
-        var command = new Command("healthcheck", "Exit 0 when a URL answers 200 (container health checks)") { Url, Ca };
-        command.SetAction((p, _) => RunAsync(p.GetValue(Url)!, p.GetValue(Ca)));
-        return command;
-    }
+    public static Command Create() => Opt.Command("healthcheck", "Exit 0 when a URL answers 200 (container health checks)", [Url, Ca],
+        p => RunAsync(p.GetValue(Url)!, p.GetValue(Ca)));
 
     private static async Task<int> RunAsync(string url, string? ca)
     {

@@ -11,12 +11,7 @@ public static class MakeModelCommand
         check: s => ModelSpec.ByName(s), helpName: "NAME");
     private static readonly Option<string?> Output = Opt.Text("--output", "directory to write (default models/generated/NAME)", helpName: "DIR");
 
-    public static Command Create()
-    {
-        var command = new Command("make-model", "Write a random-weight model with real shapes (tiny, smollm2-135m, llama-3.2-1b)") { Shape, Output };
-        command.SetAction(Run);
-        return command;
-    }
+    public static Command Create() => Opt.Command("make-model", "Write a random-weight model with real shapes (tiny, smollm2-135m, llama-3.2-1b)", [Shape, Output], Run);
 
     private static int Run(ParseResult p)
     {

@@ -25,16 +25,8 @@ public static class QualityCommand
     private static readonly Option<string?> KvDtypes = Opt.List("--kv-dtypes", "KV cache dtypes to compare against fp32 (e.g. int8,int4)", "", s => KvCacheSpec.ParseDType(s));
     private static readonly ModelOptions Model = [];
 
-    public static Command Create()
-    {
-        var command = new Command("quality", "Compare quantized weights / KV cache against fp32 (top-1 agreement, KL divergence); default model: a random-weight tiny")
-        {
-            Prompts, Tokens, Device, ReferenceDevice, Weights, KvDtypes,
-        };
-        Model.AddTo(command);
-        command.SetAction(Run);
-        return command;
-    }
+    public static Command Create() => Opt.Command("quality", "Compare quantized weights / KV cache against fp32 (top-1 agreement, KL divergence); default model: a random-weight tiny",
+        [Prompts, Tokens, Device, ReferenceDevice, Weights, KvDtypes, .. Model], Run);
 
     private static int Run(ParseResult p)
     {

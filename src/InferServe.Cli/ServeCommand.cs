@@ -15,11 +15,8 @@ public static class ServeCommand
     public static Command Create()
     {
         var o = new ServeOptions();
-        var command = new Command("serve", "OpenAI-compatible HTTP server (/v1/completions, /v1/chat/completions, /metrics) and the gRPC API; " +
-            "--role all|prefill|decode|gateway for disaggregated serving. Settings: appsettings.json (\"InferServe\" section) < INFERSERVE__* environment < these options.");
-        o.AddTo(command);
-        command.SetAction((p, _) => RunAsync(p, o));
-        return command;
+        return Opt.Command("serve", "OpenAI-compatible HTTP server (/v1/completions, /v1/chat/completions, /metrics) and the gRPC API; " +
+            "--role all|prefill|decode|gateway for disaggregated serving. Default model: the embedded stories260K in models/, a tiny TinyStories model that writes English stories. Settings: appsettings.json (\"InferServe\" section) < INFERSERVE__* environment < these options.", o, p => RunAsync(p, o));
     }
 
     private static async Task<int> RunAsync(ParseResult p, ServeOptions o)

@@ -102,6 +102,23 @@ public static class Opt
         return $"{what} in [{F(min)}, {F(max)}]";
     }
 
+    /// <summary>A command: its options and its action (the same shape for every command).</summary>
+    public static Command Command(string name, string description, IEnumerable<Option> options, Func<ParseResult, int> action)
+    {
+        var command = new Command(name, description);
+        options.AddTo(command);
+        command.SetAction(action);
+        return command;
+    }
+
+    public static Command Command(string name, string description, IEnumerable<Option> options, Func<ParseResult, Task<int>> action)
+    {
+        var command = new Command(name, description);
+        options.AddTo(command);
+        command.SetAction((p, _) => action(p));
+        return command;
+    }
+
     /// <summary>Adds the options to a command (collection-initializer style for shared option sets).</summary>
     public static void AddTo(this IEnumerable<Option> options, Command command)
     {
