@@ -1,4 +1,6 @@
+using System.CommandLine;
 using System.Diagnostics;
+using InferServe.Cli.Options;
 using InferServe.Engine.Attention;
 using InferServe.Engine.Kv;
 using InferServe.Models;
@@ -11,15 +13,25 @@ namespace InferServe.Cli;
 /// </summary>
 public static class BenchAttentionCommand
 {
-    public static int Run(CommandLine cmd)
+    private static readonly Option<string?> KvDtype = Opt.List("--kv-dtype", "KV cache dtypes to time", "fp32,int8,int4", s => KvCacheSpec.ParseDType(s));
+    private static readonly Option<string?> Concurrency = Opt.List("--concurrency", "sequences per step", "1,32", Opt.PositiveInt);
+    private static readonly Option<int?> Context = Opt.Int("--context", "tokens in each sequence's cache", 1, 8192, 192);
+    private static readonly Option<int?> Layers = Opt.Int("--layers", "attention layers per step", 1, 256, 30);
+    private static readonly Option<string?> Kernel = Opt.List("--kernel", "block (AVX-512 block kernels) and/or generic", "block,generic", s =>
     {
-        var dtypes = cmd.Get("kv-dtype", "fp32,int8,int4").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(KvCacheSpec.ParseDType).ToList();
-        var levels = cmd.Get("concurrency", "1,32").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
-        int ctx = cmd.GetInt("context", 192, 1, 8192);
-        int layers = cmd.GetInt("layers", 30, 1, 256);
-        var kernels = cmd.Get("kernel", "block,generic").Split(',', StringSplitOptions.RemoveEmptyEntries).ToList();
-        if (kernels.Any(k => k is not ("block" or "generic"))) throw new UsageException("--kernel takes block and/or generic.");
-        cmd.RejectUnknown();
+        if (s is not ("block" or "generic")) throw new ArgumentException(Opt.UnknownChoice("--kernel", s, ["block", "generic"]));
+    });
+
+    public static Command Create() => Opt.Command("bench-attention", "Time the paged attention kernel alone (per KV dtype and batch size)",
+        [KvDtype, Concurrency, Context, Layers, Kernel], Run);
+
+    private static int Run(ParseResult parse)
+    {
+        var dtypes = Opt.Split(parse.GetValue(KvDtype)!).Select(KvCacheSpec.ParseDType).ToList();
+        var levels = Opt.Split(parse.GetValue(Concurrency)!).Select(int.Parse).ToList();
+        int ctx = parse.GetValue(Context)!.Value;
+        int layers = parse.GetValue(Layers)!.Value;
+        var kernels = Opt.Split(parse.GetValue(Kernel)!);
         var cfg = new ModelConfig
         {
             Architecture = "bench", HiddenSize = 576, IntermediateSize = 1536, NumLayers = layers, NumHeads = 9, NumKvHeads = 3, HeadDim = 64,

@@ -1,6 +1,8 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using InferServe.Backend;
+using InferServe.Cli.Options;
 using InferServe.Engine;
 using InferServe.Engine.Attention;
 using InferServe.Engine.Hosting;
@@ -21,25 +23,36 @@ public static class BenchCommand
         double TtftP50Ms, double TtftP90Ms, double TtftP99Ms, double TpotP50Ms, double TpotP90Ms, double TpotP99Ms,
         string Mode = "free", double MaskMsPerToken = 0);
 
-    public static async Task<int> RunAsync(CommandLine cmd)
+    private static readonly EngineOptionSet Engine = new(sweep: true);
+    private static readonly Option<string?> Concurrency = Opt.List("--concurrency", "requests in flight (comma-separated: one level each)", "1", Opt.PositiveInt);
+    private static readonly Option<int?> PromptTokens = Opt.Int("--prompt-tokens", "random prompt length in tokens", 1, 1 << 16, 128);
+    private static readonly Option<int?> GenTokens = Opt.Int("--gen-tokens", "tokens generated per request (ignore EOS)", 1, 1 << 16, 128);
+    private static readonly Option<int?> Requests = Opt.Int("--requests", "requests per level; 0 = max(2C, 4)", 0, 1 << 20, 0);
+    private static readonly Option<string?> Json = Opt.Text("--json", "also write the results as JSON to this file", helpName: "FILE");
+    private static readonly Option<bool> Profile = Opt.Flag("--profile", "per-step time split (dense graphs, attention, sampling) to stderr");
+    private static readonly Option<bool> NoRoofline = Opt.Flag("--no-roofline", "skip the bandwidth roofline at C=1");
+
+    public static Command Create() => Opt.Command("bench", "Measure prefill and decode throughput straight against the engine, for every weights x KV dtype x concurrency " +
+            "(default model: a random-weight smollm2-135m generated under --cache-dir)",
+        [Concurrency, PromptTokens, GenTokens, Requests, Json, Profile, NoRoofline, .. Engine, .. StructuredBench.Options], RunAsync);
+
+    private static async Task<int> RunAsync(ParseResult p)
     {
-        var weights = List(cmd.Get("weights", "int4"));
-        var kvTypes = List(cmd.Get("kv-dtype", "fp32"));
-        var attentionThreads = List(cmd.Get("attention-threads", "ort"));
-        var concurrencies = List(cmd.Get("concurrency", "1")).Select(int.Parse).ToList();
-        int promptTokens = cmd.GetInt("prompt-tokens", 128, 1, 1 << 16);
-        int genTokens = cmd.GetInt("gen-tokens", 128, 1, 1 << 16);
-        int requestsPerLevel = cmd.GetInt("requests", 0, 0, 1 << 20);
-        var jsonPath = cmd.Get("json");
-        var structured = StructuredBench.FromCli(cmd);
-        bool profile = cmd.Flag("profile");
-        bool noRoofline = cmd.Flag("no-roofline");
-        cmd.Get("kv-cache-memory"); // sized below from the workload unless given
-        var settings = EngineOptionsFromCli.Read(cmd);
-        settings.Model = ModelSource.Finish(settings.Model ?? ModelSource.ResolvePath(cmd, defaultShape: "smollm2-135m"));
-        bool explicitKv = cmd.Get("kv-cache-memory") is not null;
-        cmd.RejectUnknown();
-        if (concurrencies.Any(c => c < 1)) throw new UsageException("--concurrency values must be positive.");
+        var weights = Opt.Split(p.GetValue(Engine.Weights)!);
+        var kvTypes = Opt.Split(p.GetValue(Engine.KvDtype)!);
+        var attentionThreads = Opt.Split(p.GetValue(Engine.AttentionThreads)!);
+        var concurrencies = Opt.Split(p.GetValue(Concurrency)!).Select(int.Parse).ToList();
+        int promptTokens = p.GetValue(PromptTokens)!.Value;
+        int genTokens = p.GetValue(GenTokens)!.Value;
+        int requestsPerLevel = p.GetValue(Requests)!.Value;
+        var jsonPath = p.GetValue(Json);
+        var structured = StructuredBench.FromCli(p);
+        bool profile = p.GetValue(Profile);
+        bool noRoofline = p.GetValue(NoRoofline);
+        // The KV cache is sized below from the workload unless given.
+        bool explicitKv = p.GetValue(Engine.KvCacheMemory) is not null;
+        var settings = Engine.Read(p);
+        settings.Model = ModelSource.Finish(settings.Model ?? Engine.Model.ResolvePath(p, defaultShape: "smollm2-135m"));
 
         int maxC = concurrencies.Max();
         var results = new List<Result>();
@@ -86,7 +99,7 @@ public static class BenchCommand
                     results.Add(r with { Weights = w, KvDtype = kv, AttentionThreads = at });
                     if (c == 1 && !noRoofline)
                     {
-                        var roof = Roofline.For(engine, promptTokens + genTokens / 2, bandwidthThreads, new BackendOptions { Device = settings.Device, Threads = settings.Threads }, ModelSource.CacheRoot(cmd));
+                        var roof = Roofline.For(engine, promptTokens + genTokens / 2, bandwidthThreads, new BackendOptions { Device = settings.Device, Threads = settings.Threads }, Engine.Model.CacheRoot(p));
                         Console.Error.WriteLine("  " + roof.Describe(r.BatchDecodeTokPerS));
                         rooflines.Add(new { weights = w, kv_dtype = kv, weight_mib = Math.Round(roof.WeightMiB, 2), kv_mib = Math.Round(roof.KvMiB, 3), context = roof.Context,
                             device = roof.Device, weight_bandwidth_gb_per_s = Math.Round(roof.WeightBandwidthGBs, 2), kv_bandwidth_gb_per_s = Math.Round(roof.KvBandwidthGBs, 2), threads = roof.Threads, roofline_tok_per_s = Math.Round(roof.TokPerS, 1),
@@ -111,8 +124,6 @@ public static class BenchCommand
         if (jsonPath is not null) await File.WriteAllTextAsync(jsonPath, json);
         return 0;
     }
-
-    private static List<string> List(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
 
     private static async Task<Result> RunLevel(LlmEngine engine, int concurrency, int requests, int promptTokens, int genTokens, int vocab, int seedBase, Grammar.GrammarSpec? grammar = null)
     {

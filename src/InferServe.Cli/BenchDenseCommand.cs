@@ -1,5 +1,7 @@
+using System.CommandLine;
 using System.Diagnostics;
 using InferServe.Backend;
+using InferServe.Cli.Options;
 using InferServe.Engine.Attention;
 using InferServe.Engine.Runner;
 using InferServe.Onnx;
@@ -13,17 +15,26 @@ namespace InferServe.Cli;
 /// </summary>
 public static class BenchDenseCommand
 {
-    public static int Run(CommandLine cmd)
+    private static readonly Option<string?> Weights = Opt.Choice("--weights", "weight precision", ["fp32", "int8", "int4"], "int4");
+    private static readonly Option<string?> Rows = Opt.List("--rows", "batch row counts to time", "1,8,16,32,64,128", Opt.PositiveInt);
+    private static readonly Option<int?> Threads = Opt.Int("--threads", "ONNX Runtime intra-op threads; 0 = one per core", 0, 1024, 0);
+    private static readonly Option<int?> WeightBlockSize = Opt.Int("--weight-block-size", "int8/int4 quantization block size", 16, 4096, 32);
+    private static readonly Option<int?> AccuracyLevel = Opt.Int("--accuracy-level", "MatMulNBits accuracy_level (4 = int8 activations)", 0, 4, 4);
+    private static readonly Option<bool> NoOrtSpinning = Opt.Flag("--no-ort-spinning", "ONNX Runtime threads sleep instead of spinning");
+    private static readonly ModelOptions Model = [];
+
+    public static Command Create() => Opt.Command("bench-dense", "Time the ONNX Runtime dense graphs alone at several batch row counts (default model: a random-weight smollm2-135m)",
+        [Weights, Rows, Threads, WeightBlockSize, AccuracyLevel, NoOrtSpinning, .. Model], Run);
+
+    private static int Run(ParseResult p)
     {
-        var weights = GraphOptions.ParsePrecision(cmd.Get("weights", "int4"));
-        var rowsList = cmd.Get("rows", "1,8,16,32,64,128").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
-        int threads = cmd.GetInt("threads", 0, 0, 1024);
-        int blockSize = cmd.GetInt("weight-block-size", 32, 16, 4096);
-        int accuracy = cmd.GetInt("accuracy-level", 4, 0, 4);
-        bool spinning = !cmd.Flag("no-ort-spinning");
-        using var ckpt = ModelSource.Open(cmd, defaultShape: "smollm2-135m");
-        cmd.RejectUnknown();
-        if (rowsList.Any(r => r < 1)) throw new UsageException("--rows values must be positive.");
+        var weights = GraphOptions.ParsePrecision(p.GetValue(Weights)!);
+        var rowsList = Opt.Split(p.GetValue(Rows)!).Select(int.Parse).ToList();
+        int threads = p.GetValue(Threads)!.Value;
+        int blockSize = p.GetValue(WeightBlockSize)!.Value;
+        int accuracy = p.GetValue(AccuracyLevel)!.Value;
+        bool spinning = !p.GetValue(NoOrtSpinning);
+        using var ckpt = Model.Open(p, defaultShape: "smollm2-135m");
         int maxRows = rowsList.Max();
         using var runner = new ModelRunner(ckpt, new RunnerOptions
         {
@@ -31,7 +42,7 @@ public static class BenchDenseCommand
             Backend = new BackendOptions { Threads = threads, AllowSpinning = spinning },
             MaxBatchTokens = maxRows,
             MaxSeqs = maxRows,
-            CacheDir = ModelSource.CacheRoot(cmd),
+            CacheDir = Model.CacheRoot(p),
         }, log: m => Console.Error.WriteLine(m));
         var attention = new CopyAttention(runner.Config.QDim);
         var rng = new Random(1);

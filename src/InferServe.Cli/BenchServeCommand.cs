@@ -1,8 +1,10 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using InferServe.Cli.Options;
 
 namespace InferServe.Cli;
 
@@ -13,37 +15,33 @@ namespace InferServe.Cli;
 /// </summary>
 public static class BenchServeCommand
 {
-    public const string Help = """
-        inferserve bench-serve --url http://127.0.0.1:8000 [options]
-          --rate R            requests per second, Poisson arrivals (default 1)
-          --requests N        requests to send (default 50)
-          --prompt-tokens N   random prompt length in tokens (default 256)
-          --max-tokens N      output tokens per request, ignore_eos (default 64)
-          --vocab N           prompt token ids are drawn below this (default 1000)
-          --seed N            arrivals and prompts (default 1)
-          --label TEXT        name of this run in the output
-          --json FILE         append the summary as one JSON line
-        """;
+    private static readonly Option<string?> Url = Opt.Text("--url", "the server's HTTP address, e.g. http://127.0.0.1:8000 (required)", helpName: "URL");
+    private static readonly Option<double?> Rate = Opt.Float("--rate", "requests per second, Poisson arrivals", 0.001, @default: 1);
+    private static readonly Option<int?> Requests = Opt.Int("--requests", "requests to send", 1, @default: 50);
+    private static readonly Option<int?> PromptTokens = Opt.Int("--prompt-tokens", "random prompt length in tokens", 1, @default: 256);
+    private static readonly Option<int?> MaxTokens = Opt.Int("--max-tokens", "output tokens per request, ignore_eos", 1, @default: 64);
+    private static readonly Option<int?> Vocab = Opt.Int("--vocab", "prompt token ids are drawn below this", 2, @default: 1000);
+    private static readonly Option<int?> Seed = Opt.Int("--seed", "arrivals and prompts", @default: 1);
+    private static readonly Option<string?> Label = Opt.Text("--label", "name of this run in the output (default: the URL)", helpName: "TEXT");
+    private static readonly Option<string?> Json = Opt.Text("--json", "append the summary as one JSON line", helpName: "FILE");
 
-    private sealed record Result(bool Ok, double Ttft, double Tpot, double E2e, int Tokens, string? Error);
+        private sealed record Result(bool Ok, double Ttft, double Tpot, double E2e, int Tokens, string? Error);
 
-    public static async Task<int> RunAsync(CommandLine cmd)
+    public static Command Create() => Opt.Command("bench-serve", "Open-loop load at a fixed request rate against a running server: TTFT and TPOT percentiles",
+        [Url, Rate, Requests, PromptTokens, MaxTokens, Vocab, Seed, Label, Json], RunAsync);
+
+    private static async Task<int> RunAsync(ParseResult p)
     {
-        if (cmd.Flag("help"))
-        {
-            Console.WriteLine(Help);
-            return 0;
-        }
-        var url = (cmd.Get("url") ?? throw new UsageException("--url is required (the server's HTTP address).")).TrimEnd('/');
-        double rate = cmd.GetFloat("rate", 1, 0.001f);
-        int requests = cmd.GetInt("requests", 50, 1);
-        int promptTokens = cmd.GetInt("prompt-tokens", 256, 1);
-        int maxTokens = cmd.GetInt("max-tokens", 64, 1);
-        int vocab = cmd.GetInt("vocab", 1000, 2);
-        int seed = cmd.GetInt("seed", 1);
-        var label = cmd.Get("label") ?? url;
-        var json = cmd.Get("json");
-        cmd.RejectUnknown();
+        // Required by hand, not Option.Required: its message would not say what the URL is.
+        var url = (p.GetValue(Url) ?? throw new UsageException("--url is required (the server's HTTP address).")).TrimEnd('/');
+        double rate = p.GetValue(Rate)!.Value;
+        int requests = p.GetValue(Requests)!.Value;
+        int promptTokens = p.GetValue(PromptTokens)!.Value;
+        int maxTokens = p.GetValue(MaxTokens)!.Value;
+        int vocab = p.GetValue(Vocab)!.Value;
+        int seed = p.GetValue(Seed)!.Value;
+        var label = p.GetValue(Label) ?? url;
+        var json = p.GetValue(Json);
 
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1024 }) { Timeout = TimeSpan.FromMinutes(10) };
         var model = await ModelNameAsync(http, url);

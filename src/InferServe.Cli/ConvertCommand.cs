@@ -1,3 +1,5 @@
+using System.CommandLine;
+using InferServe.Cli.Options;
 using InferServe.ModelGen;
 
 namespace InferServe.Cli;
@@ -5,29 +7,24 @@ namespace InferServe.Cli;
 /// <summary>`inferserve convert`: a llama2.c checkpoint to a Hugging Face Llama directory.</summary>
 public static class ConvertCommand
 {
-    public const string Help = """
-        inferserve convert --model MODEL.bin --output DIR [--tokenizer TOKENIZER.bin] [--chat-template FILE.jinja]
+    private static readonly Option<string?> Model = Opt.Text("--model", "the llama2.c checkpoint (required)", helpName: "MODEL.bin");
+    private static readonly Option<string?> Output = Opt.Text("--output", "the new Hugging Face directory; must be new or empty (required)", helpName: "DIR");
+    private static readonly Option<string?> Tokenizer = Opt.Text("--tokenizer", "llama2.c tokenizer (default: found beside the checkpoint)", helpName: "TOKENIZER.bin");
+    private static readonly Option<string?> ChatTemplate = Opt.Text("--chat-template", "chat template (default: chat_template.jinja beside the checkpoint)", helpName: "FILE.jinja");
 
-        Converts a llama2.c checkpoint into a Hugging Face Llama directory that transformers, the hub and InferServe read:
-        config.json, generation_config.json, model.safetensors (F32, q/k rows in the Hugging Face RoPE layout),
-        tokenizer.json (SentencePiece-style BPE with byte fallback, merges derived from the piece scores as transformers'
-        LlamaConverter does) and tokenizer_config.json. The tokenizer and chat_template.jinja are found beside the
-        checkpoint unless given. DIR must be new or empty.
-        """;
+    public static Command Create() => Opt.Command("convert", """
+            Convert a llama2.c checkpoint into a Hugging Face Llama directory that transformers, the hub and InferServe read:
+            config.json, generation_config.json, model.safetensors (F32, q/k rows in the Hugging Face RoPE layout),
+            tokenizer.json (SentencePiece-style BPE with byte fallback, merges derived from the piece scores as transformers'
+            LlamaConverter does) and tokenizer_config.json.
+            """,
+        [Model, Output, Tokenizer, ChatTemplate], Run);
 
-    public static int Run(CommandLine cmd)
+    private static int Run(ParseResult p)
     {
-        if (cmd.Flag("help"))
-        {
-            Console.WriteLine(Help);
-            return 0;
-        }
-        var model = cmd.Get("model") ?? throw new UsageException($"--model is required.\n\n{Help}");
-        var output = cmd.Get("output") ?? throw new UsageException($"--output is required.\n\n{Help}");
-        var tokenizer = cmd.Get("tokenizer");
-        var template = cmd.Get("chat-template");
-        cmd.RejectUnknown();
-        Console.WriteLine(Llama2cToHuggingFace.Convert(model, output, tokenizer, template));
+        var model = p.GetValue(Model) ?? throw new UsageException("--model is required (the llama2.c checkpoint).");
+        var output = p.GetValue(Output) ?? throw new UsageException("--output is required (a new or empty directory).");
+        Console.WriteLine(Llama2cToHuggingFace.Convert(model, output, p.GetValue(Tokenizer), p.GetValue(ChatTemplate)));
         return 0;
     }
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using InferServe.Hub;
 
 namespace InferServe.Cli;
@@ -18,24 +19,26 @@ public static class HubModels
     public static string? ServedName(string? model) =>
         model is not null && !File.Exists(model) && !Directory.Exists(model) && HubRepoId.TryParse(model, out var id) ? id.Repo : null;
 
-    public const string PullHelp = """
-        inferserve pull org/name[@revision][:file]
+    private static readonly Argument<string> Id = new("org/name[@revision][:file]") { Description = "the hub model id" };
 
-        Downloads the files the server needs (config, tokenizer and generation files, safetensors weights and their
-        index; with :file that file) into the Hugging Face cache, resuming partial downloads and checking sha256.
-        Environment: HF_ENDPOINT (default https://huggingface.co), HF_TOKEN (gated or private repos), HF_HOME,
-        HF_HUB_CACHE (default $HF_HOME/hub = ~/.cache/huggingface/hub), HF_HUB_OFFLINE=1 (no network).
-        """;
-
-    public static async Task<int> PullAsync(string[] args)
+    public static Command PullCommand()
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help")
+        var command = new Command("pull", """
+            Download a Hugging Face hub model into the Hugging Face cache: the files the server needs (config, tokenizer and
+            generation files, safetensors weights and their index; with :file that file), resuming partial downloads and
+            checking sha256. Environment: HF_ENDPOINT (default https://huggingface.co), HF_TOKEN (gated or private repos),
+            HF_HOME, HF_HUB_CACHE (default $HF_HOME/hub = ~/.cache/huggingface/hub), HF_HUB_OFFLINE=1 (no network).
+            """)
         {
-            Console.WriteLine(PullHelp);
-            return args.Length == 0 ? 2 : 0;
-        }
-        if (args.Length > 1) throw new UsageException($"Unexpected argument '{args[1]}'; pull takes one model id.\n\n{PullHelp}");
-        var id = HubRepoId.Parse(args[0]);
+            Id,
+        };
+        command.SetAction((p, _) => PullAsync(p.GetValue(Id)!));
+        return command;
+    }
+
+    private static async Task<int> PullAsync(string model)
+    {
+        var id = HubRepoId.Parse(model);
         using var cts = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {

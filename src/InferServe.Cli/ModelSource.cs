@@ -1,6 +1,5 @@
 using InferServe.ModelGen;
 using InferServe.Models;
-using InferServe.Onnx;
 
 namespace InferServe.Cli;
 
@@ -17,26 +16,11 @@ public static class ModelSource
     public static string EmbeddedDirectory => Path.Combine(AppContext.BaseDirectory, "models", EmbeddedName);
     public static string EmbeddedModel => Path.Combine(EmbeddedDirectory, "stories260K.bin");
 
-    public static string CacheRoot(CommandLine cmd) => cmd.Get("cache-dir") ?? GraphCache.DefaultRoot;
-
-    public static ICheckpoint Open(CommandLine cmd, string? defaultShape = null) =>
-        CheckpointLoader.Open(ResolvePath(cmd, defaultShape) ?? throw new UsageException("--model is required (a Hugging Face directory, a llama2.c .bin or a hub id org/name), or --shape for a generated random-weight model."), cmd.Get("tokenizer"));
-
-    /// <summary>The model path from --model (a hub id resolved unless <paramref name="resolveHub"/> is false), or a generated model's directory for --shape (or the default shape).</summary>
-    public static string? ResolvePath(CommandLine cmd, string? defaultShape = null, bool resolveHub = true)
-    {
-        var model = cmd.Get("model");
-        var shape = cmd.Get("shape");
-        if (model is not null && shape is not null) throw new UsageException("Give either --model or --shape, not both.");
-        if (model is not null) return resolveHub ? HubModels.Resolve(model) : model;
-        shape ??= defaultShape;
-        return shape is null ? null : RandomWeights(cmd, shape);
-    }
-
-    private static string RandomWeights(CommandLine cmd, string shape)
+    /// <summary>A generated random-weight model of that shape under the cache root, made once.</summary>
+    public static string RandomWeights(string cacheRoot, string shape)
     {
         var spec = ModelSpec.ByName(shape);
-        var dir = Path.Combine(CacheRoot(cmd), "models", spec.Name);
+        var dir = Path.Combine(cacheRoot, "models", spec.Name);
         if (!File.Exists(Path.Combine(dir, ".inferserve-spec"))) Console.Error.WriteLine($"Generating random-weight model '{spec.Name}' in {dir} ...");
         return TestModelGenerator.Ensure(spec, dir);
     }

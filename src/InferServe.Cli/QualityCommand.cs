@@ -1,4 +1,6 @@
+using System.CommandLine;
 using System.Text.Json;
+using InferServe.Cli.Options;
 using InferServe.Backend;
 using InferServe.Engine.Evaluation;
 using InferServe.Engine.Kv;
@@ -14,18 +16,28 @@ namespace InferServe.Cli;
 /// </summary>
 public static class QualityCommand
 {
-    public static int Run(CommandLine cmd)
+    private static readonly Option<int?> Prompts = Opt.Int("--prompts", "prompts from the built-in set", 1, QuantizationQuality.Prompts.Length, 20);
+    private static readonly Option<int?> Tokens = Opt.Int("--tokens", "greedy tokens per prompt", 1, 4096, 50);
+    private static readonly Option<string?> Device = Opt.Text("--device", "device under test", "cpu", helpName: "DEVICE");
+    private static readonly Option<string?> ReferenceDevice = Opt.Text("--reference-device", "compare each weight precision on --device against the same precision here", helpName: "DEVICE");
+    private static readonly Option<string?> Weights = Opt.Text("--weights", "weight precisions to compare (default int8,int4; with --reference-device fp32,int8,int4)",
+        check: s => Opt.Split(s).ForEach(w => GraphOptions.ParsePrecision(w)), helpName: "A[,B...]");
+    private static readonly Option<string?> KvDtypes = Opt.List("--kv-dtypes", "KV cache dtypes to compare against fp32 (e.g. int8,int4)", "", s => KvCacheSpec.ParseDType(s));
+    private static readonly ModelOptions Model = [];
+
+    public static Command Create() => Opt.Command("quality", "Compare quantized weights / KV cache against fp32 (top-1 agreement, KL divergence); default model: a random-weight tiny",
+        [Prompts, Tokens, Device, ReferenceDevice, Weights, KvDtypes, .. Model], Run);
+
+    private static int Run(ParseResult p)
     {
-        int prompts = cmd.GetInt("prompts", 20, 1, QuantizationQuality.Prompts.Length);
-        int tokens = cmd.GetInt("tokens", 50, 1, 4096);
-        var device = cmd.Get("device", "cpu");
-        var reference = cmd.Get("reference-device");
-        var weights = cmd.Get("weights", reference is null ? "int8,int4" : "fp32,int8,int4")
-            .Split(',', StringSplitOptions.RemoveEmptyEntries).Select(GraphOptions.ParsePrecision).ToList();
-        var kvTypes = cmd.Get("kv-dtypes", "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(KvCacheSpec.ParseDType).ToList();
-        var cacheDir = ModelSource.CacheRoot(cmd);
-        using var ckpt = ModelSource.Open(cmd, defaultShape: "tiny");
-        cmd.RejectUnknown();
+        int prompts = p.GetValue(Prompts)!.Value;
+        int tokens = p.GetValue(Tokens)!.Value;
+        var device = p.GetValue(Device)!;
+        var reference = p.GetValue(ReferenceDevice);
+        var weights = Opt.Split(p.GetValue(Weights) ?? (reference is null ? "int8,int4" : "fp32,int8,int4")).Select(GraphOptions.ParsePrecision).ToList();
+        var kvTypes = Opt.Split(p.GetValue(KvDtypes)!).Select(KvCacheSpec.ParseDType).ToList();
+        var cacheDir = Model.CacheRoot(p);
+        using var ckpt = Model.Open(p, defaultShape: "tiny");
 
         var tokenizer = TokenizerLoader.Load(ckpt.TokenizerPath ?? throw new UsageException("The model has no tokenizer; pass --tokenizer."));
         var inputs = QuantizationQuality.Prompts.Take(prompts).Select(p => tokenizer.Encode(p, addSpecialTokens: true)).ToList();

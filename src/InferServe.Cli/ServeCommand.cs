@@ -1,4 +1,5 @@
-using InferServe.Engine.Hosting;
+using System.CommandLine;
+using InferServe.Cli.Options;
 using InferServe.Server;
 using Microsoft.Extensions.Configuration;
 
@@ -11,55 +12,15 @@ namespace InferServe.Cli;
 /// </summary>
 public static class ServeCommand
 {
-    public const string Help = """
-        inferserve serve [options]
-
-        Model (default: the embedded stories260K in models/, a tiny TinyStories model that writes English stories):
-          --model PATH|ID            Hugging Face directory, .gguf file, llama2.c .bin, or hub id org/name[@revision][:file]
-                                     (downloaded into the Hugging Face cache; an existing local path wins)
-          --shape NAME               generated random-weight model (tiny, smollm2-135m, ...): real shapes, random weights, no language
-          --tokenizer PATH           tokenizer when it is not beside the model
-          --device, --threads, --weights, --kv-dtype, --kv-cache-memory, --block-size,
-          --max-seqs, --max-batched-tokens, --max-queue, --no-prefix-caching, --cache-dir
-        Role (one binary, four roles; see README "Deployments"):
-          --role all|prefill|decode|gateway   default all: everything in this process
-          --prefill URL[,URL...]     gateway: prefill workers' gRPC addresses (http://host:grpc-port)
-          --decode URL[,URL...]      gateway: decode workers' gRPC addresses
-          --routing POLICY           gateway: cache-aware (default), least-load or round-robin (prefill placement)
-          --remote-prefill-min-tokens N   gateway: shorter prompts prefill on the decode worker (default 32; 0 = always remote)
-          --kv-lease-seconds S       prefill worker: how long prompt KV waits for pickup (default 30)
-          --gateway URL              worker: register with this gateway (its gRPC address) and heartbeat
-          --advertise-address URL    worker: the gRPC address the gateway should use (default http://HOST:GRPC-PORT)
-        Gateway:
-          --served-model-name NAME   name clients send as "model" (default: model directory / file name)
-          --host ADDR                listen address (default 127.0.0.1)
-          --port N                   HTTP port (default 8000)
-          --grpc-port N              h2c port for the gRPC API (default 50051; 0 disables); on a worker, the worker protocol
-          --api-key KEY[:N]          accepted bearer key, at most N requests in flight when :N is given (repeatable;
-                                     also --api-key-file, INFERSERVE_API_KEY); over the limit: 429 / RESOURCE_EXHAUSTED
-          --api-key-file PATH        one KEY[:N] per line
-          --tls-cert PEM, --tls-key PEM   TLS on the HTTP port and the public gRPC port (h2 by ALPN)
-        Worker links (workers and gateway; README "Hardened deployment"):
-          --worker-tls-cert PEM, --worker-tls-key PEM, --worker-ca PEM
-                                     mutual TLS: this process's certificate and the CA every worker-link peer must chain to;
-                                     worker addresses are then https://
-          --worker-token TOKEN       shared secret (16+ characters) every worker-link call carries; prefer INFERSERVE_WORKER_TOKEN
-          --chat-template FILE|TEXT  chat template overriding the model's
-          --tool-call-parser NAME    auto (default: recognised from the chat template), llama3, hermes, mistral or none
-          --max-body-size SIZE       largest request body (default 4MiB)
-          --response-store-size N    stored /v1/responses kept for GET and previous_response_id (default 1000; 0: none)
-          --response-store-ttl S     seconds a stored response is kept (default 3600)
-          --response-store-memory SIZE  memory for stored responses (default 256MiB)
-          --log-format simple|json
-        """;
-
-    public static async Task<int> RunAsync(CommandLine cmd, string[]? configArgs = null)
+    public static Command Create()
     {
-        if (cmd.Flag("help"))
-        {
-            Console.WriteLine(Help);
-            return 0;
-        }
+        var o = new ServeOptions();
+        return Opt.Command("serve", "OpenAI-compatible HTTP server (/v1/completions, /v1/chat/completions, /metrics) and the gRPC API; " +
+            "--role all|prefill|decode|gateway for disaggregated serving. Default model: the embedded stories260K in models/, a tiny TinyStories model that writes English stories. Settings: appsettings.json (\"InferServe\" section) < INFERSERVE__* environment < these options.", o, p => RunAsync(p, o));
+    }
+
+    private static async Task<int> RunAsync(ParseResult p, ServeOptions o)
+    {
         var configuration = new ConfigurationBuilder()
             .SetBasePath(Directory.GetCurrentDirectory())
             .AddJsonFile("appsettings.json", optional: true)
@@ -68,9 +29,8 @@ public static class ServeCommand
         var settings = ServerSettings.FromConfiguration(configuration);
         var router = new InferServe.Router.RouterOptions();
         configuration.GetSection(ServerSettings.SectionName).Bind(router);
-        Apply(cmd, settings);
-        var registration = ApplyRole(cmd, settings, router);
-        cmd.RejectUnknown();
+        Apply(p, o, settings);
+        var registration = ApplyRole(p, o, settings, router);
         ResolveModel(settings);
 
         return await ServeRoles.RunAsync(settings, router, registration);
@@ -85,22 +45,21 @@ public static class ServeCommand
         s.ChatTemplate ??= ModelSource.ChatTemplateBeside(s.Engine.Model);
     }
 
-    private static readonly string[] Roles = ["all", "prefill", "decode", "gateway"];
-
     /// <summary>The role and its flags; a flag that does not fit the role is an error, not silently ignored.</summary>
     /// <returns>Where a worker started with --gateway registers itself, or null.</returns>
-    public static InferServe.Workers.WorkerRegistrationOptions? ApplyRole(CommandLine cmd, ServerSettings s, InferServe.Router.RouterOptions router)
+    private static InferServe.Workers.WorkerRegistrationOptions? ApplyRole(ParseResult p, ServeOptions o, ServerSettings s, InferServe.Router.RouterOptions router)
     {
-        s.Role = (cmd.Get("role") ?? s.Role).ToLowerInvariant();
-        if (!Roles.Contains(s.Role)) throw new UsageException($"Unknown --role '{s.Role}'; use all, prefill, decode or gateway.");
+        // Checked again here: the role may come from config, which the option's own check never sees.
+        s.Role = (p.GetValue(o.Role) ?? s.Role).ToLowerInvariant();
+        if (!ServeOptions.Roles.Contains(s.Role)) throw new UsageException(Opt.UnknownChoice("--role", s.Role, ServeOptions.Roles));
         static List<string> Urls(string? list) => list is null ? [] : [.. list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
-        if (cmd.Get("prefill") is { } p) router.PrefillWorkers = Urls(p);
-        if (cmd.Get("decode") is { } d) router.DecodeWorkers = Urls(d);
-        router.Policy = cmd.Get("routing") ?? router.Policy;
-        router.RemotePrefillMinTokens = cmd.GetInt("remote-prefill-min-tokens", router.RemotePrefillMinTokens, 0);
-        s.Engine.KvLeaseSeconds = cmd.GetFloat("kv-lease-seconds", (float)s.Engine.KvLeaseSeconds, 0.001f);
-        var gateway = cmd.Get("gateway");
-        var advertise = cmd.Get("advertise-address");
+        if (p.GetValue(o.Prefill) is { } prefill) router.PrefillWorkers = Urls(prefill);
+        if (p.GetValue(o.Decode) is { } d) router.DecodeWorkers = Urls(d);
+        router.Policy = p.GetValue(o.Routing) ?? router.Policy;
+        router.RemotePrefillMinTokens = p.GetValue(o.RemotePrefillMinTokens) ?? router.RemotePrefillMinTokens;
+        s.Engine.KvLeaseSeconds = p.GetValue(o.KvLeaseSeconds) ?? s.Engine.KvLeaseSeconds;
+        var gateway = p.GetValue(o.Gateway);
+        var advertise = p.GetValue(o.AdvertiseAddress);
         // With mutual TLS the workers' gRPC ports (and the gateway's) speak TLS only.
         bool tls = s.WorkerTlsCert is not null;
         string scheme = tls ? "https" : "http";
@@ -130,32 +89,32 @@ public static class ServeCommand
     }
 
     /// <summary>Command-line flags over the configured settings (CLI wins).</summary>
-    public static void Apply(CommandLine cmd, ServerSettings s)
+    private static void Apply(ParseResult p, ServeOptions o, ServerSettings s)
     {
-        s.Engine = EngineOptionsFromCli.Read(cmd, s.Engine);
-        s.ServedModelName = cmd.Get("served-model-name") ?? s.ServedModelName;
-        s.Host = cmd.Get("host") ?? s.Host;
-        s.Port = cmd.GetInt("port", s.Port, 0, 65535);
-        s.GrpcPort = cmd.GetInt("grpc-port", s.GrpcPort, 0, 65535);
-        s.ApiKeys.AddRange(cmd.GetAll("api-key"));
-        s.ApiKeyFile = cmd.Get("api-key-file") ?? s.ApiKeyFile;
-        s.TlsCert = cmd.Get("tls-cert") ?? s.TlsCert;
-        s.TlsKey = cmd.Get("tls-key") ?? s.TlsKey;
-        s.WorkerTlsCert = cmd.Get("worker-tls-cert") ?? s.WorkerTlsCert;
-        s.WorkerTlsKey = cmd.Get("worker-tls-key") ?? s.WorkerTlsKey;
-        s.WorkerCa = cmd.Get("worker-ca") ?? s.WorkerCa;
-        s.WorkerToken = cmd.Get("worker-token") ?? s.WorkerToken;
-        s.ChatTemplate = cmd.Get("chat-template") ?? s.ChatTemplate;
-        s.ToolCallParser = cmd.Get("tool-call-parser") ?? s.ToolCallParser;
+        s.Engine = o.Engine.Read(p, s.Engine);
+        s.ServedModelName = p.GetValue(o.ServedModelName) ?? s.ServedModelName;
+        s.Host = p.GetValue(o.Host) ?? s.Host;
+        s.Port = p.GetValue(o.Port) ?? s.Port;
+        s.GrpcPort = p.GetValue(o.GrpcPort) ?? s.GrpcPort;
+        s.ApiKeys.AddRange(p.GetValue(o.ApiKey) ?? []);
+        s.ApiKeyFile = p.GetValue(o.ApiKeyFile) ?? s.ApiKeyFile;
+        s.TlsCert = p.GetValue(o.TlsCert) ?? s.TlsCert;
+        s.TlsKey = p.GetValue(o.TlsKey) ?? s.TlsKey;
+        s.WorkerTlsCert = p.GetValue(o.WorkerTlsCert) ?? s.WorkerTlsCert;
+        s.WorkerTlsKey = p.GetValue(o.WorkerTlsKey) ?? s.WorkerTlsKey;
+        s.WorkerCa = p.GetValue(o.WorkerCa) ?? s.WorkerCa;
+        s.WorkerToken = p.GetValue(o.WorkerToken) ?? s.WorkerToken;
+        s.ChatTemplate = p.GetValue(o.ChatTemplate) ?? s.ChatTemplate;
+        s.ToolCallParser = p.GetValue(o.ToolCallParser) ?? s.ToolCallParser;
         if (!ServerSettings.ToolCallParserNames.Contains(s.ToolCallParser.ToLowerInvariant()))
-            throw new UsageException($"Unknown --tool-call-parser '{s.ToolCallParser}'; use {string.Join(", ", ServerSettings.ToolCallParserNames)}.");
-        s.MaxBodySize = cmd.Get("max-body-size") ?? s.MaxBodySize;
-        s.ResponseStore.MaxEntries = cmd.GetInt("response-store-size", s.ResponseStore.MaxEntries, 0, 10_000_000);
-        s.ResponseStore.TtlSeconds = cmd.GetInt("response-store-ttl", s.ResponseStore.TtlSeconds, 1, int.MaxValue);
-        s.ResponseStore.MaxMemory = cmd.Get("response-store-memory") ?? s.ResponseStore.MaxMemory;
+            throw new UsageException(Opt.UnknownChoice("--tool-call-parser", s.ToolCallParser, ServerSettings.ToolCallParserNames));
+        s.MaxBodySize = p.GetValue(o.MaxBodySize) ?? s.MaxBodySize;
+        s.ResponseStore.MaxEntries = p.GetValue(o.ResponseStoreSize) ?? s.ResponseStore.MaxEntries;
+        s.ResponseStore.TtlSeconds = p.GetValue(o.ResponseStoreTtl) ?? s.ResponseStore.TtlSeconds;
+        s.ResponseStore.MaxMemory = p.GetValue(o.ResponseStoreMemory) ?? s.ResponseStore.MaxMemory;
         _ = s.ResponseStore.MaxMemoryBytes; // validate early
         _ = s.MaxBodyBytes; // validate early
-        s.LogFormat = cmd.Get("log-format") ?? s.LogFormat;
+        s.LogFormat = p.GetValue(o.LogFormat) ?? s.LogFormat;
         if (s.GrpcPort != 0 && s.GrpcPort == s.Port) throw new UsageException("--grpc-port must differ from --port (or be 0 to disable gRPC).");
     }
 }

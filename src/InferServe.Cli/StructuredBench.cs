@@ -1,3 +1,5 @@
+using System.CommandLine;
+using InferServe.Cli.Options;
 using InferServe.Engine;
 using InferServe.Grammar;
 
@@ -10,10 +12,15 @@ namespace InferServe.Cli;
 /// </summary>
 internal sealed class StructuredBench(GrammarSpec grammar, int rounds)
 {
-    public static StructuredBench? FromCli(CommandLine cmd)
+    private static readonly Option<string?> JsonSchema = Opt.Text("--json-schema", "also decode under this JSON schema, alternating with free decode", helpName: "FILE");
+    private static readonly Option<int?> Rounds = Opt.Int("--rounds", "--json-schema: alternating free/constrained rounds", 1, 100, 2);
+
+    public static IEnumerable<Option> Options => [JsonSchema, Rounds];
+
+    public static StructuredBench? FromCli(ParseResult p)
     {
-        var file = cmd.Get("json-schema");
-        int rounds = cmd.GetInt("rounds", 2, 1, 100);
+        var file = p.GetValue(JsonSchema);
+        int rounds = p.GetValue(Rounds)!.Value;
         if (file is null) return null;
         if (!File.Exists(file)) throw new UsageException($"--json-schema: no such file '{file}'.");
         string gbnf;
