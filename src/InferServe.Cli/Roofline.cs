@@ -60,7 +60,8 @@ public sealed record Roofline(double WeightMiB, double KvMiB, int Context, doubl
         var path = Path.Combine(cacheDir, "graphs", "device-copy.onnx");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllBytes(path, HostGraphs.Copy(DeviceBandwidth.InputName, DeviceBandwidth.OutputName));
-        return DeviceBandwidth.MeasureGBs(new OrtBackend(options), path);
+        using var backend = new OrtBackend(options);
+        return DeviceBandwidth.MeasureGBs(backend, path);
     }
 
     /// <summary>Best of several passes of <paramref name="threads"/> threads summing disjoint slices of a 1 GiB buffer.</summary>
