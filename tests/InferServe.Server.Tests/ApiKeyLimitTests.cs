@@ -20,14 +20,12 @@ public sealed class ApiKeyLimitTests : IAsyncLifetime
     private const string Limited = "sk-limited-key-0001";
     private const string Free = "sk-unlimited-key-0002";
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
-    private readonly int _grpcPort = ServerPortPicker.Free();
     private TestServer _gw = null!;
 
     public async ValueTask InitializeAsync() => _gw = await TestServer.StartAsync(s =>
     {
         s.ApiKeys = [Limited + ":1", Free];
-        s.GrpcPort = _grpcPort;
-    }, stepGate: true);
+    }, stepGate: true, grpc: true);
 
     public async ValueTask DisposeAsync() => await _gw.DisposeAsync();
 
@@ -42,7 +40,7 @@ public sealed class ApiKeyLimitTests : IAsyncLifetime
     public async Task A_key_over_its_limit_gets_resource_exhausted_and_429_while_other_keys_pass_and_the_slot_frees_when_the_call_ends()
     {
         var ct = TestContext.Current.CancellationToken;
-        using var client = new GrpcClient(new Uri($"http://127.0.0.1:{_grpcPort}"));
+        using var client = new GrpcClient(new Uri($"http://127.0.0.1:{_gw.GrpcPort}"));
         CallOptions As(string key) => new() { Headers = [new("authorization", "Bearer " + key)], CancellationToken = ct };
 
         Assert.Equal(StatusCode.OK, await CodeOfAsync(client.UnaryAsync(InferenceMethods.GetModelInfo, new ModelInfoRequest(), As(Limited))));

@@ -11,9 +11,8 @@ public sealed class GrpcEndpointTests
     [Fact]
     public async Task The_grpc_hook_is_called_and_its_routes_answer_on_the_h2c_port_over_http2()
     {
-        int grpcPort = FreePort();
         bool hookCalled = false;
-        await using var gw = await TestServer.StartAsync(s => s.GrpcPort = grpcPort, hooks: new ServingHostHooks
+        await using var gw = await TestServer.StartAsync(grpc: true, hooks: new ServingHostHooks
         {
             MapGrpcApi = (app, host) =>
             {
@@ -23,7 +22,7 @@ public sealed class GrpcEndpointTests
         });
         Assert.True(hookCalled);
 
-        using var h2c = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{grpcPort}"), DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var h2c = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{gw.GrpcPort}"), DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
         h2c.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", TestServer.ApiKey);
         var response = await h2c.PostAsync("/inferserve.test.Probe/Ping", new StringContent(""));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -41,9 +40,8 @@ public sealed class GrpcEndpointTests
     [Fact]
     public async Task The_public_inference_api_answers_on_the_grpc_port_and_requires_the_api_key()
     {
-        int grpcPort = FreePort();
-        await using var gw = await TestServer.StartAsync(s => s.GrpcPort = grpcPort);
-        using var client = new InferServe.Grpc.GrpcClient(new Uri($"http://127.0.0.1:{grpcPort}"));
+        await using var gw = await TestServer.StartAsync(grpc: true);
+        using var client = new InferServe.Grpc.GrpcClient(new Uri($"http://127.0.0.1:{gw.GrpcPort}"));
         var request = new InferServe.Api.Grpc.V1.GenerateRequest { Text = "Once upon a time", MaxTokens = 6, Temperature = 0 };
 
         var denied = await Assert.ThrowsAsync<InferServe.Grpc.RpcException>(() => client.UnaryAsync(InferServe.Api.Grpc.InferenceMethods.Complete, request));
@@ -62,9 +60,8 @@ public sealed class GrpcEndpointTests
     [Fact(Timeout = 120_000)]
     public async Task The_grpc_api_honours_logit_bias_min_tokens_stop_token_text_and_special_tokens()
     {
-        int grpcPort = FreePort();
-        await using var gw = await TestServer.StartAsync(s => s.GrpcPort = grpcPort);
-        using var client = new InferServe.Grpc.GrpcClient(new Uri($"http://127.0.0.1:{grpcPort}"));
+        await using var gw = await TestServer.StartAsync(grpc: true);
+        using var client = new InferServe.Grpc.GrpcClient(new Uri($"http://127.0.0.1:{gw.GrpcPort}"));
         var withKey = new InferServe.Grpc.CallOptions { Headers = [new("authorization", "Bearer " + TestServer.ApiKey)] };
         var tokenizer = gw.Engine.Tokenizer;
         Task<InferServe.Api.Grpc.V1.CompleteResponse> Complete(Action<InferServe.Api.Grpc.V1.GenerateRequest> configure)
@@ -95,12 +92,5 @@ public sealed class GrpcEndpointTests
         var invalid = await Assert.ThrowsAsync<InferServe.Grpc.RpcException>(() => Complete(r => r.LogitBias[1] = 500));
         Assert.Equal(InferServe.Grpc.StatusCode.InvalidArgument, invalid.StatusCode);
         Assert.Contains("logit_bias", invalid.Message);
-    }
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 }

@@ -13,15 +13,13 @@ namespace InferServe.Server.Tests;
 public sealed class TlsTests : IAsyncLifetime
 {
     private readonly TestCertificates _certs = TestCertificates.Create();
-    private readonly int _grpcPort = ServerPortPicker.Free();
     private TestServer _gw = null!;
 
     public async ValueTask InitializeAsync() => _gw = await TestServer.StartAsync(s =>
     {
         s.TlsCert = _certs.NodeCertPath;
         s.TlsKey = _certs.NodeKeyPath;
-        s.GrpcPort = _grpcPort;
-    });
+    }, grpc: true);
 
     public async ValueTask DisposeAsync()
     {
@@ -69,7 +67,7 @@ public sealed class TlsTests : IAsyncLifetime
     public async Task Python_grpcio_calls_the_public_grpc_api_over_tls_with_the_api_key()
     {
         PythonGrpc.Require("client");
-        var process = PythonGrpc.Start("tls_client.py", [$"localhost:{_grpcPort}", _certs.CaPath, TestServer.ApiKey],
+        var process = PythonGrpc.Start("tls_client.py", [$"localhost:{_gw.GrpcPort}", _certs.CaPath, TestServer.ApiKey],
             "INFERENCE_DESCRIPTOR", InferServe.Api.Grpc.V1.InferenceReflection.Descriptor.SerializedData.Span);
         var r = await PythonGrpc.RunToJsonAsync(process, TimeSpan.FromSeconds(100), "TLS client");
 
@@ -89,20 +87,10 @@ public sealed class TlsTests : IAsyncLifetime
     [Fact(Timeout = 60_000)]
     public async Task The_grpc_port_negotiates_http2_by_alpn()
     {
-        using var client = new InferServe.Grpc.GrpcClient(new Uri($"https://127.0.0.1:{_grpcPort}"),
+        using var client = new InferServe.Grpc.GrpcClient(new Uri($"https://127.0.0.1:{_gw.GrpcPort}"),
             new InferServe.Grpc.GrpcClientOptions { TrustedRoots = [_certs.Ca] });
         var info = await client.UnaryAsync(InferServe.Api.Grpc.InferenceMethods.GetModelInfo, new InferServe.Api.Grpc.V1.ModelInfoRequest(),
             new InferServe.Grpc.CallOptions { Headers = [new("authorization", "Bearer " + TestServer.ApiKey)] });
         Assert.Equal(TestServer.ModelName, info.Id);
-    }
-}
-
-internal static class ServerPortPicker
-{
-    public static int Free()
-    {
-        using var l = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 }

@@ -18,10 +18,8 @@ public sealed class HttpAndGrpcFixture : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        int grpcPort;
-        using (var l = new TcpListener(IPAddress.Loopback, 0)) { l.Start(); grpcPort = ((IPEndPoint)l.LocalEndpoint).Port; }
-        Gateway = await TestServer.StartAsync(s => s.GrpcPort = grpcPort);
-        Grpc = new GrpcClient(new Uri($"http://127.0.0.1:{grpcPort}"));
+        Gateway = await TestServer.StartAsync(grpc: true);
+        Grpc = new GrpcClient(new Uri($"http://127.0.0.1:{Gateway.GrpcPort}"));
     }
 
     public async ValueTask DisposeAsync()

@@ -32,8 +32,33 @@ public sealed class TestServer : IAsyncDisposable
     /// <summary>Holds the engine between steps on request (<see cref="StepGate.HoldNextStep"/>); null unless asked for.</summary>
     public StepGate? Steps { get; init; }
 
+    /// <summary>The public gRPC API's h2c port (0 unless started with <c>grpc: true</c>).</summary>
+    public int GrpcPort { get; init; }
+
+    /// <param name="grpc">Also serve the public gRPC API, on a free port of its own (<see cref="GrpcPort"/>).</param>
     public static async Task<TestServer> StartAsync(Action<ServerSettings>? configure = null, bool loadModel = true, string servedName = ModelName, ServingHostHooks? hooks = null,
-        bool stepGate = false)
+        bool stepGate = false, bool grpc = false)
+    {
+        // A free port can be taken by another test between picking and binding: pick again then (the HTTP port is Kestrel's own).
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnceAsync(configure, loadModel, servedName, hooks, stepGate, grpc ? FreePort() : 0);
+            }
+            catch (IOException e) when (grpc && attempt < 5 && e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException) { }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        return ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    private static async Task<TestServer> StartOnceAsync(Action<ServerSettings>? configure, bool loadModel, string servedName, ServingHostHooks? hooks,
+        bool stepGate, int grpcPort)
     {
         var settings = new ServerSettings
         {
@@ -54,6 +79,7 @@ public sealed class TestServer : IAsyncDisposable
             },
         };
         configure?.Invoke(settings);
+        if (grpcPort != 0) settings.GrpcPort = grpcPort;
         StepGate? steps = null;
         var host = stepGate
             ? new EngineHost(settings.Engine, servedName, (observer, log) => EngineFactory.Create(settings.Engine, steps = new StepGate(observer), log))
@@ -64,7 +90,15 @@ public sealed class TestServer : IAsyncDisposable
             MapGrpcApi = hooks?.MapGrpcApi,
             ConfigureBuilder = hooks?.ConfigureBuilder,
         });
-        await server.StartAsync(loadModel: false);
+        try
+        {
+            await server.StartAsync(loadModel: false);
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
         if (loadModel) await server.StartLoadingModel();
         if (loadModel && !host.IsReady) throw new InvalidOperationException("The model failed to load: " + host.LoadError);
         var baseAddress = server.BaseAddress;
@@ -75,6 +109,7 @@ public sealed class TestServer : IAsyncDisposable
             Server = server,
             Host = host,
             Steps = steps,
+            GrpcPort = grpcPort,
             BaseAddress = baseAddress,
             Http = http,
             Anonymous = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) },
