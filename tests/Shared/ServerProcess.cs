@@ -82,12 +82,7 @@ public sealed class ServerProcess : IAsyncDisposable
         return (p._process.ExitCode, p.Output);
     }
 
-    public static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
+    public static int FreePort() => FreePorts.Next();
 
     /// <summary>Waits until /ready answers 200 (or <paramref name="status"/>), failing early with the log if the process exits.</summary>
     public async Task WaitReadyAsync(CancellationToken ct, HttpStatusCode status = HttpStatusCode.OK)

@@ -44,17 +44,10 @@ public sealed class TestServer : IAsyncDisposable
         {
             try
             {
-                return await StartOnceAsync(configure, loadModel, servedName, hooks, stepGate, grpc ? FreePort() : 0);
+                return await StartOnceAsync(configure, loadModel, servedName, hooks, stepGate, grpc ? InferServe.Tests.Shared.FreePorts.Next() : 0);
             }
             catch (IOException e) when (grpc && attempt < 5 && e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException) { }
         }
-    }
-
-    private static int FreePort()
-    {
-        using var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        l.Start();
-        return ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
     }
 
     private static async Task<TestServer> StartOnceAsync(Action<ServerSettings>? configure, bool loadModel, string servedName, ServingHostHooks? hooks,
