@@ -1,4 +1,4 @@
-using InferServe.Engine.Hosting;
+using InferServe.Contracts.Hosting;
 using InferServe.Grpc;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
@@ -13,7 +13,7 @@ public static class InferenceGrpcEndpoints
     /// before <paramref name="host"/> has loaded its engine end with UNAVAILABLE. The returned builder applies
     /// conventions (authorization, host filters, ...) to all three endpoints.
     /// </summary>
-    public static IEndpointConventionBuilder MapInferenceGrpc(this IEndpointRouteBuilder endpoints, EngineHost host)
+    public static IEndpointConventionBuilder MapInferenceGrpc(this IEndpointRouteBuilder endpoints, ModelHost host)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(host);

@@ -1,7 +1,7 @@
 using System.Text;
 using InferServe.Api.Grpc.V1;
 using InferServe.Engine;
-using InferServe.Engine.Hosting;
+using InferServe.Contracts.Hosting;
 using InferServe.Grpc;
 
 namespace InferServe.Api.Grpc;
@@ -11,7 +11,7 @@ namespace InferServe.Api.Grpc;
 /// (client reset or deadline) and its handle is disposed on every exit path, so an abandoned call aborts its
 /// engine request and frees its KV blocks.
 /// </summary>
-internal sealed class InferenceService(EngineHost host)
+internal sealed class InferenceService(ModelHost host)
 {
     public Task GenerateAsync(GenerateRequest request, IServerStreamWriter<GenerateResponse> responses, ServerCallContext context) =>
         Mapped(async () =>

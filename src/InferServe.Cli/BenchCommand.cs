@@ -68,7 +68,7 @@ public static class BenchCommand
                 settings.MaxSeqs = Math.Max(settings.MaxSeqs, maxC);
                 if (!explicitKv) settings.KvCacheMemory = $"{(long)maxC * (promptTokens + genTokens + 32) * 30 * 2 * 1024 * 4 / (1 << 20) + 64}MiB";
                 await using var loaded = EngineFactory.Create(settings, log: m => Console.Error.WriteLine(m));
-                var engine = loaded.Engine;
+                var engine = loaded.LocalEngine();
                 int vocab = engine.Config.VocabSize;
                 await RunLevel(engine, 1, 1, promptTokens, Math.Min(genTokens, 8), vocab, seedBase: 999_000); // warm-up
                 foreach (var c in concurrencies)

@@ -43,7 +43,7 @@ public static class GenerateCommand
         settings.Model = ModelSource.Finish(settings.Model);
 
         await using var loaded = EngineFactory.Create(settings, log: m => Console.Error.WriteLine(m));
-        var engine = loaded.Engine;
+        var engine = loaded.LocalEngine();
         var ids = engine.Tokenizer.Encode(prompt, addSpecialTokens: true);
         if (ids.Length == 0 && engine.Tokenizer.BosTokenId is int bos) ids = [bos];
         maxTokens = Math.Min(maxTokens, engine.MaxContext - ids.Length);

@@ -26,7 +26,7 @@ public static class ServeCommand
             .AddJsonFile("appsettings.json", optional: true)
             .AddEnvironmentVariables()
             .Build();
-        var settings = ServerSettings.FromConfiguration(configuration);
+        var settings = ServeSettings.FromConfiguration(configuration);
         var router = new InferServe.Router.RouterOptions();
         configuration.GetSection(ServerSettings.SectionName).Bind(router);
         Apply(p, o, settings);
@@ -37,7 +37,7 @@ public static class ServeCommand
     }
 
     /// <summary>The embedded default or a hub model, once the arguments are valid; a hub model is served as org/name.</summary>
-    public static void ResolveModel(ServerSettings s)
+    public static void ResolveModel(ServeSettings s)
     {
         var requested = s.Engine.Model;
         s.Engine.Model = ModelSource.Finish(requested);
@@ -47,7 +47,7 @@ public static class ServeCommand
 
     /// <summary>The role and its flags; a flag that does not fit the role is an error, not silently ignored.</summary>
     /// <returns>Where a worker started with --gateway registers itself, or null.</returns>
-    private static InferServe.Workers.WorkerRegistrationOptions? ApplyRole(ParseResult p, ServeOptions o, ServerSettings s, InferServe.Router.RouterOptions router)
+    private static InferServe.Workers.WorkerRegistrationOptions? ApplyRole(ParseResult p, ServeOptions o, ServeSettings s, InferServe.Router.RouterOptions router)
     {
         // Checked again here: the role may come from config, which the option's own check never sees.
         s.Role = (p.GetValue(o.Role) ?? s.Role).ToLowerInvariant();
@@ -89,7 +89,7 @@ public static class ServeCommand
     }
 
     /// <summary>Command-line flags over the configured settings (CLI wins).</summary>
-    private static void Apply(ParseResult p, ServeOptions o, ServerSettings s)
+    private static void Apply(ParseResult p, ServeOptions o, ServeSettings s)
     {
         s.Engine = o.Engine.Read(p, s.Engine);
         s.ServedModelName = p.GetValue(o.ServedModelName) ?? s.ServedModelName;

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using InferServe.Contracts.Hosting;
 using InferServe.Engine.Hosting;
 using InferServe.Metrics;
 using InferServe.Router;
@@ -20,7 +21,7 @@ namespace InferServe.Cli;
 /// </summary>
 public static class ServeRoles
 {
-    public static async Task<int> RunAsync(ServerSettings settings, RouterOptions router, WorkerRegistrationOptions? registration = null)
+    public static async Task<int> RunAsync(ServeSettings settings, RouterOptions router, WorkerRegistrationOptions? registration = null)
     {
         var servedName = settings.ServedModelName ?? ServerSettings.DefaultServedName(settings.Engine.Model);
         return settings.Role switch
@@ -31,9 +32,9 @@ public static class ServeRoles
         };
     }
 
-    private static async Task<int> RunAllAsync(ServerSettings settings, string servedName)
+    private static async Task<int> RunAllAsync(ServeSettings settings, string servedName)
     {
-        await using var host = new EngineHost(settings.Engine, servedName);
+        await using var host = EngineFactory.Host(settings.Engine, servedName);
         await using var server = ServingHost.Create(settings, host);
         return await ServeUntilStoppedAsync(server, host);
     }
@@ -42,7 +43,7 @@ public static class ServeRoles
     /// Starts the server and loads the model, then serves until shutdown (exit 0). A load is never retried, so a model that
     /// fails to load ends the process with its reason on one line and exit 1, rather than leaving /ready at 503 forever.
     /// </summary>
-    private static async Task<int> ServeUntilStoppedAsync(ServingHost server, EngineHost host)
+    private static async Task<int> ServeUntilStoppedAsync(ServingHost server, ModelHost host)
     {
         await server.StartAsync(loadModel: true);
         var running = server.RunAsync();
@@ -57,7 +58,7 @@ public static class ServeRoles
         return 0;
     }
 
-    private static async Task<int> RunWorkerAsync(ServerSettings settings, string servedName, WorkerRegistrationOptions? registration)
+    private static async Task<int> RunWorkerAsync(ServeSettings settings, string servedName, WorkerRegistrationOptions? registration)
     {
         if (settings.GrpcPort == 0) throw new UsageException("A worker needs --grpc-port (the gateway reaches it there).");
         // Loaded before anything starts: a bad certificate is one line and a non-zero exit.
@@ -65,13 +66,13 @@ public static class ServeRoles
         // The gateway's gRPC port may present its public certificate (--tls-cert) rather than one from the worker CA.
         if (registration is not null) registration = registration with { Client = credentials?.ClientOptions(alsoTrustSystem: true) };
         var registry = new MetricRegistry();
-        await using var host = new EngineHost(settings.Engine, servedName);
+        await using var host = EngineFactory.Host(settings.Engine, servedName);
         var options = new WorkerOptions
         {
             Role = settings.Role, Weights = settings.Engine.Weights.ToLowerInvariant(), KvDtype = settings.Engine.KvDtype.ToLowerInvariant(), ServedModelName = servedName,
         };
-        var metrics = new WorkerMetrics(registry, settings.Role, () => host.Current?.Engine.Stats,
-            () => host.Current?.Engine.Leases ?? default, () => host.Current?.Engine.ImportFallbacks ?? 0);
+        var metrics = new WorkerMetrics(registry, settings.Role, () => host.Current?.LocalEngine().Stats,
+            () => host.Current?.LocalEngine().Leases ?? default, () => host.Current?.LocalEngine().ImportFallbacks ?? 0);
         var blocks = new BlockEventLog();
         using var puller = new KvPuller(metrics, options.PullTimeout, credentials?.ClientOptions());
         var service = new WorkerService(host, options, metrics, blocks, puller);
@@ -90,7 +91,7 @@ public static class ServeRoles
         _ = host.WhenLoaded.ContinueWith(t =>
         {
             if (!t.IsCompletedSuccessfully) return;
-            t.Result.Engine.BlockEvent += blocks.OnBlockEvent;
+            t.Result.LocalEngine().BlockEvent += blocks.OnBlockEvent;
             if (registration is null) return;
             var log = server.App.Services.GetRequiredService<ILoggerFactory>().CreateLogger("InferServe.Workers");
             announcer = new WorkerRegistration(registration, () => Task.FromResult(service.Info()), log);
@@ -101,19 +102,19 @@ public static class ServeRoles
         return exit;
     }
 
-    private static async Task<int> RunGatewayAsync(ServerSettings settings, RouterOptions router, string servedName)
+    private static async Task<int> RunGatewayAsync(ServeSettings settings, RouterOptions router, string servedName)
     {
         var model = settings.Engine.Model ?? throw new UsageException("--role gateway needs the model (--model) for its tokenizer and chat template.");
         var tokenizerPath = settings.Engine.Tokenizer ?? FindTokenizer(model);
         var registry = new MetricRegistry();
         var credentials = WorkerCredentials.Load(settings);
         ServingHost? server = null;
-        await using var host = new EngineHost(settings.Engine, servedName, (_, _) =>
+        await using var host = new ModelHost(servedName, model, _ =>
         {
             var tokenizer = TokenizerLoader.Load(tokenizerPath);
             var log = server!.App.Services.GetRequiredService<ILoggerFactory>().CreateLogger("InferServe.Router");
             var service = new RemoteGenerationService(router, tokenizer, registry, log, credentials?.ClientOptions());
-            return new LoadedEngine(service, model, Directory.Exists(model) ? model : null, service);
+            return new LoadedModel(service, model, Directory.Exists(model) ? model : null, service);
         });
         await using (server = ServingHost.Create(settings, host, new ServingHostHooks
         {

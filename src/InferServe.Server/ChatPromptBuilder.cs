@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using InferServe.ChatTemplates;
-using InferServe.Engine.Hosting;
+using InferServe.Contracts.Hosting;
 using InferServe.Server.Tools;
 using InferServe.Tokenization;
 using Microsoft.Extensions.Logging;
@@ -22,7 +22,7 @@ internal sealed class ChatPromptBuilder
     // Why chat is refused without a template, in the model format's own terms.
     private readonly string _missingTemplate;
 
-    public ChatPromptBuilder(LoadedEngine loaded, string? templateOverride, ChatTemplateOptions options, ILogger log, string? toolCallParser = null)
+    public ChatPromptBuilder(LoadedModel loaded, string? templateOverride, ChatTemplateOptions options, ILogger log, string? toolCallParser = null)
     {
         _log = log;
         _tokenizer = loaded.Service.Tokenizer;

@@ -1,5 +1,5 @@
 using InferServe.ChatTemplates;
-using InferServe.Engine.Hosting;
+using InferServe.Contracts.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace InferServe.Server;
@@ -10,7 +10,7 @@ internal sealed class ChatTemplateCache(string? templateOverride, string? toolCa
     private readonly Lock _gate = new();
     private ChatPromptBuilder? _builder;
 
-    public ChatPromptBuilder Get(LoadedEngine loaded)
+    public ChatPromptBuilder Get(LoadedModel loaded)
     {
         lock (_gate)
         {

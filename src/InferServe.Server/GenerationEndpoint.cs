@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Threading.Channels;
 using InferServe.Engine;
-using InferServe.Engine.Hosting;
+using InferServe.Contracts.Hosting;
 using InferServe.Server.Tools;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -13,7 +13,7 @@ namespace InferServe.Server;
 /// POST /v1/completions and /v1/chat/completions: parses the request, submits one engine request per prompt, merges
 /// their event streams and hands them to the JSON or SSE writer.
 /// </summary>
-internal sealed class GenerationEndpoint(EngineHost host, ChatTemplateCache chatTemplates, ILogger logger)
+internal sealed class GenerationEndpoint(ModelHost host, ChatTemplateCache chatTemplates, ILogger logger)
 {
     public async Task HandleAsync(HttpContext ctx, ApiKind kind)
     {
@@ -27,8 +27,8 @@ internal sealed class GenerationEndpoint(EngineHost host, ChatTemplateCache chat
         var engine = loaded.Service;
         List<(int[] Ids, string Text)> prompts;
         ToolCallParser? toolParser = null;
-        bool skipSpecialTokens = req.SkipSpecialTokens;
-        var grammar = req.Grammar; // a forced tool choice brings its own
+        bool skipSpecialTokens = req.Generation.SkipSpecialTokens;
+        var grammar = req.Generation.Grammar; // a forced tool choice brings its own
         if (kind == ApiKind.Chat)
         {
             var chat = PrepareChat(new RequestFields(doc.RootElement), req, chatTemplates.Get(loaded));
@@ -69,8 +69,8 @@ internal sealed class GenerationEndpoint(EngineHost host, ChatTemplateCache chat
     {
         var messages = ChatPromptBuilder.ParseMessages(f);
         ToolCallParser? toolParser = null;
-        bool skipSpecialTokens = req.SkipSpecialTokens;
-        var grammar = req.Grammar;
+        bool skipSpecialTokens = req.Generation.SkipSpecialTokens;
+        var grammar = req.Generation.Grammar;
         if (req.Tools is { } tools)
         {
             if (tools.ParsesCalls)
@@ -101,25 +101,9 @@ internal sealed class GenerationEndpoint(EngineHost host, ChatTemplateCache chat
         {
             for (int i = 0; i < prompts.Count; i++)
             {
-                var ids = prompts[i].Ids;
-                handles.Add(engine.Submit(new GenerationRequest
-                {
-                    RequestId = prompts.Count == 1 ? requestId : $"{requestId}-{i}",
-                    PromptTokens = ids,
-                    Sampling = req.Sampling,
-                    MaxTokens = req.MaxTokens ?? Math.Max(req.MinTokens, DefaultMaxTokens(req.Kind, engine, ids.Length)),
-                    N = req.N,
-                    StopStrings = req.Stop,
-                    IgnoreEos = req.IgnoreEos,
-                    StopTokenIds = req.StopTokenIds,
-                    MinTokens = req.MinTokens,
-                    IncludeStopStringInOutput = req.IncludeStopStringInOutput,
-                    SkipSpecialTokens = skipSpecialTokens,
-                    Logprobs = req.Logprobs,
-                    PromptLogprobs = req.Echo ? req.Logprobs : null,
-                    Priority = req.Priority,
-                    Grammar = grammar,
-                }, ct));
+                var request = req.ForPrompt(prompts.Count == 1 ? requestId : $"{requestId}-{i}", prompts[i].Ids, engine.Facts)
+                    with { SkipSpecialTokens = skipSpecialTokens, Grammar = grammar };
+                handles.Add(engine.Submit(request, ct));
             }
         }
         catch
@@ -128,14 +112,6 @@ internal sealed class GenerationEndpoint(EngineHost host, ChatTemplateCache chat
             throw;
         }
         return handles;
-    }
-
-    /// <summary>vLLM: chat fills the remaining context; completions default to 16 like OpenAI. Clamped to what the KV pool can hold.</summary>
-    private static int DefaultMaxTokens(ApiKind kind, IGenerationService engine, int promptLength)
-    {
-        int room = Math.Min(engine.Facts.MaxContext, engine.Facts.KvCapacityTokens) - promptLength;
-        int wanted = kind == ApiKind.Chat ? room : Math.Min(16, room);
-        return Math.Max(1, wanted);
     }
 
     /// <summary>Merges the prompts' event streams into one, tagged with the prompt index; a failed stream completes it with the error.</summary>

@@ -1,20 +1,20 @@
 using System.Diagnostics;
 using InferServe.Engine;
-using InferServe.Engine.Hosting;
+using InferServe.Contracts.Hosting;
 using InferServe.Metrics;
 using Microsoft.Extensions.Logging;
 
 namespace InferServe.Server;
 
 /// <summary>Loads the engine in the background with the metrics observer attached, and logs (and records) the outcome.</summary>
-internal sealed class ModelLifecycle(EngineHost host, EngineMetrics metrics, IEngineObserver observer, ILogger log)
+internal sealed class ModelLifecycle(ModelHost host, EngineMetrics metrics, IEngineObserver observer, ILogger log)
 {
     /// <summary>Starts the load; the returned task completes after the outcome is logged.</summary>
     public Task StartLoading()
     {
         var started = Stopwatch.GetTimestamp();
-        log.LogInformation("Loading model {Model}", host.Settings.Model);
-        _ = host.StartLoading(observer, m => log.LogInformation("{LoadMessage}", m), log);
+        log.LogInformation("Loading model {Model}", host.ModelPath);
+        _ = host.StartLoading(new ModelLoadContext(observer, m => log.LogInformation("{LoadMessage}", m), log));
         return host.WhenLoaded.ContinueWith(t =>
         {
             if (t.IsCompletedSuccessfully) OnLoaded(t.Result, Stopwatch.GetElapsedTime(started));
@@ -28,16 +28,16 @@ internal sealed class ModelLifecycle(EngineHost host, EngineMetrics metrics, IEn
         }, TaskScheduler.Default);
     }
 
-    private void OnLoaded(LoadedEngine loaded, TimeSpan elapsed)
+    private void OnLoaded(LoadedModel loaded, TimeSpan elapsed)
     {
-        if (!loaded.IsLocal)
+        if (loaded.LocalCache is not { } cache)
         {
             log.LogInformation("Routing to workers; ready once a prefill and a decode worker answer");
             return;
         }
         var facts = loaded.Service.Facts;
-        metrics.SetCacheConfig(new CacheConfigInfo(facts.KvBlockSize, host.Settings.KvDtype.ToLowerInvariant(), facts.KvTotalBlocks,
-            EnablePrefixCaching: host.Settings.PrefixCaching));
+        metrics.SetCacheConfig(new CacheConfigInfo(facts.KvBlockSize, cache.DType, facts.KvTotalBlocks,
+            EnablePrefixCaching: cache.PrefixCaching));
         log.LogInformation("Model ready in {ElapsedSeconds:F2}s: context {MaxContext}, {Blocks} KV blocks of {BlockSize} tokens",
             elapsed.TotalSeconds, facts.MaxContext, facts.KvTotalBlocks, facts.KvBlockSize);
     }

@@ -1,12 +1,12 @@
 using System.Text.Json;
 using InferServe.Engine;
-using InferServe.Engine.Hosting;
+using InferServe.Contracts.Hosting;
 using Microsoft.AspNetCore.Http;
 
 namespace InferServe.Server;
 
 /// <summary>GET /v1/models and /v1/models/{id}: the one served model, in OpenAI's shape.</summary>
-internal sealed class ModelsEndpoint(EngineHost host)
+internal sealed class ModelsEndpoint(ModelHost host)
 {
     private readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
@@ -45,7 +45,7 @@ internal sealed class ModelsEndpoint(EngineHost host)
         w.WriteString("object", "model");
         w.WriteNumber("created", _created);
         w.WriteString("owned_by", "inferserve");
-        w.WriteString("root", Root(host.Settings.Model, host.ServedModelName));
+        w.WriteString("root", Root(host.ModelPath, host.ServedModelName));
         if (host.Current is { } loaded && TryFacts(loaded) is { } facts) w.WriteNumber("max_model_len", facts.MaxContext);
         w.WriteEndObject();
     }
@@ -65,7 +65,7 @@ internal sealed class ModelsEndpoint(EngineHost host)
     }
 
     /// <summary>A router without a reachable worker has no facts yet; the field is then left out.</summary>
-    private static ModelFacts? TryFacts(LoadedEngine loaded)
+    private static ModelFacts? TryFacts(LoadedModel loaded)
     {
         try { return loaded.Service.Facts; }
         catch (ServiceUnavailableException) { return null; }

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using InferServe.Engine;
-using InferServe.Engine.Sampling;
 using InferServe.Server.Tools;
 using InferServe.Tokenization;
 
@@ -17,30 +16,26 @@ internal sealed class OpenAiRequest
 
     public required ApiKind Kind { get; init; }
     public string? Model { get; init; }
+    /// <summary>null: the endpoint's default, which depends on the prompt (<see cref="ForPrompt"/>).</summary>
     public int? MaxTokens { get; init; }
-    public int N { get; init; } = 1;
     public bool Stream { get; init; }
     public bool IncludeUsage { get; init; }
     public bool Echo { get; init; }
+    /// <summary>
+    /// Everything the engine needs, as the shared description every protocol maps to; its prompt is bound per prompt
+    /// (<see cref="ForPrompt"/>). Ranges are judged once, by <see cref="RequestValidator"/>.
+    /// </summary>
+    public required GenerationRequest Generation { get; init; }
+    public int N => Generation.N;
     /// <summary>Top alternatives per token, or null for no logprobs.</summary>
-    public int? Logprobs { get; init; }
-    public required SamplingParams Sampling { get; init; }
-    public IReadOnlyList<string> Stop { get; init; } = [];
-    public bool IgnoreEos { get; init; }
-    public IReadOnlyList<int> StopTokenIds { get; init; } = [];
-    public int MinTokens { get; init; }
-    public bool IncludeStopStringInOutput { get; init; }
-    public bool SkipSpecialTokens { get; init; } = true;
+    public int? Logprobs => Generation.Logprobs;
     /// <summary>Chat: tools, tool_choice and parallel_tool_calls; null without tools.</summary>
     public ToolRequest? Tools { get; init; }
     /// <summary>Chat: how the messages are rendered (tools, add_generation_prompt, continue_final_message, chat_template_kwargs).</summary>
     public ChatRenderOptions Render { get; init; } = new();
-    public int Priority { get; init; }
     public string? User { get; init; }
     /// <summary>Completions: the raw "prompt" element; chat: default.</summary>
     public JsonElement Prompt { get; init; }
-    /// <summary>response_format or vLLM's guided_* / structured_outputs: the grammar the output must follow.</summary>
-    public InferServe.Grammar.GrammarSpec? Grammar { get; init; }
 
     public static OpenAiRequest Parse(JsonElement root, ApiKind kind)
     {
@@ -50,7 +45,6 @@ internal sealed class OpenAiRequest
         var model = f.String("model");
         int? maxTokens = f.Int("max_tokens");
         if (kind == ApiKind.Chat) maxTokens = f.Int("max_completion_tokens") ?? maxTokens;
-        int n = f.Int("n") ?? 1;
         bool stream = f.Bool("stream") ?? false;
         bool includeUsage = false;
         if (f.TryGet("stream_options", out var so))
@@ -59,30 +53,6 @@ internal sealed class OpenAiRequest
             if (!stream) throw ApiException.BadRequest("'stream_options' is only allowed when 'stream' is true.", "stream_options");
             includeUsage = new RequestFields(so).Bool("include_usage") ?? false;
         }
-        int? logprobs;
-        if (kind == ApiKind.Chat)
-        {
-            bool lp = f.Bool("logprobs") ?? false;
-            // Checked here, not by the engine, so the error names the chat field.
-            int? top = f.Int("top_logprobs", 0, RequestLimits.MaxLogprobs);
-            if (top is not null && !lp) throw ApiException.BadRequest("'top_logprobs' requires 'logprobs' to be true.", "top_logprobs");
-            logprobs = lp ? top ?? 0 : null;
-        }
-        else logprobs = f.Int("logprobs");
-        bool echo = kind == ApiKind.Completions && (f.Bool("echo") ?? false);
-
-        var sampling = new SamplingParams
-        {
-            Temperature = (float)(f.Number("temperature") ?? 1),
-            TopP = (float)(f.Number("top_p") ?? 1),
-            TopK = f.Int("top_k") ?? 0,
-            MinP = (float)(f.Number("min_p") ?? 0),
-            RepetitionPenalty = (float)(f.Number("repetition_penalty") ?? 1),
-            PresencePenalty = (float)(f.Number("presence_penalty") ?? 0),
-            FrequencyPenalty = (float)(f.Number("frequency_penalty") ?? 0),
-            Seed = f.Long("seed") is long seed ? unchecked((ulong)seed) : null,
-            LogitBias = ParseLogitBias(f),
-        };
         var tools = kind == ApiKind.Chat ? ToolRequest.Parse(f) : null;
         if (kind == ApiKind.Completions && !f.TryGet("prompt", out _))
             throw new ApiException(400, "'prompt' is required.", "prompt", "missing_required_parameter", "invalid_request_error");
@@ -91,55 +61,32 @@ internal sealed class OpenAiRequest
             Kind = kind,
             Model = model,
             MaxTokens = maxTokens,
-            N = n,
             Stream = stream,
             IncludeUsage = includeUsage,
-            Echo = echo,
-            Logprobs = logprobs,
-            Sampling = sampling,
-            Stop = ParseStop(f),
-            IgnoreEos = f.Bool("ignore_eos") ?? false,
-            StopTokenIds = ParseTokenIds(f, "stop_token_ids"),
-            MinTokens = f.Int("min_tokens", 0) ?? 0,
-            IncludeStopStringInOutput = f.Bool("include_stop_str_in_output") ?? false,
-            SkipSpecialTokens = f.Bool("skip_special_tokens") ?? true,
+            Echo = kind == ApiKind.Completions && (f.Bool("echo") ?? false),
+            Generation = HttpRequestMapping.ToGeneration(f, kind),
             Tools = tools,
             Render = kind == ApiKind.Chat ? ParseRender(f, tools) : new ChatRenderOptions(),
-            Priority = f.Int("priority") ?? 0,
             User = f.String("user"),
             Prompt = f.TryGet("prompt", out var p) ? p : default,
-            Grammar = StructuredOutputFields.Parse(f),
         };
     }
 
-    private static Dictionary<int, float>? ParseLogitBias(RequestFields f)
+    /// <summary>
+    /// The description bound to one prompt. Without max_tokens, chat fills the remaining context (vLLM) and completions
+    /// take 16 like OpenAI, clamped to what the KV pool can hold.
+    /// </summary>
+    public GenerationRequest ForPrompt(string requestId, int[] ids, ModelFacts facts) => Generation with
     {
-        if (!f.TryGet("logit_bias", out var bias)) return null;
-        if (bias.ValueKind != JsonValueKind.Object) throw RequestFields.TypeError("logit_bias", "an object mapping token ids to biases");
-        var map = new Dictionary<int, float>();
-        foreach (var p in bias.EnumerateObject())
-        {
-            if (!int.TryParse(p.Name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int id))
-                throw ApiException.BadRequest($"'logit_bias' keys must be token ids, got '{p.Name}'.", "logit_bias");
-            if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetDouble(out double b))
-                throw RequestFields.TypeError("logit_bias", "an object whose values are numbers");
-            map[id] = (float)b;
-        }
-        return map.Count > 0 ? map : null;
-    }
+        RequestId = requestId,
+        PromptTokens = ids,
+        MaxTokens = MaxTokens ?? Math.Max(Generation.MinTokens, DefaultMaxTokens(facts, ids.Length)),
+    };
 
-    private static int[] ParseTokenIds(RequestFields f, string name)
+    private int DefaultMaxTokens(ModelFacts facts, int promptLength)
     {
-        if (!f.TryGet(name, out var ids)) return [];
-        if (ids.ValueKind != JsonValueKind.Array) throw RequestFields.TypeError(name, "an array of token ids");
-        var list = new int[ids.GetArrayLength()];
-        int i = 0;
-        foreach (var e in ids.EnumerateArray())
-        {
-            if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt32(out int id)) throw RequestFields.TypeError(name, "an array of integer token ids");
-            list[i++] = id;
-        }
-        return list;
+        int room = Math.Min(facts.MaxContext, facts.KvCapacityTokens) - promptLength;
+        return Math.Max(1, Kind == ApiKind.Chat ? room : Math.Min(16, room));
     }
 
     private static ChatRenderOptions ParseRender(RequestFields f, ToolRequest? tools)
@@ -161,23 +108,6 @@ internal sealed class OpenAiRequest
             }
         }
         return new ChatRenderOptions { Tools = tools?.Tools, AddGenerationPrompt = addGenerationPrompt, ContinueFinalMessage = continueFinal, Kwargs = kwargs };
-    }
-
-    private static List<string> ParseStop(RequestFields f)
-    {
-        if (!f.TryGet("stop", out var stop)) return [];
-        var list = new List<string>();
-        if (stop.ValueKind == JsonValueKind.String) list.Add(RequestFields.Text(stop, "stop"));
-        else if (stop.ValueKind == JsonValueKind.Array)
-        {
-            foreach (var s in stop.EnumerateArray())
-            {
-                if (s.ValueKind != JsonValueKind.String) throw RequestFields.TypeError("stop", "a string or an array of strings");
-                list.Add(RequestFields.Text(s, "stop"));
-            }
-        }
-        else throw RequestFields.TypeError("stop", "a string or an array of strings");
-        return list;
     }
 
     /// <summary>Completions prompts: a string, strings, token ids, or arrays of token ids. Returns (ids, text) per prompt.</summary>

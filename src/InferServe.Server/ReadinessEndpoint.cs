@@ -1,6 +1,6 @@
 using System.Text.Json;
 using InferServe.Engine;
-using InferServe.Engine.Hosting;
+using InferServe.Contracts.Hosting;
 using Microsoft.AspNetCore.Http;
 
 namespace InferServe.Server;
@@ -9,7 +9,7 @@ namespace InferServe.Server;
 /// GET /health (the process answers) and GET /ready (the model is loaded and, behind a router, a decode worker
 /// answers; 200 with "degraded" naming what is missing while requests can still be served).
 /// </summary>
-internal sealed class ReadinessEndpoint(EngineHost host)
+internal sealed class ReadinessEndpoint(ModelHost host)
 {
     public static Task HealthAsync(HttpContext ctx) => Json(ctx, 200, "{\"status\":\"ok\"}");
 
@@ -27,7 +27,7 @@ internal sealed class ReadinessEndpoint(EngineHost host)
     /// <summary>Load errors name files under the model's path; the answer names the model instead (no server directories).</summary>
     private string WithoutModelDirectory(string message)
     {
-        var model = host.Settings.Model;
+        var model = host.ModelPath;
         if (string.IsNullOrEmpty(model)) return message;
         string root = ModelsEndpoint.Root(model, host.ServedModelName);
         return message.Replace(Path.GetFullPath(model).TrimEnd('/'), root).Replace(model.TrimEnd('/'), root);

@@ -1,14 +1,15 @@
-using InferServe.Engine.Hosting;
+using InferServe.Contracts.Hosting;
 using Microsoft.Extensions.Configuration;
 
 namespace InferServe.Server;
 
 /// <summary>
 /// Gateway settings (options pattern). Bound flat from the "InferServe" configuration section
-/// (appsettings.json, INFERSERVE__* environment variables) together with <see cref="EngineSettings"/>;
-/// command-line flags are applied on top by `inferserve serve`.
+/// (appsettings.json, INFERSERVE__* environment variables); the engine's settings come from the same section but
+/// belong to the composition root (the CLI), so this assembly needs no engine. Command-line flags are applied on top
+/// by `inferserve serve`.
 /// </summary>
-public sealed class ServerSettings
+public class ServerSettings
 {
     public const string SectionName = "InferServe";
 
@@ -45,7 +46,7 @@ public sealed class ServerSettings
     public string MaxBodySize { get; set; } = "4MiB";
 
     /// <summary><see cref="MaxBodySize"/> in bytes.</summary>
-    public long MaxBodyBytes => EngineFactory.ParseBytes(MaxBodySize);
+    public long MaxBodyBytes => InferServe.Contracts.ByteSize.Parse(MaxBodySize);
     /// <summary>Port of the h2c (HTTP/2 without TLS) endpoint for the gRPC API; 0 disables it.</summary>
     public int GrpcPort { get; set; } = 50051;
     /// <summary>"simple" (one line per entry, with scopes) or "json".</summary>
@@ -58,18 +59,14 @@ public sealed class ServerSettings
     /// <summary>A worker serves only /health, /ready and /metrics over HTTP, and the worker protocol on the gRPC port.</summary>
     public bool IsWorker => Role is "prefill" or "decode";
 
-    public EngineSettings Engine { get; set; } = new();
+    /// <summary>Binds the gateway settings from the flat "InferServe" section.</summary>
+    public static ServerSettings FromConfiguration(IConfiguration configuration) => Bind(new ServerSettings(), configuration);
 
-    /// <summary>Binds both the gateway and the engine settings from the flat "InferServe" section.</summary>
-    public static ServerSettings FromConfiguration(IConfiguration configuration)
+    /// <summary>Binds <paramref name="settings"/> (or a subclass that adds its own, like the CLI's engine settings) from the "InferServe" section.</summary>
+    public static T Bind<T>(T settings, IConfiguration configuration) where T : ServerSettings
     {
-        var section = configuration.GetSection(SectionName);
-        var s = new ServerSettings();
-        section.Bind(s);
-        var engine = new EngineSettings();
-        section.Bind(engine);
-        s.Engine = engine;
-        return s;
+        configuration.GetSection(SectionName).Bind(settings);
+        return settings;
     }
 
     /// <summary>Every configured API key: <see cref="ApiKeys"/>, the key file and INFERSERVE_API_KEY, each KEY[:N].</summary>

@@ -1,5 +1,5 @@
 using InferServe.Engine;
-using InferServe.Engine.Hosting;
+using InferServe.Contracts.Hosting;
 using InferServe.Metrics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -26,13 +26,13 @@ public sealed class ServingHost : IAsyncDisposable
     private readonly ILogger _log;
 
     public WebApplication App { get; }
-    public EngineHost Host { get; }
+    public ModelHost Host { get; }
     public MetricRegistry Registry { get; }
     public EngineMetrics Metrics { get; }
     public IEngineObserver Observer { get; }
     public string ServedModelName { get; }
 
-    private ServingHost(ServerSettings settings, EngineHost host, ServingHostHooks hooks)
+    private ServingHost(ServerSettings settings, ModelHost host, ServingHostHooks hooks)
     {
         _settings = settings;
         Host = host;
@@ -75,13 +75,13 @@ public sealed class ServingHost : IAsyncDisposable
         return PemCredentials.LoadCertificate(s.TlsCert, s.TlsKey, "--tls-cert", "--tls-key");
     }
 
-    public static ServingHost Create(ServerSettings settings, EngineHost host, ServingHostHooks? hooks = null) => new(settings, host, hooks ?? new ServingHostHooks());
+    public static ServingHost Create(ServerSettings settings, ModelHost host, ServingHostHooks? hooks = null) => new(settings, host, hooks ?? new ServingHostHooks());
 
     /// <summary>
     /// The public gRPC API (inferserve.v1.Inference) on the h2c endpoint only. With API keys configured,
     /// calls must send `authorization: Bearer KEY` metadata, else UNAUTHENTICATED.
     /// </summary>
-    private static void MapGrpcApi(WebApplication app, EngineHost host, int grpcPort) =>
+    private static void MapGrpcApi(WebApplication app, ModelHost host, int grpcPort) =>
         InferServe.Api.Grpc.InferenceGrpcEndpoints.MapInferenceGrpc(app, host).RequireHost($"*:{grpcPort}");
 
     private ICollection<string> Addresses => App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
@@ -98,7 +98,7 @@ public sealed class ServingHost : IAsyncDisposable
                 "Set --worker-tls-cert/--worker-tls-key/--worker-ca or --worker-token (README: Hardened deployment).", _settings.Host,
                 _settings.IsWorker ? "read and inject prompts and KV" : "register workers");
         _log.LogInformation("Role {Role}: listening on {Addresses}; model '{Model}' served as '{ServedModelName}'", _settings.Role,
-            string.Join(", ", Addresses), Host.Settings.Model, ServedModelName);
+            string.Join(", ", Addresses), Host.ModelPath, ServedModelName);
         if (loadModel) _ = StartLoadingModel();
     }
 

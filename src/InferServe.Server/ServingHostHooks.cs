@@ -1,4 +1,4 @@
-using InferServe.Engine.Hosting;
+using InferServe.Contracts.Hosting;
 using InferServe.Metrics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
@@ -9,7 +9,7 @@ namespace InferServe.Server;
 public sealed class ServingHostHooks
 {
     /// <summary>Maps the public gRPC API (served on the h2c endpoint at <see cref="ServerSettings.GrpcPort"/>). Called after the HTTP routes are mapped.</summary>
-    public Action<WebApplication, EngineHost>? MapGrpcApi { get; init; }
+    public Action<WebApplication, ModelHost>? MapGrpcApi { get; init; }
     /// <summary>Extra service / logging configuration (e.g. AddGrpc()).</summary>
     public Action<WebApplicationBuilder>? ConfigureBuilder { get; init; }
     /// <summary>Replaces the console logging setup (tests).</summary>

@@ -1,4 +1,4 @@
-using InferServe.Engine.Hosting;
+using InferServe.Contracts.Hosting;
 using InferServe.Metrics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -11,7 +11,7 @@ namespace InferServe.Server;
 internal static class ServingRoutes
 {
     /// <summary>Call after the error-mapping and API-key middleware: routing starts here.</summary>
-    public static void Map(WebApplication app, ServerSettings settings, EngineHost host, MetricRegistry registry,
+    public static void Map(WebApplication app, ServerSettings settings, ModelHost host, MetricRegistry registry,
         KestrelEndpoints endpoints, ChatTemplateCache chatTemplates, ILogger log)
     {
         app.UseRouting();

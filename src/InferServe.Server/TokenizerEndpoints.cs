@@ -1,6 +1,6 @@
 using System.Reflection;
 using System.Text.Json;
-using InferServe.Engine.Hosting;
+using InferServe.Contracts.Hosting;
 using Microsoft.AspNetCore.Http;
 
 namespace InferServe.Server;
@@ -9,7 +9,7 @@ namespace InferServe.Server;
 /// vLLM's small endpoints that clients probe for: POST /tokenize, POST /detokenize and GET /version, with vLLM's shapes.
 /// Chat tokenization renders the messages exactly as /v1/chat/completions would, so <c>count</c> is that request's prompt size.
 /// </summary>
-internal sealed class TokenizerEndpoints(EngineHost host, ChatTemplateCache chatTemplates)
+internal sealed class TokenizerEndpoints(ModelHost host, ChatTemplateCache chatTemplates)
 {
     private static readonly HashSet<string> PromptFields = ["model", "prompt", "add_special_tokens", "return_token_strs"];
     private static readonly HashSet<string> ChatFields =

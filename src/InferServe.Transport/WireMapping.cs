@@ -7,7 +7,10 @@ using Google.Protobuf.Collections;
 
 namespace InferServe.Transport;
 
-/// <summary>Engine contracts to worker messages and back. A request crosses with every sampling field, so remote steps obey it exactly.</summary>
+/// <summary>
+/// The worker mapper: engine contracts to worker messages and back. A request crosses with every field of the shared
+/// <see cref="GenerationRequest"/>, so remote steps obey it exactly (a round-trip test holds every field to it).
+/// </summary>
 public static class WireMapping
 {
     public static Request ToWire(GenerationRequest r)
@@ -31,6 +34,7 @@ public static class WireMapping
         wire.Stop.AddRange(r.StopStrings);
         wire.StopTokenIds.AddRange(r.StopTokenIds);
         if (r.Logprobs is { } k) wire.Logprobs = k;
+        if (r.PromptLogprobs is { } pk) wire.PromptLogprobs = pk;
         if (r.Grammar is { } g)
         {
             wire.GrammarKind = (int)g.Kind + 1;
@@ -56,6 +60,7 @@ public static class WireMapping
             IncludeStopStringInOutput = r.IncludeStopStrInOutput,
             SkipSpecialTokens = !r.KeepSpecialTokens,
             Logprobs = r.HasLogprobs ? r.Logprobs : null,
+            PromptLogprobs = r.HasPromptLogprobs ? r.PromptLogprobs : null,
             Priority = r.Priority,
             CacheSalt = r.CacheSalt.Length > 0 ? r.CacheSalt : null,
             Grammar = r.GrammarKind > 0 ? new GrammarSpec((GrammarKind)(r.GrammarKind - 1), r.GrammarSource, r.GrammarParam) : null,

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using Google.Protobuf;
 using InferServe.Engine;
+using InferServe.Contracts.Hosting;
 using InferServe.Engine.Hosting;
 using InferServe.Grpc;
 using InferServe.Transport;
@@ -13,7 +14,7 @@ namespace InferServe.Workers;
 /// Handlers of <c>inferserve.worker.v1.Worker</c> over the local engine. Every engine request is tied to its call's
 /// cancellation, so a gateway that goes away (client disconnect, abort) frees the worker's KV within a step.
 /// </summary>
-public sealed class WorkerService(EngineHost host, WorkerOptions options, WorkerMetrics metrics, BlockEventLog blocks, KvPuller puller)
+public sealed class WorkerService(ModelHost host, WorkerOptions options, WorkerMetrics metrics, BlockEventLog blocks, KvPuller puller)
 {
     private volatile bool _draining;
 
@@ -172,7 +173,7 @@ public sealed class WorkerService(EngineHost host, WorkerOptions options, Worker
     }
 
     private LlmEngine RequireEngine() =>
-        host.Current?.Engine ?? throw new RpcException(StatusCode.Unavailable,
+        host.Current?.LocalEngine() ?? throw new RpcException(StatusCode.Unavailable,
             host.LoadError is null ? "The worker's model is still loading." : "The worker's model failed to load; see its log.");
 
     private LlmEngine RequireAcceptingEngine()

@@ -1,3 +1,4 @@
+using InferServe.Engine.Hosting;
 using System.Text;
 using InferServe.Api.Grpc.Tests.Infrastructure;
 using InferServe.Api.Grpc.V1;
@@ -10,7 +11,7 @@ public sealed class ClientTests : IAsyncLifetime
 {
     private ApiServer _server = null!;
 
-    private static Engine.LlmEngine Engine => TestEngine.Engine.Engine;
+    private static Engine.LlmEngine Engine => TestEngine.Engine.LocalEngine();
 
     private static CallOptions Bounded => CallOptions.FromTimeout(TestEngine.Timeout, TestContext.Current.CancellationToken);
 
@@ -260,7 +261,7 @@ public sealed class OverloadTests
         second.Dispose();
         Assert.Equal(global::InferServe.Engine.FinishReason.Abort, await recorder.FinishedAsync("busy"));
         Assert.Equal(global::InferServe.Engine.FinishReason.Abort, await recorder.FinishedAsync("waiting"));
-        await TestEngine.AssertAllBlocksFreedAsync(engine.Engine);
+        await TestEngine.AssertAllBlocksFreedAsync(engine.LocalEngine());
     }
 }
 

@@ -1,3 +1,4 @@
+using InferServe.Engine.Hosting;
 using InferServe.Api.Grpc.Tests.Infrastructure;
 
 namespace InferServe.Api.Grpc.Tests;
@@ -51,10 +52,10 @@ public sealed class PythonClientTests : IAsyncLifetime
 
         Assert.Equal("OK", r.GetProperty("code").GetString());
         Assert.Equal(ApiServer.ModelName, r.GetProperty("id").GetString());
-        Assert.Equal(TestEngine.Engine.Engine.MaxContext, r.GetProperty("max_context").GetInt32());
+        Assert.Equal(TestEngine.Engine.LocalEngine().MaxContext, r.GetProperty("max_context").GetInt32());
         Assert.Equal(512, r.GetProperty("vocab_size").GetInt32());
         Assert.NotEmpty(r.GetProperty("eos").EnumerateArray());
-        Assert.Equal(TestEngine.Engine.Engine.Stats.TotalBlocks, r.GetProperty("kv_total_blocks").GetInt32());
+        Assert.Equal(TestEngine.Engine.LocalEngine().Stats.TotalBlocks, r.GetProperty("kv_total_blocks").GetInt32());
     }
 
     [Fact]
@@ -70,7 +71,7 @@ public sealed class PythonClientTests : IAsyncLifetime
 
         Assert.Equal("DEADLINE_EXCEEDED", r.GetProperty("code").GetString());
         Assert.Equal(Engine.FinishReason.Abort, await TestEngine.Recorder.FinishedAsync("py-deadline"));
-        await TestEngine.AssertAllBlocksFreedAsync(TestEngine.Engine.Engine);
+        await TestEngine.AssertAllBlocksFreedAsync(TestEngine.Engine.LocalEngine());
     }
 
     [Fact]
@@ -81,7 +82,7 @@ public sealed class PythonClientTests : IAsyncLifetime
         Assert.Equal("CANCELLED", r.GetProperty("code").GetString());
         Assert.Equal(2, r.GetProperty("received").GetInt32());
         Assert.Equal(Engine.FinishReason.Abort, await TestEngine.Recorder.FinishedAsync("py-cancel"));
-        await TestEngine.AssertAllBlocksFreedAsync(TestEngine.Engine.Engine);
+        await TestEngine.AssertAllBlocksFreedAsync(TestEngine.Engine.LocalEngine());
     }
 
     [Fact]

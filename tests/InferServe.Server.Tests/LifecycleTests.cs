@@ -84,7 +84,7 @@ public sealed class ClientDisconnectTests(GatewayFixture fixture) : IClassFixtur
 
 public sealed class QueueFullFixture : GatewayFixture
 {
-    protected override void Configure(ServerSettings settings)
+    protected override void Configure(TestSettings settings)
     {
         settings.Engine.MaxSeqs = 1;
         settings.Engine.MaxQueue = 2;

@@ -25,9 +25,12 @@ public sealed class SettingsTests
             ["InferServe:MaxBodySize"] = "1MiB",
         }).Build();
         var s = ServerSettings.FromConfiguration(config);
-        Assert.Equal("/models/m", s.Engine.Model);
-        Assert.Equal(4, s.Engine.MaxSeqs);
-        Assert.Equal("1GiB", s.Engine.KvCacheMemory);
+        // The engine's settings come from the same flat section (the CLI binds both).
+        var engine = new InferServe.Engine.Hosting.EngineSettings();
+        config.GetSection(ServerSettings.SectionName).Bind(engine);
+        Assert.Equal("/models/m", engine.Model);
+        Assert.Equal(4, engine.MaxSeqs);
+        Assert.Equal("1GiB", engine.KvCacheMemory);
         Assert.Equal(9001, s.Port);
         Assert.Equal(0, s.GrpcPort);
         Assert.Equal("m", s.ServedModelName);

@@ -21,7 +21,7 @@ public sealed class EngineOptionSet : List<Option>
     public Option<int?> WeightBlockSize { get; } = Opt.Int("--weight-block-size", $"int8/int4 weights: quantization block size (default {Defaults.WeightBlockSize})", 16, 256);
     public Option<int?> AccuracyLevel { get; } = Opt.Int("--accuracy-level", $"int8/int4 weights: MatMulNBits accuracy_level, 4 = int8 activations (default {Defaults.AccuracyLevel})", 0, 4);
     public Option<string?> KvCacheMemory { get; } = Opt.Text("--kv-cache-memory", $"KV cache size, e.g. 512MiB, 2GiB (default {Defaults.KvCacheMemory})",
-        check: s => EngineFactory.ParseBytes(s), helpName: "SIZE");
+        check: s => InferServe.Contracts.ByteSize.Parse(s), helpName: "SIZE");
     public Option<int?> BlockSize { get; } = Opt.Int("--block-size", $"KV cache block size in tokens (default {Defaults.BlockSize})", 1, 1024);
     public Option<int?> MaxSeqs { get; } = Opt.Int("--max-seqs", $"most sequences in one batch (default {Defaults.MaxSeqs})", 1, 4096);
     public Option<int?> MaxBatchedTokens { get; } = Opt.Int("--max-batched-tokens", $"most tokens in one step (default {Defaults.MaxBatchedTokens})", 1, 1 << 20);

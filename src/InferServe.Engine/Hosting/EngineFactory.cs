@@ -1,5 +1,6 @@
-using System.Globalization;
 using InferServe.Backend;
+using InferServe.Contracts;
+using InferServe.Contracts.Hosting;
 using InferServe.Engine.Kv;
 using InferServe.Engine.Runner;
 using InferServe.Engine.Scheduling;
@@ -10,40 +11,10 @@ using Microsoft.Extensions.Logging;
 
 namespace InferServe.Engine.Hosting;
 
-/// <summary>
-/// A ready generation service plus what the edges need to know about its model: a local engine
-/// (<c>--role all</c> and the workers) or the router of a gateway.
-/// </summary>
-public sealed class LoadedEngine : IAsyncDisposable
-{
-    private readonly LlmEngine? _engine;
-    private readonly IAsyncDisposable? _owned;
-
-    public LoadedEngine(LlmEngine engine, string modelPath, string? modelDirectory)
-        : this((IGenerationService)engine, modelPath, modelDirectory, engine) => _engine = engine;
-
-    public LoadedEngine(IGenerationService service, string modelPath, string? modelDirectory, IAsyncDisposable? owned = null)
-    {
-        Service = service;
-        ModelPath = modelPath;
-        ModelDirectory = modelDirectory;
-        _owned = owned;
-    }
-
-    /// <summary>What the API edges talk to.</summary>
-    public IGenerationService Service { get; }
-    /// <summary>The local engine; a gateway that routes to workers has none.</summary>
-    public LlmEngine Engine => _engine ?? throw new InvalidOperationException("This process routes to workers; it has no local engine.");
-    public bool IsLocal => _engine is not null;
-    public string ModelPath { get; }
-    /// <summary>HF directory (tokenizer_config.json, chat template), or null for llama2.c.</summary>
-    public string? ModelDirectory { get; }
-    public ValueTask DisposeAsync() => _owned?.DisposeAsync() ?? ValueTask.CompletedTask;
-}
-
+/// <summary>Stands up the local engine (ONNX Runtime) from <see cref="EngineSettings"/>; the CLI's roles call it.</summary>
 public static class EngineFactory
 {
-    public static LoadedEngine Create(EngineSettings s, IEngineObserver? observer = null, Action<string>? log = null, ILogger? engineLogger = null)
+    public static LoadedModel Create(EngineSettings s, IEngineObserver? observer = null, Action<string>? log = null, ILogger? engineLogger = null)
     {
         if (string.IsNullOrWhiteSpace(s.Model)) throw new ArgumentException("No model given: set --model (a Hugging Face directory or a llama2.c .bin).");
         if (s.MaxSeqs < 1) throw new ArgumentException("--max-seqs must be at least 1.");
@@ -53,7 +24,7 @@ public static class EngineFactory
         if (s.BlockSize is < 1 or > 1024) throw new ArgumentException("--block-size must be between 1 and 1024.");
         var kvDtype = KvCacheSpec.ParseDType(s.KvDtype);
         var weights = GraphOptions.ParsePrecision(s.Weights);
-        long kvBytes = ParseBytes(s.KvCacheMemory);
+        long kvBytes = ByteSize.Parse(s.KvCacheMemory);
         bool attentionOnOrt = s.AttentionThreads.ToLowerInvariant() switch
         {
             "ort" => true,
@@ -88,25 +59,14 @@ public static class EngineFactory
             observer,
             stopAtBos: ckpt.StopsAtBos,
             logger: engineLogger);
-        return new LoadedEngine(engine, s.Model, ckpt.ModelDirectory);
+        return new LoadedModel(engine, s.Model, ckpt.ModelDirectory, engine, new LocalKvCache(s.KvDtype.ToLowerInvariant(), s.PrefixCaching));
     }
 
-    public static long ParseBytes(string text)
-    {
-        var t = text.Trim();
-        int i = 0;
-        while (i < t.Length && (char.IsDigit(t[i]) || t[i] == '.')) i++;
-        if (i == 0 || !double.TryParse(t[..i], NumberStyles.Float, CultureInfo.InvariantCulture, out var number) || number <= 0)
-            throw new ArgumentException($"'{text}' is not a size; use e.g. 512MiB or 2GiB.");
-        long unit = t[i..].Trim().ToUpperInvariant() switch
-        {
-            "" or "B" => 1,
-            "K" or "KB" or "KIB" => 1L << 10,
-            "M" or "MB" or "MIB" => 1L << 20,
-            "G" or "GB" or "GIB" => 1L << 30,
-            "T" or "TB" or "TIB" => 1L << 40,
-            _ => throw new ArgumentException($"'{text}' has an unknown size unit; use B, KiB, MiB, GiB or TiB."),
-        };
-        return (long)(number * unit);
-    }
+    /// <summary>A host that loads a local engine from <paramref name="settings"/> in the background.</summary>
+    public static ModelHost Host(EngineSettings settings, string servedModelName) =>
+        new(servedModelName, settings.Model, c => Create(settings, c.Observer, c.Progress, c.Logger));
+
+    /// <summary>The local engine behind <paramref name="model"/>; a gateway that routes to workers has none.</summary>
+    public static LlmEngine LocalEngine(this LoadedModel model) =>
+        model.Service as LlmEngine ?? throw new InvalidOperationException("This process routes to workers; it has no local engine.");
 }

@@ -14,5 +14,5 @@ public sealed class ResponseStoreOptions
     public string MaxMemory { get; set; } = "256MiB";
 
     /// <summary><see cref="MaxMemory"/> in bytes.</summary>
-    public long MaxMemoryBytes => InferServe.Engine.Hosting.EngineFactory.ParseBytes(MaxMemory);
+    public long MaxMemoryBytes => InferServe.Contracts.ByteSize.Parse(MaxMemory);
 }

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using InferServe.Engine;
-using InferServe.Engine.Hosting;
+using InferServe.Contracts.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -14,7 +14,7 @@ namespace InferServe.Server.Responses;
 /// chat path (template, tool-call parser, grammar); its answer is a response object or the Responses event stream,
 /// and a finished response with store: true is kept for GET and previous_response_id.
 /// </summary>
-internal sealed class ResponsesEndpoint(EngineHost host, ChatTemplateCache chatTemplates, ResponseStore store, ILogger logger)
+internal sealed class ResponsesEndpoint(ModelHost host, ChatTemplateCache chatTemplates, ResponseStore store, ILogger logger)
 {
     public async Task CreateAsync(HttpContext ctx)
     {

@@ -1,5 +1,5 @@
 using System.Net;
-using InferServe.Engine.Hosting;
+using InferServe.Contracts.Hosting;
 using InferServe.Grpc;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -12,14 +12,14 @@ using Microsoft.Extensions.Logging;
 
 namespace InferServe.Api.Grpc.Tests.Infrastructure;
 
-/// <summary>Real Kestrel (h2c, loopback, free port) serving inferserve.v1.Inference over an <see cref="EngineHost"/>.</summary>
+/// <summary>Real Kestrel (h2c, loopback, free port) serving inferserve.v1.Inference over an <see cref="ModelHost"/>.</summary>
 public sealed class ApiServer : IAsyncDisposable
 {
     public const string ModelName = "tiny-test";
 
     private readonly WebApplication _app;
 
-    private ApiServer(WebApplication app, EngineHost host, Uri address)
+    private ApiServer(WebApplication app, ModelHost host, Uri address)
     {
         _app = app;
         Host = host;
@@ -27,7 +27,7 @@ public sealed class ApiServer : IAsyncDisposable
         Client = new GrpcClient(address);
     }
 
-    public EngineHost Host { get; }
+    public ModelHost Host { get; }
 
     public Uri Address { get; }
 
@@ -37,9 +37,9 @@ public sealed class ApiServer : IAsyncDisposable
     public GrpcClient Client { get; }
 
     /// <summary>Serves <paramref name="engine"/>, or an engine that never finishes loading when null.</summary>
-    public static async Task<ApiServer> StartAsync(LoadedEngine? engine)
+    public static async Task<ApiServer> StartAsync(LoadedModel? engine)
     {
-        var host = new EngineHost(new EngineSettings(), ModelName);
+        var host = new ModelHost(ModelName, modelPath: null, _ => throw new InvalidOperationException("The test sets the model."));
         if (engine is not null)
         {
             host.SetLoaded(engine);

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using InferServe.Engine;
+using InferServe.Contracts.Hosting;
 using InferServe.Engine.Hosting;
 using InferServe.ModelGen;
 using InferServe.Tests.Support;
@@ -51,13 +52,13 @@ public static class TestEngine
     /// <summary>Upper bound for any wait in a test, so a bug fails the test instead of hanging it.</summary>
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
 
-    private static readonly Lazy<(LoadedEngine Engine, FinishRecorder Recorder)> Shared = new(() => Create());
+    private static readonly Lazy<(LoadedModel Engine, FinishRecorder Recorder)> Shared = new(() => Create());
 
-    public static LoadedEngine Engine => Shared.Value.Engine;
+    public static LoadedModel Engine => Shared.Value.Engine;
 
     public static FinishRecorder Recorder => Shared.Value.Recorder;
 
-    public static (LoadedEngine Engine, FinishRecorder Recorder) Create(int maxSeqs = 8, int maxQueue = 64)
+    public static (LoadedModel Engine, FinishRecorder Recorder) Create(int maxSeqs = 8, int maxQueue = 64)
     {
         var recorder = new FinishRecorder();
         var settings = new EngineSettings

@@ -20,7 +20,7 @@ public sealed class RequestBodyFuzzTests(RequestBodyFuzzTests.Fixture fixture) :
     {
         public ErrorLog Errors { get; } = new();
         public TestServer Gateway { get; private set; } = null!;
-        protected virtual void Configure(ServerSettings settings) { }
+        protected virtual void Configure(TestSettings settings) { }
         public async ValueTask InitializeAsync() => Gateway = await TestServer.StartAsync(Configure, hooks: new ServingHostHooks
         {
             ConfigureLogging = l => l.AddProvider(Errors),

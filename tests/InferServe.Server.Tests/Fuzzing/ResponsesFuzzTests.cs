@@ -16,7 +16,7 @@ public sealed class ResponsesFuzzTests(ResponsesFuzzTests.Fixture fixture) : ICl
     /// <summary>The fuzz server with the tool-calling model and template, so tools and forced calls are reached.</summary>
     public sealed class Fixture : RequestBodyFuzzTests.Fixture
     {
-        protected override void Configure(ServerSettings settings)
+        protected override void Configure(TestSettings settings)
         {
             settings.Engine.Model = ToolModelFixture.WriteModel().Dir;
             settings.ChatTemplate = ToolModelFixture.Template;

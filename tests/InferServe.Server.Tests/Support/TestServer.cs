@@ -2,6 +2,7 @@ using System.ClientModel;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using InferServe.Contracts.Hosting;
 using InferServe.Engine.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenAI;
@@ -17,7 +18,7 @@ public sealed class TestServer : IAsyncDisposable
     public const string ModelName = "tiny-test";
 
     public required ServingHost Server { get; init; }
-    public required EngineHost Host { get; init; }
+    public required ModelHost Host { get; init; }
     public required Uri BaseAddress { get; init; }
     /// <summary>Sends the API key.</summary>
     public required HttpClient Http { get; init; }
@@ -27,7 +28,7 @@ public sealed class TestServer : IAsyncDisposable
     public OpenAIClient OpenAI(string key = ApiKey) =>
         new(new ApiKeyCredential(key), new OpenAIClientOptions { Endpoint = new Uri(BaseAddress, "/v1"), NetworkTimeout = TimeSpan.FromSeconds(60) });
 
-    public Engine.LlmEngine Engine => Host.Current!.Engine;
+    public Engine.LlmEngine Engine => Host.Current!.LocalEngine();
 
     /// <summary>Holds the engine between steps on request (<see cref="StepGate.HoldNextStep"/>); null unless asked for.</summary>
     public StepGate? Steps { get; init; }
@@ -36,7 +37,7 @@ public sealed class TestServer : IAsyncDisposable
     public int GrpcPort { get; init; }
 
     /// <param name="grpc">Also serve the public gRPC API, on a free port of its own (<see cref="GrpcPort"/>).</param>
-    public static async Task<TestServer> StartAsync(Action<ServerSettings>? configure = null, bool loadModel = true, string servedName = ModelName, ServingHostHooks? hooks = null,
+    public static async Task<TestServer> StartAsync(Action<TestSettings>? configure = null, bool loadModel = true, string servedName = ModelName, ServingHostHooks? hooks = null,
         bool stepGate = false, bool grpc = false)
     {
         // A free port can be taken by another test between picking and binding: pick again then (the HTTP port is Kestrel's own).
@@ -50,10 +51,10 @@ public sealed class TestServer : IAsyncDisposable
         }
     }
 
-    private static async Task<TestServer> StartOnceAsync(Action<ServerSettings>? configure, bool loadModel, string servedName, ServingHostHooks? hooks,
+    private static async Task<TestServer> StartOnceAsync(Action<TestSettings>? configure, bool loadModel, string servedName, ServingHostHooks? hooks,
         bool stepGate, int grpcPort)
     {
-        var settings = new ServerSettings
+        var settings = new TestSettings
         {
             Host = "127.0.0.1",
             Port = 0,
@@ -75,8 +76,8 @@ public sealed class TestServer : IAsyncDisposable
         if (grpcPort != 0) settings.GrpcPort = grpcPort;
         StepGate? steps = null;
         var host = stepGate
-            ? new EngineHost(settings.Engine, servedName, (observer, log) => EngineFactory.Create(settings.Engine, steps = new StepGate(observer), log))
-            : new EngineHost(settings.Engine, servedName);
+            ? new ModelHost(servedName, settings.Engine.Model, c => EngineFactory.Create(settings.Engine, steps = new StepGate(c.Observer), c.Progress))
+            : EngineFactory.Host(settings.Engine, servedName);
         var server = ServingHost.Create(settings, host, new ServingHostHooks
         {
             ConfigureLogging = hooks?.ConfigureLogging ?? (l => l.SetMinimumLevelWarning()),
@@ -138,7 +139,7 @@ internal static class LoggingExtensions
 public class GatewayFixture : IAsyncLifetime
 {
     public TestServer Gateway { get; private set; } = null!;
-    protected virtual void Configure(ServerSettings settings) { }
+    protected virtual void Configure(TestSettings settings) { }
     public async ValueTask InitializeAsync() => Gateway = await TestServer.StartAsync(Configure);
     public async ValueTask DisposeAsync() => await Gateway.DisposeAsync();
 }
