@@ -246,7 +246,7 @@ public sealed class OverloadTests
         using var second = server.Client.ServerStreaming(InferenceMethods.Generate, running.Clone().WithId("waiting"), Bounded);
         // The second request waits behind the first (one sequence); give its submission time to land.
         var deadline = DateTime.UtcNow + TestEngine.Timeout;
-        while (engine.Engine.Stats.Waiting == 0)
+        while (engine.LocalEngine().Stats.Waiting == 0)
         {
             Assert.True(DateTime.UtcNow < deadline, "second request never queued");
             await Task.Delay(5, TestContext.Current.CancellationToken);

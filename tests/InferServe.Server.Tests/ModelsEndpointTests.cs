@@ -10,7 +10,7 @@ public sealed class ModelsEndpointTests(GatewayFixture fixture) : IClassFixture<
     public async Task The_models_root_is_the_models_name_not_its_absolute_path()
     {
         var gw = fixture.Gateway;
-        string model = gw.Host.Settings.Model!;
+        string model = gw.Host.ModelPath!;
         Assert.True(Path.IsPathRooted(model), $"the test model should load from an absolute path: {model}");
         var text = await gw.Http.GetStringAsync("/v1/models", TestContext.Current.CancellationToken);
         var root = JsonDocument.Parse(text).RootElement.GetProperty("data")[0].GetProperty("root").GetString()!;

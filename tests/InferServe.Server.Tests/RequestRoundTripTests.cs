@@ -45,7 +45,7 @@ public sealed class RequestRoundTripTests
     {
         var description = FromHttp(EveryField);
         var wire = WireMapping.ToWire(description);
-        var atWorker = WireMapping.FromWire(V1.Request.Parser.ParseFrom(wire.ToByteArray()));
+        var atWorker = WireMapping.FromWire(InferServe.Transport.V1.Request.Parser.ParseFrom(wire.ToByteArray()));
         Assert.Empty(RequestDescriptions.Differences(description, atWorker));
     }
 
@@ -53,7 +53,7 @@ public sealed class RequestRoundTripTests
     public void A_request_with_only_defaults_crosses_the_wire_unchanged_too()
     {
         var description = FromHttp("""{"prompt": "hi"}""");
-        var atWorker = WireMapping.FromWire(V1.Request.Parser.ParseFrom(WireMapping.ToWire(description).ToByteArray()));
+        var atWorker = WireMapping.FromWire(InferServe.Transport.V1.Request.Parser.ParseFrom(WireMapping.ToWire(description).ToByteArray()));
         Assert.Empty(RequestDescriptions.Differences(description, atWorker));
     }
 }
