@@ -59,6 +59,7 @@ internal static class RequestMapping
                 FrequencyPenalty = request.HasFrequencyPenalty ? request.FrequencyPenalty : 0f,
                 Seed = request.HasSeed ? request.Seed : null,
                 LogitBias = request.LogitBias.Count > 0 ? request.LogitBias.ToDictionary(kv => kv.Key, kv => kv.Value) : null,
+                AllowedTokenIds = request.AllowedTokenIds.Count > 0 ? [.. request.AllowedTokenIds] : null,
             },
         };
     }

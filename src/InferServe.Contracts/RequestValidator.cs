@@ -57,6 +57,13 @@ public static class RequestValidator
                 if (!(b >= -100 && b <= 100)) throw new InvalidRequestException($"logit_bias: the bias for token {id} must be in [-100, 100], got {b}.", "logit_bias");
             }
         }
+        if (r.Sampling.AllowedTokenIds is { } allowed)
+        {
+            if (allowed.Count == 0) throw new InvalidRequestException("allowed_token_ids must not be empty.", "allowed_token_ids");
+            foreach (var id in allowed)
+                if ((uint)id >= (uint)facts.VocabSize)
+                    throw new InvalidRequestException($"allowed_token_ids: token id {id} is outside the vocabulary (size {facts.VocabSize}).", "allowed_token_ids");
+        }
         foreach (var id in r.StopTokenIds)
             if ((uint)id >= (uint)facts.VocabSize)
                 throw new InvalidRequestException($"stop_token_ids: token id {id} is outside the vocabulary (size {facts.VocabSize}).", "stop_token_ids");

@@ -17,6 +17,8 @@ public sealed record SamplingParams
     public ulong? Seed { get; init; }
     /// <summary>Added to a token's logit before sampling (OpenAI logit_bias, -100..100); null or empty for none.</summary>
     public IReadOnlyDictionary<int, float>? LogitBias { get; init; }
+    /// <summary>Only these token ids may be sampled (vLLM allowed_token_ids); null allows the whole vocabulary.</summary>
+    public IReadOnlyList<int>? AllowedTokenIds { get; init; }
 
     public bool IsGreedy => Temperature <= 0 || TopK == 1;
     public bool HasPenalties => RepetitionPenalty != 1f || PresencePenalty != 0f || FrequencyPenalty != 0f;

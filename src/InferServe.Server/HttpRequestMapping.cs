@@ -51,6 +51,7 @@ internal static class HttpRequestMapping
                 FrequencyPenalty = (float)(f.Number("frequency_penalty") ?? 0),
                 Seed = f.Long("seed") is long seed ? unchecked((ulong)seed) : null,
                 LogitBias = ParseLogitBias(f),
+                AllowedTokenIds = f.TryGet("allowed_token_ids", out _) ? ParseTokenIds(f, "allowed_token_ids") : null,
             },
         };
     }

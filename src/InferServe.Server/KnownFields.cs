@@ -16,7 +16,7 @@ internal static class KnownFields
     [
         "model", "max_tokens", "n", "stream", "stream_options", "temperature", "top_p", "top_k", "min_p", "repetition_penalty",
         "presence_penalty", "frequency_penalty", "seed", "stop", "stop_token_ids", "ignore_eos", "priority", "logit_bias",
-        "min_tokens", "include_stop_str_in_output", "skip_special_tokens", "logprobs", "cache_salt",
+        "min_tokens", "include_stop_str_in_output", "skip_special_tokens", "logprobs", "cache_salt", "allowed_token_ids",
         // Structured outputs (StructuredOutputFields).
         "response_format", "guided_json", "guided_regex", "guided_grammar", "guided_choice", "structured_outputs",
     ];

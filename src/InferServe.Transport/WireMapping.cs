@@ -22,6 +22,7 @@ public static class WireMapping
             RepetitionPenalty = p.RepetitionPenalty, PresencePenalty = p.PresencePenalty, FrequencyPenalty = p.FrequencyPenalty,
         };
         if (p.Seed is { } seed) sampling.Seed = seed;
+        if (p.AllowedTokenIds is { } allowed) sampling.AllowedTokenIds.AddRange(allowed);
         var wire = new Request
         {
             RequestId = r.RequestId, Sampling = sampling, MaxTokens = r.MaxTokens, N = r.N, IgnoreEos = r.IgnoreEos,
@@ -69,6 +70,7 @@ public static class WireMapping
                 Temperature = s.Temperature, TopP = s.TopP, TopK = s.TopK, MinP = s.MinP, RepetitionPenalty = s.RepetitionPenalty,
                 PresencePenalty = s.PresencePenalty, FrequencyPenalty = s.FrequencyPenalty, Seed = s.HasSeed ? s.Seed : null,
                 LogitBias = r.LogitBias.Count > 0 ? r.LogitBias.ToDictionary(kv => kv.Key, kv => kv.Value) : null,
+                AllowedTokenIds = s.AllowedTokenIds.Count > 0 ? [.. s.AllowedTokenIds] : null,
             },
         };
     }

@@ -15,10 +15,10 @@ public sealed class RequestMappingTests
             RequestId = "grpc-every-field", TokenIds = new TokenIds { Ids = { 1, 2, 3 } }, MaxTokens = 9, N = 2, Temperature = 0.5f, TopP = 0.9f,
             TopK = 5, MinP = 0.1f, RepetitionPenalty = 1.1f, PresencePenalty = 0.5f, FrequencyPenalty = 0.25f, Seed = 7, Stop = { "END" },
             StopTokenIds = { 3 }, IgnoreEos = true, MinTokens = 2, IncludeStopStrInOutput = true, SkipSpecialTokens = false, Logprobs = 3,
-            PromptLogprobs = 3, Priority = 4, CacheSalt = "tenant-a", LogitBias = { [5] = 1.5f },
+            PromptLogprobs = 3, Priority = 4, CacheSalt = "tenant-a", LogitBias = { [5] = 1.5f }, AllowedTokenIds = { 1, 5, 9 },
             StructuredOutput = new StructuredOutput { JsonObject = true },
         };
         var description = RequestMapping.ToEngineRequest(request, TestEngine.Engine.Service);
-        Assert.Empty(RequestDescriptions.Defaulted(description));
+        RequestDescriptions.AssertEveryFieldSet(description);
     }
 }

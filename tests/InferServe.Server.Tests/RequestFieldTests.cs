@@ -66,6 +66,14 @@ public sealed class RequestFieldTests(GatewayFixture fixture) : IClassFixture<Ga
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Allowed_token_ids_leave_sampling_only_those_tokens()
+    {
+        var choice = await CompleteAsync(new { prompt = "Hi", max_tokens = 3, temperature = 1, seed = 3, allowed_token_ids = new[] { Token } });
+        var piece = _gw.Engine.Tokenizer.Decode([Token]);
+        Assert.Equal(piece + piece + piece, choice.GetProperty("text").GetString());
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Stop_token_ids_end_the_choice_and_include_stop_str_in_output_keeps_its_text()
     {
         var without = await CompleteAsync(new { prompt = "Hi", max_tokens = 5, temperature = 0, logit_bias = Pin(Token), stop_token_ids = new[] { Token } });

@@ -17,6 +17,7 @@ public sealed class RequestRoundTripTests
         {
           "prompt": "hi", "max_tokens": 9, "n": 2, "temperature": 0.5, "top_p": 0.9, "top_k": 5, "min_p": 0.1,
           "repetition_penalty": 1.1, "presence_penalty": 0.5, "frequency_penalty": 0.25, "seed": 7, "logit_bias": {"5": 1.5},
+          "allowed_token_ids": [1, 5, 9],
           "stop": ["END"], "stop_token_ids": [3], "ignore_eos": true, "min_tokens": 2, "include_stop_str_in_output": true,
           "skip_special_tokens": false, "logprobs": 3, "echo": true, "priority": 4, "cache_salt": "tenant-a",
           "response_format": {"type": "json_object"}
@@ -36,7 +37,7 @@ public sealed class RequestRoundTripTests
     public void The_http_mapper_sets_every_field_of_the_description()
     {
         var description = FromHttp(EveryField);
-        Assert.Empty(RequestDescriptions.Defaulted(description));
+        RequestDescriptions.AssertEveryFieldSet(description);
         RequestValidator.Validate(description, Facts); // a valid request, judged once
     }
 
@@ -46,7 +47,7 @@ public sealed class RequestRoundTripTests
         var description = FromHttp(EveryField);
         var wire = WireMapping.ToWire(description);
         var atWorker = WireMapping.FromWire(InferServe.Transport.V1.Request.Parser.ParseFrom(wire.ToByteArray()));
-        Assert.Empty(RequestDescriptions.Differences(description, atWorker));
+        RequestDescriptions.AssertSame(description, atWorker);
     }
 
     [Fact(Timeout = 10_000)]
@@ -54,6 +55,6 @@ public sealed class RequestRoundTripTests
     {
         var description = FromHttp("""{"prompt": "hi"}""");
         var atWorker = WireMapping.FromWire(InferServe.Transport.V1.Request.Parser.ParseFrom(WireMapping.ToWire(description).ToByteArray()));
-        Assert.Empty(RequestDescriptions.Differences(description, atWorker));
+        RequestDescriptions.AssertSame(description, atWorker);
     }
 }

@@ -62,7 +62,9 @@ public sealed class ValidationParityTests(HttpAndGrpcFixture fixture) : IClassFi
         new Field("stop", Stops(1, 257), r => r.Stop.Add(new string('a', 257))),
         new Field("stop_token_ids", "[999999]", r => r.StopTokenIds.Add(999999)),
         new Field("stop_token_ids", "[-1]", r => r.StopTokenIds.Add(-1)),
-        new Field("stop_token_ids", JsonSerializer.Serialize(Enumerable.Range(0, 65)), r => r.StopTokenIds.AddRange(Enumerable.Range(0, 65))));
+        new Field("stop_token_ids", JsonSerializer.Serialize(Enumerable.Range(0, 65)), r => r.StopTokenIds.AddRange(Enumerable.Range(0, 65))),
+        new Field("allowed_token_ids", "[999999]", r => r.AllowedTokenIds.Add(999999)),
+        new Field("allowed_token_ids", "[-1]", r => r.AllowedTokenIds.Add(-1)));
 
     public static TheoryData<Field> Accepted => new(
         new Field("temperature", "2", r => r.Temperature = 2),
@@ -74,7 +76,8 @@ public sealed class ValidationParityTests(HttpAndGrpcFixture fixture) : IClassFi
         new Field("n", "8", r => r.N = 8),
         new Field("logprobs", "20", r => r.Logprobs = 20),
         new Field("stop", Stops(16, 256), r => r.Stop.AddRange(Enumerable.Range(0, 16).Select(i => new string((char)('a' + i), 256)))),
-        new Field("stop_token_ids", JsonSerializer.Serialize(Enumerable.Range(0, 64)), r => r.StopTokenIds.AddRange(Enumerable.Range(0, 64))));
+        new Field("stop_token_ids", JsonSerializer.Serialize(Enumerable.Range(0, 64)), r => r.StopTokenIds.AddRange(Enumerable.Range(0, 64))),
+        new Field("allowed_token_ids", "[1, 2]", r => r.AllowedTokenIds.AddRange([1, 2])));
 
     private Task<HttpResponseMessage> PostHttp(Field f)
     {

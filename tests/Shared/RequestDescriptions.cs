@@ -27,6 +27,20 @@ public static class RequestDescriptions
         return found;
     }
 
+    /// <summary>Fails naming every field of <paramref name="request"/> a mapper left at its default.</summary>
+    public static void AssertEveryFieldSet(GenerationRequest request)
+    {
+        var defaulted = Defaulted(request);
+        Xunit.Assert.True(defaulted.Count == 0, "Left at the default (a mapper misses the field):\n" + string.Join("\n", defaulted));
+    }
+
+    /// <summary>Fails naming every field that differs between <paramref name="expected"/> and <paramref name="actual"/>.</summary>
+    public static void AssertSame(GenerationRequest expected, GenerationRequest actual)
+    {
+        var differences = Differences(expected, actual);
+        Xunit.Assert.True(differences.Count == 0, "Changed on the way (expected vs actual):\n" + string.Join("\n", differences));
+    }
+
     private static void Compare(object a, object b, string path, List<string> equal, List<string> different)
     {
         // Settable (init) properties are the description's fields; computed ones (IsGreedy, ...) follow from them.
