@@ -76,4 +76,23 @@ public sealed class BatchBuilderTests
         Assert.Equal(0, builder.PromptTokens);
         Assert.Equal([6, 4], builder.Attention.ContextLength[..2]);
     }
+
+    [Fact(Timeout = 30_000)]
+    public void Building_a_step_allocates_nothing()
+    {
+        var scheduler = new Scheduler(new SchedulerOptions { MaxBatchedTokens = 8, MaxSeqs = 4 }, new KvCacheManager(Spec, 16));
+        var builder = new BatchBuilder(maxTokens: 8, maxSeqs: 4);
+        var a = Waiting(scheduler, [1, 2, 3], 1);
+        var b = Waiting(scheduler, [4, 5, 6], 2);
+        builder.Build(scheduler.Schedule());
+        scheduler.Computed();
+        a.Append(7);
+        b.Append(8);
+        var plan = scheduler.Schedule();
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        builder.Build(plan);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal([7, 8], builder.Tokens.ToArray());
+    }
 }

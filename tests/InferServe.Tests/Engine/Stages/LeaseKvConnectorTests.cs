@@ -73,10 +73,9 @@ public sealed class LeaseKvConnectorTests
         using var prefill = new StageRig();
         using var decode = new StageRig();
         var spec = Request(40, n: 2);
-        var expected = new StageRig();
-        var alone = expected.Admit(spec);
-        var reference = expected.RunToEnd(alone).SelectMany(e => e.TokenIds.Select(t => (e.Index, t))).ToList();
-        expected.Dispose();
+        List<(int Index, int Token)> reference;
+        using (var alone = new StageRig()) // the same request on one side only
+            reference = [.. alone.RunToEnd(alone.Admit(spec)).SelectMany(e => e.TokenIds.Select(t => (e.Index, t)))];
 
         var exported = await ExportAsync(prefill, spec);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
