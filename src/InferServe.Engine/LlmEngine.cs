@@ -1,10 +1,10 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using InferServe.Engine.Attention;
 using InferServe.Engine.Core;
 using InferServe.Engine.Kv;
 using InferServe.Engine.Kv.Transfer;
+using InferServe.Engine.Output;
 using InferServe.Engine.Runner;
 using InferServe.Engine.Sampling;
 using InferServe.Engine.Scheduling;
@@ -16,37 +16,28 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace InferServe.Engine;
 
 /// <summary>
-/// The inference engine: thread-safe submission, one loop thread that owns the scheduler, KV cache
-/// and runner, and an async stream of token events per request. Cancelling a request's token (or
-/// disposing its handle) aborts it and frees its KV blocks within one step.
+/// The inference engine: thread-safe submission into an inbox, and one loop thread that runs the stages of every step:
+/// scheduler (plan), batch builder (flattened batch), model runner (logits), output processor (tokens and events), with
+/// the KV connector moving prompt KV to and from other workers. Cancelling a request's token (or disposing its handle)
+/// aborts it and frees its KV blocks within one step.
 /// </summary>
-public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
+public sealed class LlmEngine : IAsyncDisposable, IGenerationService
 {
     private readonly ModelInstance _model;
     private readonly EngineOptions _options;
     private readonly ILogger _log;
     private readonly IEngineObserver _observer;
     private readonly Scheduler _scheduler;
-    private readonly Sampler _sampler = new();
     private readonly GrammarMasks _grammars;
-    private readonly ConcurrentQueue<Action> _inbox = new();
-    private readonly SemaphoreSlim _wake = new(0);
+    private readonly RequestTable _requests;
+    private readonly BatchBuilder _batch;
+    private readonly OutputProcessor _outputs;
+    private readonly IKvConnector _connector;
+    private readonly EngineInbox _inbox = new();
     private readonly Thread _thread;
     private readonly CancellationTokenSource _stop = new();
-    private readonly HashSet<int> _eos;
-    private readonly AttentionBatch _batch;
-    private readonly int[] _tokens;
-    private float[] _adjusted = [];
-    private readonly List<int> _rows = [];
-    private readonly List<Sequence> _sampling = [];
-    private readonly HashSet<RequestState> _live = [];
-    private readonly KvLeaseTable _leases;
-    private readonly Queue<RequestState> _pendingImports = new();
-    private readonly List<RequestState> _exports = [];
-    private readonly int[]?[] _tokenLists;
     private volatile EngineStats _stats;
-    private int _queued;
-    private long _steps, _promptTokens, _generationTokens;
+    private long _steps, _promptTokens;
 
     public ModelConfig Config => _model.Config;
     public ITokenizer Tokenizer { get; }
@@ -77,15 +68,15 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
         _scheduler = new Scheduler(s, model.Kv);
         _scheduler.Preempted += _ => _observer.Preempted();
         _scheduler.PrefixLookup += (queried, hit) => _observer.PrefixCacheLookup(queried, hit);
-        _leases = new KvLeaseTable(model.Kv.Pool, options.KvLeaseTime, Post);
         Facts = new ModelFacts(model.Config.Architecture, model.Config.VocabSize, model.MaxContext, model.Config.BosTokenId ?? tokenizer.BosTokenId,
             [.. model.Config.EosTokenIds.Concat(tokenizer.EosTokenIds).Distinct().Order()], model.Kv.Spec.BlockSize, model.Kv.Pool.NumBlocks, s.MaxSeqs);
-        _eos = [.. model.Config.EosTokenIds, .. tokenizer.EosTokenIds];
-        if (stopAtBos && model.Config.BosTokenId is int bos) _eos.Add(bos);
-        _grammars = new GrammarMasks(tokenizer, model.Config.VocabSize, _eos, model.MaxContext);
-        _batch = new AttentionBatch(s.MaxBatchedTokens, s.MaxSeqs);
-        _tokens = new int[s.MaxBatchedTokens];
-        _tokenLists = new int[]?[model.Config.VocabSize];
+        HashSet<int> eos = [.. model.Config.EosTokenIds, .. tokenizer.EosTokenIds];
+        if (stopAtBos && model.Config.BosTokenId is int bos) eos.Add(bos);
+        _grammars = new GrammarMasks(tokenizer, model.Config.VocabSize, eos, model.MaxContext);
+        _requests = new RequestTable(_scheduler, model.Kv, _grammars, tokenizer, _observer, options, _log);
+        _batch = new BatchBuilder(s.MaxBatchedTokens, s.MaxSeqs);
+        _outputs = new OutputProcessor(model.Runner, _scheduler, model.Kv, _requests, _grammars, tokenizer, eos, model.MaxContext, _observer);
+        _connector = new LeaseKvConnector(model.Kv, model.Storage, _scheduler, _requests, s.MaxSeqs, options.KvLeaseTime, Post, _log);
         _stats = Snapshot();
         _thread = new Thread(Loop) { IsBackground = true, Name = "inferserve-engine" };
         _thread.Start();
@@ -96,18 +87,36 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
     /// can never run and <see cref="EngineOverloadedException"/> when the waiting queue is full.
     /// </summary>
     public GenerationHandle Submit(GenerationRequest request, CancellationToken cancellationToken = default) =>
-        Enqueue(new RequestState(request, Stopwatch.GetTimestamp()), Admit, cancellationToken);
+        Enqueue(new RequestState(request, Stopwatch.GetTimestamp()), _requests.Admit, cancellationToken);
 
     IGenerationStream IGenerationService.Submit(GenerationRequest request, CancellationToken cancellationToken) => Submit(request, cancellationToken);
+
+    /// <summary>Runs the prompt and samples the first token of every choice, then leases the prompt's KV for pickup.</summary>
+    public (GenerationHandle Handle, Task<PrefillResult> Result) SubmitPrefill(GenerationRequest request, CancellationToken cancellationToken = default)
+    {
+        var export = new TaskCompletionSource<PrefillResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var handle = Enqueue(new RequestState(request, Stopwatch.GetTimestamp()) { Export = export }, _requests.Admit, cancellationToken);
+        return (handle, export.Task);
+    }
+
+    /// <summary>
+    /// Continues a request prefilled elsewhere: reserves the prompt's blocks, lets <paramref name="fill"/> write them
+    /// (off the engine thread), then decodes from the prefill's first tokens and random states.
+    /// </summary>
+    /// <remarks>Without <paramref name="fill"/> the prompt's KV is recomputed here (its prefill worker is gone).</remarks>
+    public GenerationHandle SubmitImported(GenerationRequest request, ImportedPrefill prefill, Func<KvBlockSpans, CancellationToken, Task>? fill,
+        CancellationToken cancellationToken = default)
+    {
+        if (prefill.Choices.Count != request.N || prefill.Choices.Any(c => (uint)c.Index >= (uint)request.N || (uint)c.Token >= (uint)Config.VocabSize))
+            throw new InvalidRequestException("The prefill's first tokens do not match the request's choices or vocabulary.", "prefill");
+        return Enqueue(new RequestState(request, Stopwatch.GetTimestamp()) { Import = new KvImport(prefill, fill) },
+            state => { if (_requests.AdmitImported(state)) _connector.Import(state); }, cancellationToken);
+    }
 
     private GenerationHandle Enqueue(RequestState state, Action<RequestState> admit, CancellationToken cancellationToken)
     {
         RequestValidator.Validate(state.Spec, Facts);
-        if (Interlocked.Increment(ref _queued) > _options.MaxQueue)
-        {
-            Interlocked.Decrement(ref _queued);
-            throw new EngineOverloadedException($"The waiting queue is full ({_options.MaxQueue} requests); retry later.");
-        }
+        if (!_requests.TryQueue()) throw new EngineOverloadedException($"The waiting queue is full ({_options.MaxQueue} requests); retry later.");
         var handle = new GenerationHandle(this, state);
         Post(() => admit(state));
         if (cancellationToken.CanBeCanceled) handle.Registration = cancellationToken.Register(handle.Abort);
@@ -121,59 +130,34 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
         await foreach (var e in handle.ReadAllAsync(cancellationToken)) yield return e;
     }
 
-    internal void Post(Action command)
+    /// <summary>Starts reading a lease's blocks (any thread, no engine step waited for); null when the lease is unknown, released or expired.</summary>
+    public KvBlockSpans? BeginLeaseRead(string leaseId) => _connector.BeginRead(leaseId);
+
+    /// <summary>Ends a read; <paramref name="release"/> ends the lease (the decode worker has the blocks).</summary>
+    public void EndLeaseRead(string leaseId, bool release) => _connector.EndRead(leaseId, release);
+
+    public bool ReleaseLease(string leaseId) => _connector.Release(leaseId);
+
+    /// <summary>Leases held now, and ended by pickup or release, or by expiry: read live, from any thread.</summary>
+    public (int Held, long Released, long Expired) Leases => _connector.Exports;
+
+    /// <summary>Imports whose KV was recomputed here because the transfer failed.</summary>
+    public long ImportFallbacks => _connector.ImportFallbacks;
+
+    /// <summary>Block-stored (true) and block-evicted (false) events of the prefix cache, raised on the engine thread.</summary>
+    public event Action<BlockHash, bool>? BlockEvent
     {
-        _inbox.Enqueue(command);
-        _wake.Release();
+        add => _model.Kv.Pool.BlockEvent += value;
+        remove => _model.Kv.Pool.BlockEvent -= value;
     }
 
-    private void Admit(RequestState state)
-    {
-        var spec = state.Spec;
-        var salt = SaltFor(spec);
-        ulong seed = spec.Sampling.Seed ?? (ulong)Random.Shared.NextInt64();
-        var seq = new Sequence(state, 0, spec.PromptTokens.ToArray(), spec.PromptTokens.Count, new SequenceKv(salt), seed, NewOutput(spec));
-        if (spec.PromptLogprobs is not null) seq.PromptLogprobs = [new TokenLogprob(spec.PromptTokens[0], float.NaN, [])];
-        state.Sequences.Add(seq);
-        state.Unfinished = 1;
-        _live.Add(state);
-        if (state.Aborted)
-        {
-            AbortNow(state);
-            return;
-        }
-        if (!TryAttachGrammar(seq)) return;
-        _scheduler.Enqueue(seq);
-        _observer.RequestQueued();
-    }
+    /// <summary>The hashes of every block in the prefix cache now (a snapshot for a new subscriber).</summary>
+    public Task<BlockHash[]> CachedBlocksAsync() => _inbox.Call(() => _model.Kv.Pool.CachedHashes());
 
-    /// <summary>Gives the sequence its grammar matcher (replaying tokens it already has); fails the sequence if the grammar cannot run.</summary>
-    private bool TryAttachGrammar(Sequence seq)
-    {
-        try
-        {
-            seq.Grammar = _grammars.Create(seq.Request.Spec, seq.Tokens[seq.PromptLength..]);
-            return true;
-        }
-        catch (InferServe.Grammar.GrammarException e)
-        {
-            _log.LogError("Grammar failed for request {RequestId}: {Reason}", seq.Request.Spec.RequestId, e.Message);
-            Emit(seq, "", [], null, FinishReason.Error);
-            Finish(seq, FinishReason.Error);
-            return false;
-        }
-    }
+    /// <summary>Runs <paramref name="query"/> on the engine thread between steps (tests and diagnostics).</summary>
+    public Task<T> InspectAsync<T>(Func<KvCacheManager, T> query) => _inbox.Call(() => query(_model.Kv));
 
-    /// <summary>Prompt logprobs need every prompt row computed: such a request gets a salt of its own, so it never hits the prefix cache.</summary>
-    private BlockHash SaltFor(GenerationRequest spec) =>
-        BlockHash.Salt(_options.CacheSaltBase + "\u0001" + spec.CacheSalt + (spec.PromptLogprobs is null ? "" : "\u0002" + Guid.NewGuid().ToString("N")));
-
-    private OutputState NewOutput(GenerationRequest spec)
-    {
-        var decoder = Tokenizer.CreateIncrementalDecoder(spec.SkipSpecialTokens);
-        decoder.Prime(spec.PromptTokens as int[] ?? [.. spec.PromptTokens]);
-        return new OutputState(decoder, spec.StopStrings, spec.IncludeStopStringInOutput);
-    }
+    internal void Post(Action command) => _inbox.Post(command);
 
     /// <summary>Steps completed so far (engine thread writes, anyone may read).</summary>
     internal long CompletedSteps => Volatile.Read(ref _steps);
@@ -185,34 +169,27 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
     {
         long requestedAt = Volatile.Read(ref state.AbortRequestedAtStep);
         if (requestedAt >= 0 && state.Unfinished > 0) LastAbortLagSteps = _steps - requestedAt;
-        state.Aborted = true;
-        foreach (var seq in state.Sequences.ToArray())
-            if (!seq.IsFinished)
-            {
-                Emit(seq, "", [], null, FinishReason.Abort);
-                Finish(seq, FinishReason.Abort);
-            }
+        _requests.Abort(state);
     }
 
     private void Loop()
     {
         while (!_stop.IsCancellationRequested)
         {
-            while (_inbox.TryDequeue(out var command)) command();
-            _leases.ExpireDue();
-            if (_pendingImports.Count > 0) StartImports();
+            _inbox.RunPosted();
+            _connector.Poll();
             if (_scheduler.RunningCount == 0 && _scheduler.WaitingCount == 0)
             {
                 _stats = Snapshot();
-                try { _wake.Wait(_leases.NextExpiry(), _stop.Token); }
+                try { _inbox.Wait(_connector.NextDue, _stop.Token); }
                 catch (OperationCanceledException) { break; }
                 continue;
             }
             Step();
             _stats = Snapshot();
         }
-        while (_inbox.TryDequeue(out var command)) command();
-        foreach (var state in _live.ToArray()) AbortNow(state);
+        _inbox.RunPosted();
+        _requests.AbortAll();
     }
 
     private void Step()
@@ -221,190 +198,47 @@ public sealed partial class LlmEngine : IAsyncDisposable, IGenerationService
         if (plan.Count == 0)
         {
             // Nothing fits even with an empty cache: fail the head of the queue instead of spinning.
-            if (_scheduler.RunningCount == 0) FailStuckWaiting();
+            if (_scheduler.RunningCount == 0) _requests.FailFirstWaiting();
             return;
         }
-        _batch.Clear();
-        _rows.Clear();
-        _sampling.Clear();
-        int T = 0, prompt = 0;
-        foreach (var chunk in plan)
-        {
-            var seq = chunk.Sequence;
-            NotePromptChunk(seq, T, chunk.Start, chunk.Count);
-            int si = _batch.AddSequence(seq.Kv.Table.Blocks, chunk.Start + chunk.Count);
-            var tokens = seq.Tokens;
-            for (int i = 0; i < chunk.Count; i++)
-            {
-                _tokens[T++] = tokens[chunk.Start + i];
-                _batch.AddToken(si, chunk.Start + i);
-            }
-            if (chunk.Start < seq.PromptLength) prompt += Math.Min(chunk.Count, seq.PromptLength - chunk.Start);
-            if (chunk.Samples)
-            {
-                _rows.Add(T - 1);
-                _sampling.Add(seq);
-            }
-        }
-
+        _batch.Build(plan);
         ReadOnlySpan<float> logits;
         // Masks that are not cached yet are built while the dense graphs run.
-        var masks = _grammars.Prepare(_sampling);
+        var masks = _grammars.Prepare(_batch.Sampling);
         try
         {
-            logits = _model.Runner.Forward(_tokens.AsSpan(0, T), _batch, _model.Attention, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_rows));
+            logits = _model.Runner.Forward(_batch.Tokens, _batch.Attention, _model.Attention, _batch.LogitRows);
             masks?.Wait();
         }
         catch (Exception e)
         {
             // A failed step must not take the server down: fail what was in it, keep serving the rest.
             _log.LogError(e, "Engine step failed; its {Count} sequence(s) end with an error and the engine keeps serving", plan.Count);
-            _promptChunks.Clear();
             foreach (var chunk in plan)
-                if (!chunk.Sequence.IsFinished)
-                {
-                    Emit(chunk.Sequence, "", [], null, FinishReason.Error);
-                    Finish(chunk.Sequence, FinishReason.Error);
-                }
+                if (!chunk.Sequence.IsFinished) _requests.End(chunk.Sequence, FinishReason.Error);
             return;
         }
         Volatile.Write(ref _steps, _steps + 1);
-        _promptTokens += prompt;
-        foreach (var chunk in plan)
-        {
-            var seq = chunk.Sequence;
-            seq.NumComputed = chunk.Start + chunk.Count;
-            _model.Kv.CacheFullBlocks(seq.Kv, seq.Tokens, seq.NumComputed);
-        }
-        if (_promptChunks.Count > 0) logits = ComputePromptLogprobs(logits);
-        int v = Config.VocabSize;
-        for (int r = 0; r < _sampling.Count; r++)
-        {
-            var seq = _sampling[r];
-            var row = logits.Slice(r * v, v);
-            var request = seq.Request;
-            // Before sampling: a first token that finishes the request must still reach the export's result.
-            if (request.Export is not null && !_exports.Contains(request)) _exports.Add(request);
-            if (request.Spec.N > 1 && !request.Forked)
-            {
-                request.Forked = true;
-                for (int i = 1; i < request.Spec.N; i++)
-                {
-                    ulong rng = seq.Rng + (ulong)i * 0xD1B54A32D192ED03UL;
-                    var child = seq.Fork(i, _model.Kv.Fork(seq.Kv), rng, NewOutput(request.Spec));
-                    request.Sequences.Add(child);
-                    request.Unfinished++;
-                    _scheduler.AddRunning(child);
-                    SampleAndEmit(child, row);
-                }
-            }
-            SampleAndEmit(seq, row);
-        }
-        if (_exports.Count > 0) CompleteExports();
-        _observer.TokensComputed(prompt, _sampling.Count);
-    }
-
-    private void SampleAndEmit(Sequence seq, ReadOnlySpan<float> logits)
-    {
-        var spec = seq.Request.Spec;
-        var sampled = logits;
-        if (LogitAdjustments.Needed(spec, seq.Generated))
-        {
-            if (_adjusted.Length < logits.Length) _adjusted = new float[logits.Length];
-            var row = _adjusted.AsSpan(0, logits.Length);
-            logits.CopyTo(row);
-            LogitAdjustments.Apply(row, spec, seq.Generated, _eos);
-            sampled = row;
-        }
-        var grammar = seq.Grammar;
-        long maskStart = grammar is null ? 0 : Stopwatch.GetTimestamp();
-        int token = _sampler.Sample(sampled, spec.Sampling, ref seq.Rng, seq, grammar is null ? default : _grammars.Mask(seq, grammar));
-        bool grammarBroken = false;
-        if (grammar is not null)
-        {
-            if (grammar.BudgetNarrowed && !seq.BudgetCloseCounted)
-            {
-                seq.BudgetCloseCounted = true;
-                _observer.StructuredOutputBudgetClose();
-            }
-            try { grammarBroken = !grammar.Accept(token); }
-            catch (InferServe.Grammar.GrammarException) { grammarBroken = true; }
-            _grammars.Record(Stopwatch.GetTimestamp() - maskStart);
-        }
-        var logprob = spec.Logprobs is int k ? _sampler.Logprobs(logits, token, k) : null;
-        seq.Append(token);
-        seq.Request.CompletionTokens++;
-        _generationTokens++;
-
-        long now = Stopwatch.GetTimestamp();
-        var request = seq.Request;
-        if (request.FirstTokenTicks == 0)
-        {
-            request.FirstTokenTicks = now;
-            _observer.FirstToken(Stopwatch.GetElapsedTime(request.ArrivalTicks, now), Stopwatch.GetElapsedTime(request.ArrivalTicks, seq.AdmittedTicks));
-            Interlocked.Decrement(ref _queued);
-        }
-        else _observer.InterTokenLatency(Stopwatch.GetElapsedTime(request.LastTokenTicks, now));
-        request.LastTokenTicks = now;
-
-        var (finish, text) = FinishRules.After(seq, token, grammarBroken, _eos, MaxContext);
-        Emit(seq, text, TokenList(token), logprob is null ? null : [logprob], finish);
-        if (finish is { } reason) Finish(seq, reason);
-    }
-
-    /// <summary>A one-token list per vocabulary id, made once: events are read-only, so every event of a token shares it.</summary>
-    private int[] TokenList(int token) => _tokenLists[token] ??= [token];
-
-    private static void Emit(Sequence seq, string text, int[] tokens, TokenLogprob[]? logprobs, FinishReason? finish) =>
-        seq.Request.Events.Writer.TryWrite(new GenerationEvent(seq.Index, text, tokens, logprobs, finish, seq.Request.Usage) { PromptLogprobs = TakePromptLogprobs(seq) });
-
-    private void Finish(Sequence seq, FinishReason reason, bool exported = false)
-    {
-        if (seq.IsFinished) return;
-        bool wasQueued = seq.Request.FirstTokenTicks == 0;
-        bool transferHolds = seq.Status == SequenceStatus.WaitingForKv;
-        _scheduler.Remove(seq);
-        seq.Status = SequenceStatus.Finished;
-        seq.FinishReason = reason;
-        var request = seq.Request;
-        // A transfer still writing the blocks: cancel it; ImportDone frees them once it has stopped.
-        if (transferHolds) request.Import!.Cancel.Cancel();
-        else _model.Kv.Free(seq.Kv);
-        if (--request.Unfinished > 0) return;
-        if (wasQueued) Interlocked.Decrement(ref _queued);
-        _live.Remove(request);
-        if (request.Export is { } export && !_exports.Contains(request)) export.TrySetCanceled();
-        request.Events.Writer.TryComplete();
-        if (exported) return;
-        _observer.RequestFinished(request.Spec.RequestId, reason, Stopwatch.GetElapsedTime(request.ArrivalTicks), request.Spec.PromptTokens.Count, request.CompletionTokens, request.CachedTokens);
-    }
-
-    private void FailStuckWaiting()
-    {
-        foreach (var state in _live.ToArray())
-            foreach (var seq in state.Sequences)
-                if (seq.Status == SequenceStatus.Waiting)
-                {
-                    Emit(seq, "", [], null, FinishReason.Error);
-                    Finish(seq, FinishReason.Error);
-                    return;
-                }
+        _promptTokens += _batch.PromptTokens;
+        _scheduler.Computed();
+        _connector.BeforeSampling(_batch.Sampling);
+        _outputs.Process(plan, _batch, logits);
+        _connector.CompleteExports();
+        _observer.TokensComputed(_batch.PromptTokens, _batch.Sampling.Count);
     }
 
     private EngineStats Snapshot()
     {
         var pool = _model.Kv.Pool;
-        return new EngineStats(_scheduler.RunningCount + _scheduler.Reserved, _scheduler.WaitingCount + _pendingImports.Count + _inbox.Count, pool.NumBlocks,
-            pool.FreeCount, _model.Kv.Spec.BlockSize, _model.Kv.PrefixQueryTokens, _model.Kv.PrefixHitTokens, _scheduler.Preemptions, _steps, _promptTokens, _generationTokens);
+        return new EngineStats(_scheduler.RunningCount + _scheduler.Reserved, _scheduler.WaitingCount + _connector.PendingImports + _inbox.Count, pool.NumBlocks,
+            pool.FreeCount, _model.Kv.Spec.BlockSize, _model.Kv.PrefixQueryTokens, _model.Kv.PrefixHitTokens, _scheduler.Preemptions, _steps, _promptTokens,
+            _outputs.GeneratedTokens);
     }
-
-    /// <summary>Runs <paramref name="query"/> on the engine thread between steps (tests and diagnostics).</summary>
-    public Task<T> InspectAsync<T>(Func<KvCacheManager, T> query) => OnEngineThread(() => query(_model.Kv));
 
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
-        _wake.Release();
+        _inbox.Wake();
         await Task.Run(() => _thread.Join());
         _stop.Dispose();
     }

@@ -20,6 +20,8 @@ internal sealed class RequestState(GenerationRequest spec, long arrivalTicks)
     public int CompletionTokens { get; set; }
     /// <summary>Set for a remote prefill: the request stops after its first token and its KV goes under a lease.</summary>
     public TaskCompletionSource<PrefillResult>? Export { get; init; }
+    /// <summary>A step sampled the export's first tokens, so its result is set at the end of that step: finishing must not cancel it.</summary>
+    public bool ExportTaken { get; set; }
     /// <summary>Set for a decode that takes its prompt KV from another worker.</summary>
     public KvImport? Import { get; init; }
 

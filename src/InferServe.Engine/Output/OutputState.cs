@@ -13,6 +13,14 @@ internal sealed class OutputState(IncrementalDecoder decoder, IReadOnlyList<stri
 
     public IncrementalDecoder Decoder { get; } = decoder;
 
+    /// <summary>A choice's output state, its decoder primed with the prompt (so the first token decodes in context).</summary>
+    public static OutputState For(ITokenizer tokenizer, GenerationRequest spec)
+    {
+        var decoder = tokenizer.CreateIncrementalDecoder(spec.SkipSpecialTokens);
+        decoder.Prime(spec.PromptTokens as int[] ?? [.. spec.PromptTokens]);
+        return new OutputState(decoder, spec.StopStrings, spec.IncludeStopStringInOutput);
+    }
+
     /// <summary>
     /// Adds decoded text; returns what can be emitted now and whether a stop string matched. <paramref name="stopsAllowed"/>
     /// false (before min_tokens): stop strings pass through as text.

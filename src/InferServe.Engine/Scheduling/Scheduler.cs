@@ -122,6 +122,16 @@ internal sealed class Scheduler(SchedulerOptions options, KvCacheManager kv)
         return _plan;
     }
 
+    /// <summary>The last plan ran: its chunks' KV is in the cache, and blocks it filled join the prefix cache.</summary>
+    public void Computed()
+    {
+        foreach (var (seq, start, count) in _plan)
+        {
+            seq.NumComputed = start + count;
+            kv.CacheFullBlocks(seq.Kv, seq.Tokens, seq.NumComputed);
+        }
+    }
+
     private void Preempt(Sequence seq)
     {
         _running.Remove(seq);
