@@ -21,6 +21,8 @@ public sealed class KvBlockSpans(KvStorage storage, int[] blocks)
     /// <summary>Bytes of one layer's K (or V) region of one block.</summary>
     public int RegionBytes => storage.LayerRegionBytes;
     public int BlockBytes => 2 * Layers * RegionBytes;
+    /// <summary>The dtype the blocks are stored in here.</summary>
+    public KvDType DType => storage.Spec.DType;
 
     /// <summary>The <paramref name="value"/> (V) or K region of layer <paramref name="layer"/> of the i-th block.</summary>
     public KvSpan Region(int i, int layer, bool value) => storage.LayerRegion(value, layer, blocks[i]);
@@ -54,5 +56,24 @@ public sealed class KvBlockSpans(KvStorage storage, int[] blocks)
                 source.Slice(offset, RegionBytes).CopyTo(Region(i, l, true).AsHostSpan());
                 offset += RegionBytes;
             }
+    }
+
+    /// <summary>Stores one token's K and V (all heads) at a slot of the i-th block, encoding it in this cache's dtype.</summary>
+    public void WriteToken(int i, int layer, int slot, ReadOnlySpan<float> k, ReadOnlySpan<float> v) =>
+        storage.Write(layer, blocks[i], slot, k, v);
+
+    /// <summary>
+    /// Fills blocks from wire-order bytes stored as <paramref name="sourceDType"/>: copied as they are when it is
+    /// this cache's dtype, re-encoded through <paramref name="converter"/> (created on first need) when not.
+    /// </summary>
+    public void Write(int first, ReadOnlySpan<byte> source, KvDType sourceDType, ref KvBlockConverter? converter)
+    {
+        if (sourceDType == DType)
+        {
+            Write(first, source);
+            return;
+        }
+        converter ??= new KvBlockConverter(storage.Spec, sourceDType);
+        converter.Write(this, first, source);
     }
 }
