@@ -184,7 +184,7 @@ public sealed class FailureTests(ITestOutputHelper log)
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var call = client.ServerStreaming(InferenceMethods.Generate,
                 new GenerateRequest { Text = "Once upon a time", MaxTokens = 900, Temperature = 0.8f, Seed = 3, IgnoreEos = true }, new CallOptions { CancellationToken = cts.Token });
-            Assert.True(await call.ResponseStream.MoveNextAsync(ct));
+            Assert.True(await call.ResponseStream.MoveNext(ct));
             cts.Cancel();
             call.Dispose();
         }

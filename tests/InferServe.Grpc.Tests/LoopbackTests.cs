@@ -85,13 +85,13 @@ public sealed class LoopbackTests : IAsyncLifetime
         for (var i = 0; i < 3; i++)
         {
             await call.RequestStream.WriteAsync(new EchoRequest { Text = $"m{i}", Payload = ByteString.CopyFrom(new byte[50_000]) }, ct);
-            Assert.True(await call.ResponseStream.MoveNextAsync(ct));
+            Assert.True(await call.ResponseStream.MoveNext(ct));
             Assert.Equal($"m{i}", call.ResponseStream.Current.Text);
             Assert.Equal(i, call.ResponseStream.Current.Index);
         }
 
         await call.RequestStream.CompleteAsync();
-        Assert.False(await call.ResponseStream.MoveNextAsync(ct));
+        Assert.False(await call.ResponseStream.MoveNext(ct));
         Assert.Equal(StatusCode.OK, call.GetStatus().StatusCode);
     }
 
@@ -122,11 +122,11 @@ public sealed class LoopbackTests : IAsyncLifetime
         using var cts = new CancellationTokenSource();
         using var call = _client.ServerStreaming(ServerStream, new EchoRequest { Count = 1000, DelayMs = 20 }, BoundedAndCancelledBy(cts.Token));
 
-        Assert.True(await call.ResponseStream.MoveNextAsync(TestContext.Current.CancellationToken));
-        Assert.True(await call.ResponseStream.MoveNextAsync(TestContext.Current.CancellationToken));
+        Assert.True(await call.ResponseStream.MoveNext(TestContext.Current.CancellationToken));
+        Assert.True(await call.ResponseStream.MoveNext(TestContext.Current.CancellationToken));
         cts.Cancel();
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNextAsync(TestContext.Current.CancellationToken).AsTask());
+        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(TestContext.Current.CancellationToken).AsTask());
         Assert.Equal(StatusCode.Cancelled, error.StatusCode);
         Assert.Equal("ServerStream", await _server.NextCancellationAsync());
     }
@@ -136,7 +136,7 @@ public sealed class LoopbackTests : IAsyncLifetime
     {
         var call = _client.Duplex(Duplex, Bounded);
         await call.RequestStream.WriteAsync(new EchoRequest { Text = "x" }, TestContext.Current.CancellationToken);
-        Assert.True(await call.ResponseStream.MoveNextAsync(TestContext.Current.CancellationToken));
+        Assert.True(await call.ResponseStream.MoveNext(TestContext.Current.CancellationToken));
 
         call.Dispose();
 
@@ -161,9 +161,9 @@ public sealed class LoopbackTests : IAsyncLifetime
         using var call = _client.ServerStreaming(
             ServerStream, new EchoRequest { Text = "gone", Count = 2, StatusCode = (int)StatusCode.NotFound }, Bounded);
 
-        Assert.True(await call.ResponseStream.MoveNextAsync(TestContext.Current.CancellationToken));
-        Assert.True(await call.ResponseStream.MoveNextAsync(TestContext.Current.CancellationToken));
-        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNextAsync(TestContext.Current.CancellationToken).AsTask());
+        Assert.True(await call.ResponseStream.MoveNext(TestContext.Current.CancellationToken));
+        Assert.True(await call.ResponseStream.MoveNext(TestContext.Current.CancellationToken));
+        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(TestContext.Current.CancellationToken).AsTask());
         Assert.Equal(new Status(StatusCode.NotFound, "gone"), error.Status);
     }
 
@@ -205,9 +205,9 @@ public sealed class LoopbackTests : IAsyncLifetime
         var headers = new GrpcMethod<EchoRequest, EchoReply>(Service, "Headers");
         using var call = _client.ServerStreaming(headers, new EchoRequest(), Bounded with { Headers = [new("x-request-id", "req-42")] });
 
-        Assert.True(await call.ResponseStream.MoveNextAsync(TestContext.Current.CancellationToken));
+        Assert.True(await call.ResponseStream.MoveNext(TestContext.Current.CancellationToken));
         Assert.Equal("req-42", call.ResponseStream.Current.Text);
-        Assert.False(await call.ResponseStream.MoveNextAsync(TestContext.Current.CancellationToken));
+        Assert.False(await call.ResponseStream.MoveNext(TestContext.Current.CancellationToken));
         Assert.Equal("done", call.GetTrailers()!.GetValues("x-trailer").Single());
     }
 

@@ -77,11 +77,11 @@ public sealed class PythonServerInteropTests : IAsyncLifetime
         using var call = _client.ServerStreaming(
             ServerStream, new EchoRequest { Count = 1000, DelayMs = 20 }, CallOptions.FromTimeout(TestTimeout, cts.Token));
 
-        Assert.True(await call.ResponseStream.MoveNextAsync(Ct));
-        Assert.True(await call.ResponseStream.MoveNextAsync(Ct));
+        Assert.True(await call.ResponseStream.MoveNext(Ct));
+        Assert.True(await call.ResponseStream.MoveNext(Ct));
         cts.Cancel();
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNextAsync(Ct).AsTask());
+        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(Ct).AsTask());
         Assert.Equal(StatusCode.Cancelled, error.StatusCode);
         Assert.Equal("ServerStream", await _python!.NextCancellationAsync());
     }
@@ -128,13 +128,13 @@ public sealed class PythonServerInteropTests : IAsyncLifetime
         {
             var block = ByteString.CopyFrom(new byte[256 * 1024]); // KV-block sized payloads
             await call.RequestStream.WriteAsync(new EchoRequest { Text = $"m{i}", Payload = block }, Ct);
-            Assert.True(await call.ResponseStream.MoveNextAsync(Ct));
+            Assert.True(await call.ResponseStream.MoveNext(Ct));
             Assert.Equal(i, call.ResponseStream.Current.Index);
             Assert.Equal(block.Length, call.ResponseStream.Current.Payload.Length);
         }
 
         await call.RequestStream.CompleteAsync();
-        Assert.False(await call.ResponseStream.MoveNextAsync(Ct));
+        Assert.False(await call.ResponseStream.MoveNext(Ct));
         Assert.Equal(StatusCode.OK, call.GetStatus().StatusCode);
     }
 }
