@@ -1,3 +1,4 @@
+using InferServe.Api.Grpc;
 using InferServe.Engine;
 using InferServe.Engine.Hosting;
 using InferServe.Metrics;
@@ -58,6 +59,7 @@ public sealed class ServingHost : IAsyncDisposable
         App.Use(new ErrorMappingMiddleware(_log, _endpoints, settings.MaxBodySize, requests).InvokeAsync);
         if (WorkerCredentials is not null) App.Use(new WorkerAuthentication(WorkerCredentials, _endpoints, settings.IsWorker, _log).InvokeAsync);
         App.Use(_authentication.InvokeAsync);
+        App.UseGrpcBadInputStatus();
         ServingRoutes.Map(App, settings, host, Registry, _endpoints, new ChatTemplateCache(settings.ChatTemplate, settings.ToolCallParser, settings.ChatTemplateLimits.ToOptions(), _log), _log);
         // A worker's gRPC port carries the worker protocol (mapped by the hook) instead of the public API.
         if (settings.GrpcPort > 0 && !settings.IsWorker) MapGrpcApi(App, settings.GrpcPort);

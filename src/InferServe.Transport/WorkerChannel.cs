@@ -35,9 +35,13 @@ public sealed class WorkerChannel : IDisposable
                 metadata.Add("authorization", "Bearer " + token);
                 return metadata;
             });
+        CallInvoker = invoker;
         Worker = new V1.Worker.WorkerClient(invoker);
         Registry = new V1.Registry.RegistryClient(invoker);
     }
+
+    /// <summary>Calls on this channel carrying the link's token: for other services (health) on the same peer.</summary>
+    public CallInvoker CallInvoker { get; }
 
     public V1.Worker.WorkerClient Worker { get; }
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using InferServe.Disaggregation.Tests.Support;
 using Grpc.Core;
+using Grpc.Health.V1;
 using InferServe.Tests.Shared;
 using InferServe.ModelGen;
 using InferServe.Tests.Support;
@@ -92,15 +93,21 @@ public sealed class WorkerAuthTests
         Assert.True(await decode.MetricAsync("inferserve_kv_transfer_blocks_total", "direction=\"received\"", ct) > 0, decode.Output);
 
         using var workerChannel = new WorkerChannel(prefill.GrpcAddress);
+        using var registryChannel = new WorkerChannel(gateway.GrpcAddress);
+        var registry = registryChannel.Registry;
         var worker = workerChannel.Worker;
         await AssertEveryWorkerMethodRefusedAsync(worker, ct);
         await AssertEveryWorkerMethodRefusedAsync(worker, ct, "Bearer not-the-worker-token-at-all");
         var info = await worker.GetInfoAsync(new InfoRequest(), WithToken("Bearer " + Token, ct)).ResponseAsync;
         Assert.Equal("prefill", info.Role);
+        // The standard health service answers probes without the token, on the worker and on the gateway.
+        foreach (var probed in new[] { workerChannel, registryChannel })
+        {
+            var health = await new Health.HealthClient(probed.CallInvoker).CheckAsync(new HealthCheckRequest(), GrpcCalls.Within(TimeSpan.FromSeconds(30), ct));
+            Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
+        }
 
         // The gateway's Registry takes the worker token, not an API key and not nothing: no stranger can join the pool.
-        using var registryChannel = new WorkerChannel(gateway.GrpcAddress);
-        var registry = registryChannel.Registry;
         var register = new RegisterRequest { Address = "http://127.0.0.1:1", Info = info };
         var refused = await CodeOfAsync(() => registry.RegisterAsync(register, GrpcCalls.Within(TimeSpan.FromSeconds(30), ct)).ResponseAsync);
         Assert.Equal(StatusCode.Unauthenticated, refused.Code);

@@ -127,7 +127,10 @@ public sealed class GrpcEdgeFuzzTests : IAsyncLifetime
 
     private static HttpRequestMessage GrpcRequest(string method, byte[] body)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, $"/{Service}/{method}") { Content = new ByteArrayContent(body) };
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/{Service}/{method}")
+        {
+            Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact, Content = new ByteArrayContent(body),
+        };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
         request.Headers.TryAddWithoutValidation("te", "trailers");
         return request;
