@@ -122,6 +122,20 @@ public sealed class ClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_gzip_compressed_request_gets_the_same_completion()
+    {
+        var request = Greedy(8);
+        var plain = await _server.Client.CompleteAsync(request, Bounded);
+
+        // Grpc.Net.Client compresses the request message with gzip when this metadata names it (grpc-encoding: gzip).
+        var gzip = new CallOptions(new Metadata { { "grpc-internal-encoding-request", "gzip" } }, DateTime.UtcNow + TestEngine.Timeout,
+            TestContext.Current.CancellationToken);
+        var compressed = await _server.Client.CompleteAsync(request, gzip);
+
+        Assert.Equal(plain.Choices[0].TokenIds, compressed.Choices[0].TokenIds);
+    }
+
+    [Fact]
     public async Task Deadline_exceeded_aborts_the_engine_request_and_frees_its_blocks()
     {
         // A warm connection first, so the deadline cannot run out in the handshake before the request reaches the engine
