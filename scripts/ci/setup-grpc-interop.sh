@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian gRPC Python stack used as the interop peer by tests/InferServe.Grpc.Tests.
+# Installs the Debian gRPC Python stack used as the interop client by tests/InferServe.Api.Grpc.Tests.
 # Idempotent: skips apt entirely when /usr/bin/python3 can already import grpc and protobuf.
 # Runs as root on Debian 12 (CI); uses sudo when not root.
 set -euo pipefail

@@ -2,7 +2,7 @@ using System.Text;
 using InferServe.Api.Grpc.V1;
 using InferServe.Engine;
 using InferServe.Contracts.Hosting;
-using InferServe.Grpc;
+using Grpc.Core;
 
 namespace InferServe.Api.Grpc;
 
@@ -11,16 +11,16 @@ namespace InferServe.Api.Grpc;
 /// (client reset or deadline) and its handle is disposed on every exit path, so an abandoned call aborts its
 /// engine request and frees its KV blocks.
 /// </summary>
-internal sealed class InferenceService(ModelHost host)
+internal sealed class InferenceService(ModelHost host) : Inference.InferenceBase
 {
-    public Task GenerateAsync(GenerateRequest request, IServerStreamWriter<GenerateResponse> responses, ServerCallContext context) =>
+    public override Task Generate(GenerateRequest request, IServerStreamWriter<GenerateResponse> responses, ServerCallContext context) =>
         Mapped(async () =>
         {
             await GenerateCoreAsync(request, responses, context).ConfigureAwait(false);
             return true;
         });
 
-    public Task<CompleteResponse> CompleteAsync(GenerateRequest request, ServerCallContext context) => Mapped(() => CompleteCoreAsync(request, context));
+    public override Task<CompleteResponse> Complete(GenerateRequest request, ServerCallContext context) => Mapped(() => CompleteCoreAsync(request, context));
 
     /// <summary>Service errors raised while streaming (a routed request's workers) become gRPC statuses.</summary>
     private static async Task<T> Mapped<T>(Func<Task<T>> call)
@@ -35,11 +35,11 @@ internal sealed class InferenceService(ModelHost host)
         }
         catch (EngineOverloadedException e)
         {
-            throw new RpcException(StatusCode.ResourceExhausted, e.Message);
+            throw Fail(StatusCode.ResourceExhausted, e.Message);
         }
         catch (ServiceUnavailableException e)
         {
-            throw new RpcException(StatusCode.Unavailable, e.Message);
+            throw Fail(StatusCode.Unavailable, e.Message);
         }
     }
 
@@ -141,7 +141,7 @@ internal sealed class InferenceService(ModelHost host)
         return response;
     }
 
-    public Task<ModelInfo> GetModelInfoAsync(ModelInfoRequest request, ServerCallContext context) => Mapped(() => GetModelInfoCoreAsync());
+    public override Task<ModelInfo> GetModelInfo(ModelInfoRequest request, ServerCallContext context) => Mapped(() => GetModelInfoCoreAsync());
 
     private Task<ModelInfo> GetModelInfoCoreAsync()
     {
@@ -170,14 +170,13 @@ internal sealed class InferenceService(ModelHost host)
         {
             if (loaded.Service is IReadinessProbe probe && !probe.IsReady(out var reason))
             {
-                throw new RpcException(StatusCode.Unavailable, "Not ready: " + reason);
+                throw Fail(StatusCode.Unavailable, "Not ready: " + reason);
             }
 
             return loaded.Service;
         }
 
-        throw new RpcException(
-            StatusCode.Unavailable,
+        throw Fail(StatusCode.Unavailable,
             host.LoadError is null ? "The model is still loading; retry shortly." : "The model failed to load; see the server log.");
     }
 
@@ -193,7 +192,7 @@ internal sealed class InferenceService(ModelHost host)
         }
         catch (EngineOverloadedException e)
         {
-            throw new RpcException(StatusCode.ResourceExhausted, e.Message);
+            throw Fail(StatusCode.ResourceExhausted, e.Message);
         }
     }
 
@@ -209,9 +208,11 @@ internal sealed class InferenceService(ModelHost host)
         }
 
         ct.ThrowIfCancellationRequested();
-        throw new RpcException(StatusCode.Unavailable, "The request was aborted because the engine is shutting down.");
+        throw Fail(StatusCode.Unavailable, "The request was aborted because the engine is shutting down.");
     }
 
     /// <summary>A worker that failed names itself (<paramref name="message"/>); otherwise the engine failed.</summary>
-    private static RpcException EngineFailed(string? message) => new(StatusCode.Internal, message ?? "The engine failed while generating this request.");
+    private static RpcException EngineFailed(string? message) => Fail(StatusCode.Internal, message ?? "The engine failed while generating this request.");
+
+    private static RpcException Fail(StatusCode code, string detail) => new(new Status(code, detail));
 }

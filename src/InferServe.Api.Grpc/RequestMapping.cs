@@ -2,7 +2,7 @@ using InferServe.Api.Grpc.V1;
 using InferServe.Engine;
 using InferServe.Engine.Sampling;
 using InferServe.Grammar;
-using InferServe.Grpc;
+using Grpc.Core;
 
 namespace InferServe.Api.Grpc;
 
@@ -73,7 +73,7 @@ internal static class RequestMapping
         _ => new(GrammarKind.Gbnf, s.Grammar, "structured_output.grammar"),
     };
 
-    public static RpcException Invalid(string message) => new(StatusCode.InvalidArgument, message);
+    public static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 
     public static V1.FinishReason ToProto(Engine.FinishReason? reason) => reason switch
     {

@@ -5,7 +5,6 @@ using InferServe.Metrics;
 using InferServe.Router;
 using InferServe.Server;
 using InferServe.Tokenization;
-using InferServe.Grpc;
 using InferServe.Workers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -80,9 +79,10 @@ public static class ServeRoles
         {
             Registry = registry,
             WorkerCredentials = credentials,
+            ConfigureBuilder = builder => builder.Services.AddWorkerGrpc(service),
             MapGrpcApi = (app, _) =>
             {
-                foreach (var endpoint in app.MapWorkerGrpc(service)) endpoint.RequireHost($"*:{settings.GrpcPort}");
+                app.MapWorkerGrpc().RequireHost($"*:{settings.GrpcPort}");
                 // SIGTERM: refuse new work at once; Kestrel then lets running calls finish (shutdown timeout).
                 app.Lifetime.ApplicationStopping.Register(service.Drain);
             },
@@ -121,14 +121,10 @@ public static class ServeRoles
             Registry = registry,
             WorkerCredentials = credentials,
             // Workers started with --gateway register on the public gRPC port.
-            MapGrpcApi = (app, h) =>
+            ConfigureBuilder = builder => builder.Services.AddSingleton(new RegistryService(() => (host.Current?.Service as RemoteGenerationService)?.Workers)),
+            MapGrpcApi = (app, _) =>
             {
-                if (settings.GrpcPort > 0)
-                    app.MapGrpcUnary(InferServe.Transport.WorkerMethods.Register, (request, context) =>
-                        h.Current?.Service is RemoteGenerationService router
-                            ? new RegistryService(router.Workers).RegisterAsync(request, context)
-                            : throw new InferServe.Grpc.RpcException(InferServe.Grpc.StatusCode.Unavailable, "The gateway is starting."))
-                        .RequireHost($"*:{settings.GrpcPort}");
+                if (settings.GrpcPort > 0) app.MapGrpcService<RegistryService>().RequireHost($"*:{settings.GrpcPort}");
             },
         }))
         {

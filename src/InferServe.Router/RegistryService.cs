@@ -1,15 +1,19 @@
-using InferServe.Grpc;
+using Grpc.Core;
 using InferServe.Transport.V1;
 
 namespace InferServe.Router;
 
-/// <summary>The gateway's side of <c>inferserve.worker.v1.Registry</c>: workers started with --gateway announce themselves here.</summary>
-public sealed class RegistryService(WorkerMonitor workers)
+/// <summary>
+/// The gateway's side of <c>inferserve.worker.v1.Registry</c>: workers started with --gateway announce themselves here.
+/// <paramref name="workers"/> is null until the gateway's router is up; calls before then end with UNAVAILABLE.
+/// </summary>
+public sealed class RegistryService(Func<WorkerMonitor?> workers) : Registry.RegistryBase
 {
-    public Task<RegisterResponse> RegisterAsync(RegisterRequest request, ServerCallContext context)
+    public override Task<RegisterResponse> Register(RegisterRequest request, ServerCallContext context)
     {
-        if (request.Info is null) throw new RpcException(StatusCode.InvalidArgument, "info is required.");
-        var reason = workers.Register(request.Address, request.Info);
+        var monitor = workers() ?? throw new RpcException(new Status(StatusCode.Unavailable, "The gateway is starting."));
+        if (request.Info is null) throw new RpcException(new Status(StatusCode.InvalidArgument, "info is required."));
+        var reason = monitor.Register(request.Address, request.Info);
         return Task.FromResult(new RegisterResponse { Accepted = reason is null, Reason = reason ?? "" });
     }
 }

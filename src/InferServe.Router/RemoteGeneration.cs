@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using InferServe.Engine;
-using InferServe.Grpc;
+using Grpc.Core;
 using InferServe.Router.Routing;
 using InferServe.Transport;
 using InferServe.Transport.V1;
@@ -113,7 +113,7 @@ internal sealed class RemoteGeneration(RemoteGenerationService service, Generati
             try
             {
                 using (worker.Track())
-                    prefill = await worker.Client.UnaryAsync(WorkerMethods.Prefill, new PrefillRequest { Request = wire }, new CallOptions { CancellationToken = ct })
+                    prefill = await worker.Client.PrefillAsync(new PrefillRequest { Request = wire }, cancellationToken: ct)
                         .ConfigureAwait(false);
             }
             catch (Exception e) when (!ct.IsCancellationRequested && Retryable(e))
@@ -171,7 +171,7 @@ internal sealed class RemoteGeneration(RemoteGenerationService service, Generati
             {
                 using (worker.Track())
                 {
-                    using var call = worker.Client.ServerStreaming(WorkerMethods.Decode, decode, new CallOptions { CancellationToken = ct });
+                    using var call = worker.Client.Decode(decode, cancellationToken: ct);
                     await foreach (var e in call.ResponseStream.ReadAllAsync(ct).ConfigureAwait(false))
                     {
                         streamed = true;
@@ -228,7 +228,7 @@ internal sealed class RemoteGeneration(RemoteGenerationService service, Generati
     {
         try
         {
-            await worker.Client.UnaryAsync(WorkerMethods.ReleaseKv, new ReleaseKvRequest { LeaseId = lease }, CallOptions.FromTimeout(ReleaseTimeout)).ConfigureAwait(false);
+            await worker.Client.ReleaseKvAsync(new ReleaseKvRequest { LeaseId = lease }, deadline: DateTime.UtcNow + ReleaseTimeout).ConfigureAwait(false);
         }
         catch (Exception e) when (e is RpcException or HttpRequestException or IOException or OperationCanceledException)
         {

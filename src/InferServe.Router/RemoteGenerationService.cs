@@ -25,7 +25,7 @@ public sealed class RemoteGenerationService : IGenerationService, IReadinessProb
     internal RouterOptions Options => _options;
 
     /// <param name="workerClient">Options of the gateway's clients to the workers (worker-link credentials).</param>
-    public RemoteGenerationService(RouterOptions options, ITokenizer tokenizer, MetricRegistry registry, ILogger log, InferServe.Grpc.GrpcClientOptions? workerClient = null)
+    public RemoteGenerationService(RouterOptions options, ITokenizer tokenizer, MetricRegistry registry, ILogger log, InferServe.Transport.WorkerLinkOptions? workerClient = null)
     {
         foreach (var url in options.PrefillWorkers.Concat(options.DecodeWorkers))
             if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))

@@ -1,6 +1,6 @@
 using InferServe.Engine;
 using InferServe.Engine.Kv;
-using InferServe.Grpc;
+using InferServe.Transport;
 using InferServe.Transport.V1;
 
 namespace InferServe.Router;
@@ -9,7 +9,7 @@ public enum WorkerRole { Prefill, Decode }
 
 /// <summary>One worker as the gateway sees it: address, identity, health, load and the prefix blocks it holds.</summary>
 /// <param name="client">The worker-link credentials (client certificate, CA, token) its calls carry.</param>
-public sealed class WorkerEndpoint(string address, WorkerRole role, GrpcClientOptions? client = null) : IDisposable
+public sealed class WorkerEndpoint(string address, WorkerRole role, WorkerLinkOptions? client = null) : IDisposable
 {
     private readonly HashSet<BlockHash> _blocks = [];
     private readonly Lock _gate = new();
@@ -17,7 +17,9 @@ public sealed class WorkerEndpoint(string address, WorkerRole role, GrpcClientOp
 
     public string Address { get; } = address.TrimEnd('/');
     public WorkerRole Role { get; } = role;
-    public GrpcClient Client { get; } = new(new Uri(address), client);
+    /// <summary>The one channel to this worker, reused by every call.</summary>
+    public WorkerChannel Channel { get; } = new(address.TrimEnd('/'), client);
+    public Worker.WorkerClient Client => Channel.Worker;
     public WorkerInfo? Info { get; internal set; }
     public volatile bool Healthy;
     /// <summary>Why the worker is not used, for /ready and the log.</summary>
@@ -77,5 +79,5 @@ public sealed class WorkerEndpoint(string address, WorkerRole role, GrpcClientOp
 
     public override string ToString() => $"{Role.ToString().ToLowerInvariant()} worker {Address}";
 
-    public void Dispose() => Client.Dispose();
+    public void Dispose() => Channel.Dispose();
 }

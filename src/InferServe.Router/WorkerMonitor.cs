@@ -1,4 +1,4 @@
-using InferServe.Grpc;
+using Grpc.Core;
 using InferServe.Transport;
 using InferServe.Transport.V1;
 using Microsoft.Extensions.Logging;
@@ -13,7 +13,7 @@ namespace InferServe.Router;
 public sealed class WorkerMonitor : IAsyncDisposable
 {
     private readonly RouterOptions _options;
-    private readonly GrpcClientOptions? _client;
+    private readonly WorkerLinkOptions? _client;
     private readonly ILogger _log;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _loops = [];
@@ -31,7 +31,7 @@ public sealed class WorkerMonitor : IAsyncDisposable
     public event Action<WorkerEndpoint>? HealthChanged;
 
     /// <param name="client">Options of the clients that call the workers: the worker-link credentials.</param>
-    public WorkerMonitor(RouterOptions options, ILogger log, GrpcClientOptions? client = null)
+    public WorkerMonitor(RouterOptions options, ILogger log, WorkerLinkOptions? client = null)
     {
         _options = options;
         _log = log;
@@ -51,7 +51,7 @@ public sealed class WorkerMonitor : IAsyncDisposable
         var workers = All.ToList();
         var infos = await Task.WhenAll(workers.Select(async w =>
         {
-            try { return await w.Client.UnaryAsync(WorkerMethods.GetInfo, new InfoRequest(), CallOptions.FromTimeout(TimeSpan.FromSeconds(5), ct)); }
+            try { return await w.Client.GetInfoAsync(new InfoRequest(), deadline: DateTime.UtcNow.AddSeconds(5), cancellationToken: ct); }
             catch (Exception e) when (e is RpcException or HttpRequestException or IOException or OperationCanceledException) { return null; }
         }));
         lock (_gate)
@@ -126,7 +126,7 @@ public sealed class WorkerMonitor : IAsyncDisposable
         {
             try
             {
-                var info = await worker.Client.UnaryAsync(WorkerMethods.GetInfo, new InfoRequest(), CallOptions.FromTimeout(TimeSpan.FromSeconds(10), ct));
+                var info = await worker.Client.GetInfoAsync(new InfoRequest(), deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: ct);
                 if (Incompatibility(worker, info) is { } why)
                 {
                     if (worker.Problem != why) _log.LogError("Refusing {Worker}: {Problem}", worker, why);
@@ -136,8 +136,8 @@ public sealed class WorkerMonitor : IAsyncDisposable
                     continue;
                 }
                 worker.Info = info;
-                using var call = worker.Client.ServerStreaming(WorkerMethods.Watch,
-                    new WatchRequest { IntervalMs = (int)_options.HeartbeatInterval.TotalMilliseconds }, new CallOptions { CancellationToken = ct });
+                using var call = worker.Client.Watch(
+                    new WatchRequest { IntervalMs = (int)_options.HeartbeatInterval.TotalMilliseconds }, cancellationToken: ct);
                 await foreach (var status in call.ResponseStream.ReadAllAsync(ct))
                 {
                     worker.ApplyBlocks(status);

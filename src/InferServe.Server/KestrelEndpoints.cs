@@ -33,10 +33,18 @@ internal sealed class KestrelEndpoints
     /// <summary>"https" when the HTTP port serves TLS.</summary>
     public string HttpScheme => _publicCertificate is null ? "http" : "https";
 
+    private const int ResponseBufferBytes = 4 * 1024 * 1024;
+
     public void Configure(KestrelServerOptions k)
     {
         k.AddServerHeader = false;
         k.Limits.MaxRequestBodySize = _maxBodyBytes;
+        // A KV chunk is 1 MiB: with the default 64 KiB response buffer every chunk's flush waits for the socket, so
+        // reading the next chunk from the cache never overlaps sending this one.
+        k.Limits.MaxResponseBufferSize = ResponseBufferBytes;
+        // Request streams (a gRPC client streaming large messages) need no round trip per 768 KiB either.
+        k.Limits.Http2.InitialConnectionWindowSize = 8 * 1024 * 1024;
+        k.Limits.Http2.InitialStreamWindowSize = 4 * 1024 * 1024;
         Listen(k, _settings.Host, _settings.Port, HttpProtocols.Http1, Https(_publicCertificate, askClients: false));
         if (_settings.GrpcPort > 0) Listen(k, _settings.Host, _settings.GrpcPort, HttpProtocols.Http2, GrpcHttps());
     }

@@ -1,3 +1,4 @@
+using InferServe.Api.Grpc;
 using InferServe.Engine;
 using InferServe.Contracts.Hosting;
 using InferServe.Metrics;
@@ -51,16 +52,18 @@ public sealed class ServingHost : IAsyncDisposable
         _endpoints = new KestrelEndpoints(settings, certificate, WorkerCredentials);
         _authentication = new ApiKeyAuthentication(apiKeys, _endpoints, settings.IsWorker);
 
-        App = ServingHostBuilder.Build(settings, _endpoints, hooks);
+        App = ServingHostBuilder.Build(settings, host, _endpoints, hooks);
         _log = App.Services.GetRequiredService<ILoggerFactory>().CreateLogger("InferServe.Server");
         _lifecycle = new ModelLifecycle(host, Metrics, Observer, _log);
         var requests = Registry.CreateCounter("inferserve_http_requests", "HTTP requests by route (endpoint), method and final status.", "endpoint", "method", "status");
         App.Use(new ErrorMappingMiddleware(_log, _endpoints, settings.MaxBodySize, requests).InvokeAsync);
         if (WorkerCredentials is not null) App.Use(new WorkerAuthentication(WorkerCredentials, _endpoints, settings.IsWorker, _log).InvokeAsync);
         App.Use(_authentication.InvokeAsync);
+        App.UseGrpcBadInputStatus();
         ServingRoutes.Map(App, settings, host, Registry, _endpoints, new ChatTemplateCache(settings.ChatTemplate, settings.ToolCallParser, settings.ChatTemplateLimits.ToOptions(), _log), _log);
         // A worker's gRPC port carries the worker protocol (mapped by the hook) instead of the public API.
-        if (settings.GrpcPort > 0 && !settings.IsWorker) MapGrpcApi(App, host, settings.GrpcPort);
+        if (settings.GrpcPort > 0 && !settings.IsWorker) MapGrpcApi(App, settings.GrpcPort);
+        if (settings.GrpcPort > 0) GrpcHosting.MapHealth(App, settings.GrpcPort);
         hooks.MapGrpcApi?.Invoke(App, host);
     }
 
@@ -81,8 +84,8 @@ public sealed class ServingHost : IAsyncDisposable
     /// The public gRPC API (inferserve.v1.Inference) on the h2c endpoint only. With API keys configured,
     /// calls must send `authorization: Bearer KEY` metadata, else UNAUTHENTICATED.
     /// </summary>
-    private static void MapGrpcApi(WebApplication app, ModelHost host, int grpcPort) =>
-        InferServe.Api.Grpc.InferenceGrpcEndpoints.MapInferenceGrpc(app, host).RequireHost($"*:{grpcPort}");
+    private static void MapGrpcApi(WebApplication app, int grpcPort) =>
+        InferServe.Api.Grpc.InferenceGrpcEndpoints.MapInferenceGrpc(app).RequireHost($"*:{grpcPort}");
 
     private ICollection<string> Addresses => App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
 

@@ -1,3 +1,5 @@
+using InferServe.Api.Grpc;
+using InferServe.Contracts.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -6,17 +8,17 @@ using Microsoft.Extensions.Logging;
 
 namespace InferServe.Server;
 
-/// <summary>Builds the gateway's slim ASP.NET Core host: console logging, shutdown timeout and Kestrel listeners.</summary>
+/// <summary>Builds the slim ASP.NET Core host: console logging, shutdown timeout, Kestrel listeners and gRPC services.</summary>
 internal static class ServingHostBuilder
 {
-    public static WebApplication Build(ServerSettings settings, KestrelEndpoints endpoints, ServingHostHooks hooks)
+    public static WebApplication Build(ServerSettings settings, ModelHost host, KestrelEndpoints endpoints, ServingHostHooks hooks)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         ConfigureLogging(builder.Logging, settings, hooks);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(Math.Max(1, settings.ShutdownTimeoutSeconds)));
         builder.WebHost.ConfigureKestrel(endpoints.Configure);
-        if (settings.GrpcPort > 0)
-            builder.Services.Configure<InferServe.Grpc.GrpcServerOptions>(o => o.GrpcOnlyPorts.Add(settings.GrpcPort));
+        GrpcHosting.AddServices(builder.Services, host);
+        if (!settings.IsWorker) builder.Services.AddInferenceGrpc();
         hooks.ConfigureBuilder?.Invoke(builder);
         return builder.Build();
     }

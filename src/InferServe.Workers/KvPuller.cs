@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Grpc.Core;
 using InferServe.Engine.Kv.Transfer;
-using InferServe.Grpc;
 using InferServe.Transport;
 using InferServe.Transport.V1;
 
@@ -9,22 +9,23 @@ namespace InferServe.Workers;
 
 /// <summary>Decode side of a KV transfer: streams a lease's blocks from the prefill worker straight into reserved blocks.</summary>
 /// <param name="clientOptions">Options of the clients to prefill workers: the worker-link credentials.</param>
-public sealed class KvPuller(WorkerMetrics metrics, TimeSpan timeout, GrpcClientOptions? clientOptions = null) : IDisposable
+public sealed class KvPuller(WorkerMetrics metrics, TimeSpan timeout, WorkerLinkOptions? clientOptions = null) : IDisposable
 {
-    private readonly ConcurrentDictionary<string, GrpcClient> _clients = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, WorkerChannel> _clients = new(StringComparer.Ordinal);
 
     public async Task PullAsync(string source, string leaseId, int expectedBlocks, KvBlockSpans target, CancellationToken cancellationToken)
     {
         if (expectedBlocks != target.BlockCount)
             throw new InvalidDataException($"The prefill leased {expectedBlocks} blocks but this worker reserved {target.BlockCount}; block sizes differ.");
         var started = Stopwatch.GetTimestamp();
-        var client = _clients.GetOrAdd(source, s => new GrpcClient(new Uri(s), clientOptions));
+        // One channel per prefill worker, reused by every pull from it.
+        var client = _clients.GetOrAdd(source, s => new WorkerChannel(s, clientOptions)).Worker;
         int received = 0;
         long bytes = 0;
         try
         {
-            using var call = client.ServerStreaming(WorkerMethods.PullKv, new PullKvRequest { LeaseId = leaseId },
-                CallOptions.FromTimeout(timeout, cancellationToken));
+            using var call = client.PullKv(new PullKvRequest { LeaseId = leaseId },
+                deadline: DateTime.UtcNow + timeout, cancellationToken: cancellationToken);
             await foreach (var chunk in call.ResponseStream.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 if (chunk.TotalBlocks != target.BlockCount || chunk.FirstBlock != received)

@@ -1,20 +1,14 @@
-using InferServe.Grpc;
-using InferServe.Transport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace InferServe.Workers;
 
 public static class WorkerEndpoints
 {
+    /// <summary>Registers the one <see cref="WorkerService"/> of this process, so Grpc.AspNetCore serves calls with it.</summary>
+    public static IServiceCollection AddWorkerGrpc(this IServiceCollection services, WorkerService service) => services.AddSingleton(service);
+
     /// <summary>Maps <c>inferserve.worker.v1.Worker</c>; the returned builder applies conventions (host filters) to every method.</summary>
-    public static IReadOnlyList<IEndpointConventionBuilder> MapWorkerGrpc(this IEndpointRouteBuilder endpoints, WorkerService service) =>
-    [
-        endpoints.MapGrpcUnary(WorkerMethods.GetInfo, service.GetInfoAsync),
-        endpoints.MapGrpcServerStreaming(WorkerMethods.Watch, service.WatchAsync),
-        endpoints.MapGrpcUnary(WorkerMethods.Prefill, service.PrefillAsync),
-        endpoints.MapGrpcServerStreaming(WorkerMethods.PullKv, service.PullKvAsync),
-        endpoints.MapGrpcUnary(WorkerMethods.ReleaseKv, service.ReleaseKvAsync),
-        endpoints.MapGrpcServerStreaming(WorkerMethods.Decode, service.DecodeAsync),
-    ];
+    public static IEndpointConventionBuilder MapWorkerGrpc(this IEndpointRouteBuilder endpoints) => endpoints.MapGrpcService<WorkerService>();
 }

@@ -1,4 +1,4 @@
-using InferServe.Grpc;
+using Grpc.Core;
 using InferServe.Transport;
 using InferServe.Transport.V1;
 using Microsoft.Extensions.Logging;
@@ -10,7 +10,7 @@ public sealed record WorkerRegistrationOptions(string Gateway, string AdvertiseA
 {
     public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(2);
     /// <summary>Options of the client to the gateway: the worker-link credentials.</summary>
-    public GrpcClientOptions? Client { get; init; }
+    public WorkerLinkOptions? Client { get; init; }
 }
 
 /// <summary>
@@ -26,7 +26,7 @@ public sealed class WorkerRegistration(WorkerRegistrationOptions options, Func<T
 
     private async Task LoopAsync(CancellationToken ct)
     {
-        using var client = new GrpcClient(new Uri(options.Gateway), options.Client);
+        using var channel = new WorkerChannel(options.Gateway, options.Client);
         string? lastProblem = null;
         bool accepted = false;
         while (!ct.IsCancellationRequested)
@@ -34,8 +34,8 @@ public sealed class WorkerRegistration(WorkerRegistrationOptions options, Func<T
             string? problem;
             try
             {
-                var response = await client.UnaryAsync(WorkerMethods.Register,
-                    new RegisterRequest { Address = options.AdvertiseAddress, Info = await info() }, CallOptions.FromTimeout(TimeSpan.FromSeconds(5), ct));
+                var response = await channel.Registry.RegisterAsync(
+                    new RegisterRequest { Address = options.AdvertiseAddress, Info = await info() }, deadline: DateTime.UtcNow.AddSeconds(5), cancellationToken: ct);
                 problem = response.Accepted ? null : "the gateway refused this worker: " + response.Reason;
                 if (response.Accepted && !accepted) log.LogInformation("Registered with gateway {Gateway} as {Address}", options.Gateway, options.AdvertiseAddress);
                 accepted = response.Accepted;

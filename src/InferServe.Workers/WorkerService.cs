@@ -4,7 +4,7 @@ using Google.Protobuf;
 using InferServe.Engine;
 using InferServe.Contracts.Hosting;
 using InferServe.Engine.Hosting;
-using InferServe.Grpc;
+using Grpc.Core;
 using InferServe.Transport;
 using InferServe.Transport.V1;
 
@@ -14,7 +14,7 @@ namespace InferServe.Workers;
 /// Handlers of <c>inferserve.worker.v1.Worker</c> over the local engine. Every engine request is tied to its call's
 /// cancellation, so a gateway that goes away (client disconnect, abort) frees the worker's KV within a step.
 /// </summary>
-public sealed class WorkerService(ModelHost host, WorkerOptions options, WorkerMetrics metrics, BlockEventLog blocks, KvPuller puller)
+public sealed class WorkerService(ModelHost host, WorkerOptions options, WorkerMetrics metrics, BlockEventLog blocks, KvPuller puller) : Worker.WorkerBase
 {
     private volatile bool _draining;
 
@@ -22,7 +22,7 @@ public sealed class WorkerService(ModelHost host, WorkerOptions options, WorkerM
     public void Drain() => _draining = true;
     public bool Draining => _draining;
 
-    public Task<WorkerInfo> GetInfoAsync(InfoRequest request, ServerCallContext context) => Task.FromResult(Info());
+    public override Task<WorkerInfo> GetInfo(InfoRequest request, ServerCallContext context) => Task.FromResult(Info());
 
     /// <summary>This worker's identity and KV layout, for the gateway's compatibility check.</summary>
     public WorkerInfo Info()
@@ -41,13 +41,13 @@ public sealed class WorkerService(ModelHost host, WorkerOptions options, WorkerM
         return info;
     }
 
-    public async Task WatchAsync(WatchRequest request, IServerStreamWriter<WorkerStatus> responses, ServerCallContext context)
+    public override async Task Watch(WatchRequest request, IServerStreamWriter<WorkerStatus> responses, ServerCallContext context)
     {
         var engine = RequireEngine();
         var ct = context.CancellationToken;
         var interval = TimeSpan.FromMilliseconds(Math.Clamp(request.IntervalMs <= 0 ? 500 : request.IntervalMs, 20, 10_000));
         using var subscription = blocks.Subscribe();
-        var status = Status(engine);
+        var status = Snapshot(engine);
         status.Snapshot = true;
         foreach (var hash in await engine.CachedBlocksAsync().ConfigureAwait(false)) WireMapping.AddHash(status.Stored, hash);
         while (true)
@@ -55,12 +55,12 @@ public sealed class WorkerService(ModelHost host, WorkerOptions options, WorkerM
             await responses.WriteAsync(status, ct).ConfigureAwait(false);
             if (_draining) return;
             await Task.Delay(interval, ct).ConfigureAwait(false);
-            status = Status(engine);
+            status = Snapshot(engine);
             while (subscription.TryRead(out var hash, out bool stored)) WireMapping.AddHash(stored ? status.Stored : status.Evicted, hash);
         }
     }
 
-    private WorkerStatus Status(LlmEngine engine)
+    private WorkerStatus Snapshot(LlmEngine engine)
     {
         var s = engine.Stats;
         return new WorkerStatus
@@ -69,11 +69,11 @@ public sealed class WorkerService(ModelHost host, WorkerOptions options, WorkerM
         };
     }
 
-    public async Task<PrefillResponse> PrefillAsync(PrefillRequest request, ServerCallContext context)
+    public override async Task<PrefillResponse> Prefill(PrefillRequest request, ServerCallContext context)
     {
         var engine = RequireAcceptingEngine();
         var ct = context.CancellationToken;
-        var spec = WireMapping.FromWire(request.Request ?? throw new RpcException(StatusCode.InvalidArgument, "request is required."));
+        var spec = WireMapping.FromWire(request.Request ?? throw Fail(StatusCode.InvalidArgument, "request is required."));
         var (handle, result) = Submit(() => engine.SubmitPrefill(spec, ct));
         var response = new PrefillResponse();
         await using (handle)
@@ -92,7 +92,7 @@ public sealed class WorkerService(ModelHost host, WorkerOptions options, WorkerM
         catch (OperationCanceledException)
         {
             ct.ThrowIfCancellationRequested();
-            throw new RpcException(StatusCode.Internal, "The prefill ended without a first token.");
+            throw Fail(StatusCode.Internal, "The prefill ended without a first token.");
         }
         if (ct.IsCancellationRequested && prefill.LeaseId is { } orphan)
         {
@@ -108,12 +108,12 @@ public sealed class WorkerService(ModelHost host, WorkerOptions options, WorkerM
         return response;
     }
 
-    public async Task PullKvAsync(PullKvRequest request, IServerStreamWriter<KvChunk> responses, ServerCallContext context)
+    public override async Task PullKv(PullKvRequest request, IServerStreamWriter<KvChunk> responses, ServerCallContext context)
     {
         var engine = RequireEngine();
         var ct = context.CancellationToken;
         var spans = engine.BeginLeaseRead(request.LeaseId)
-            ?? throw new RpcException(StatusCode.NotFound, $"KV lease '{request.LeaseId}' is unknown, released or expired.");
+            ?? throw Fail(StatusCode.NotFound, $"KV lease '{request.LeaseId}' is unknown, released or expired.");
         var started = Stopwatch.GetTimestamp();
         bool complete = false;
         long bytes = 0;
@@ -129,7 +129,8 @@ public sealed class WorkerService(ModelHost host, WorkerOptions options, WorkerM
                 spans.Read(first, n, buffer.AsSpan(0, length));
                 await responses.WriteAsync(new KvChunk
                 {
-                    FirstBlock = first, NumBlocks = n, TotalBlocks = spans.BlockCount, Data = ByteString.CopyFrom(buffer, 0, length),
+                    FirstBlock = first, NumBlocks = n, TotalBlocks = spans.BlockCount, // The writer serializes the chunk before WriteAsync returns, so wrapping the pooled buffer is safe and saves a copy.
+                    Data = UnsafeByteOperations.UnsafeWrap(buffer.AsMemory(0, length)),
                 }, ct).ConfigureAwait(false);
                 bytes += length;
             }
@@ -144,14 +145,14 @@ public sealed class WorkerService(ModelHost host, WorkerOptions options, WorkerM
         metrics.Sent(bytes, spans.BlockCount, Stopwatch.GetElapsedTime(started));
     }
 
-    public Task<ReleaseKvResponse> ReleaseKvAsync(ReleaseKvRequest request, ServerCallContext context) =>
+    public override Task<ReleaseKvResponse> ReleaseKv(ReleaseKvRequest request, ServerCallContext context) =>
         Task.FromResult(new ReleaseKvResponse { Released = RequireEngine().ReleaseLease(request.LeaseId) });
 
-    public async Task DecodeAsync(DecodeRequest request, IServerStreamWriter<TokenEvent> responses, ServerCallContext context)
+    public override async Task Decode(DecodeRequest request, IServerStreamWriter<TokenEvent> responses, ServerCallContext context)
     {
         var engine = RequireAcceptingEngine();
         var ct = context.CancellationToken;
-        var spec = WireMapping.FromWire(request.Request ?? throw new RpcException(StatusCode.InvalidArgument, "request is required."));
+        var spec = WireMapping.FromWire(request.Request ?? throw Fail(StatusCode.InvalidArgument, "request is required."));
         GenerationHandle handle;
         if (request.First.Count == 0) handle = Submit(() => engine.Submit(spec, ct));
         else
@@ -173,13 +174,13 @@ public sealed class WorkerService(ModelHost host, WorkerOptions options, WorkerM
     }
 
     private LlmEngine RequireEngine() =>
-        host.Current?.LocalEngine() ?? throw new RpcException(StatusCode.Unavailable,
+        host.Current?.LocalEngine() ?? throw Fail(StatusCode.Unavailable,
             host.LoadError is null ? "The worker's model is still loading." : "The worker's model failed to load; see its log.");
 
     private LlmEngine RequireAcceptingEngine()
     {
         var engine = RequireEngine();
-        if (_draining) throw new RpcException(StatusCode.Unavailable, "The worker is draining (shutting down); send new work elsewhere.");
+        if (_draining) throw Fail(StatusCode.Unavailable, "The worker is draining (shutting down); send new work elsewhere.");
         return engine;
     }
 
@@ -191,19 +192,21 @@ public sealed class WorkerService(ModelHost host, WorkerOptions options, WorkerM
         }
         catch (InvalidRequestException e)
         {
-            throw new RpcException(StatusCode.InvalidArgument, e.Message);
+            throw Fail(StatusCode.InvalidArgument, e.Message);
         }
         catch (EngineOverloadedException e)
         {
-            throw new RpcException(StatusCode.ResourceExhausted, e.Message);
+            throw Fail(StatusCode.ResourceExhausted, e.Message);
         }
     }
 
     private static void CheckFinish(FinishReason? finish, CancellationToken ct)
     {
-        if (finish == FinishReason.Error) throw new RpcException(StatusCode.Internal, "The worker's engine failed on this request.");
+        if (finish == FinishReason.Error) throw Fail(StatusCode.Internal, "The worker's engine failed on this request.");
         if (finish != FinishReason.Abort) return;
         ct.ThrowIfCancellationRequested();
-        throw new RpcException(StatusCode.Unavailable, "The request was aborted because the worker is shutting down.");
+        throw Fail(StatusCode.Unavailable, "The request was aborted because the worker is shutting down.");
     }
+
+    private static RpcException Fail(StatusCode code, string detail) => new(new Grpc.Core.Status(code, detail));
 }

@@ -2,18 +2,19 @@ using InferServe.Engine.Hosting;
 using System.Text;
 using InferServe.Api.Grpc.Tests.Infrastructure;
 using InferServe.Api.Grpc.V1;
-using InferServe.Grpc;
+using Grpc.Core;
+using InferServe.Tests.Shared;
 
 namespace InferServe.Api.Grpc.Tests;
 
-/// <summary>The C# <see cref="GrpcClient"/> against inferserve.v1.Inference on Kestrel.</summary>
+/// <summary>The C# Grpc.Net.Client (generated <see cref="Inference.InferenceClient"/>) against inferserve.v1.Inference on Kestrel.</summary>
 public sealed class ClientTests : IAsyncLifetime
 {
     private ApiServer _server = null!;
 
     private static Engine.LlmEngine Engine => TestEngine.Engine.LocalEngine();
 
-    private static CallOptions Bounded => CallOptions.FromTimeout(TestEngine.Timeout, TestContext.Current.CancellationToken);
+    private static CallOptions Bounded => GrpcCalls.Within(TestEngine.Timeout, TestContext.Current.CancellationToken);
 
     public async ValueTask InitializeAsync() => _server = await ApiServer.StartAsync(TestEngine.Engine);
 
@@ -32,7 +33,7 @@ public sealed class ClientTests : IAsyncLifetime
         var text = new StringBuilder();
         var tokens = new List<int>();
         var messages = new List<GenerateResponse>();
-        using (var call = _server.Client.ServerStreaming(InferenceMethods.Generate, request, Bounded))
+        using (var call = _server.Client.Generate(request, Bounded))
         {
             await foreach (var m in call.ResponseStream.ReadAllAsync(TestContext.Current.CancellationToken))
             {
@@ -44,7 +45,7 @@ public sealed class ClientTests : IAsyncLifetime
             Assert.Equal(StatusCode.OK, call.GetStatus().StatusCode);
         }
 
-        var complete = await _server.Client.UnaryAsync(InferenceMethods.Complete, request, Bounded);
+        var complete = await _server.Client.CompleteAsync(request, Bounded);
 
         var choice = Assert.Single(complete.Choices);
         Assert.Equal(20, tokens.Count);
@@ -79,7 +80,7 @@ public sealed class ClientTests : IAsyncLifetime
             UsageReporting = UsageReporting.Continuous,
         };
 
-        var complete = await _server.Client.UnaryAsync(InferenceMethods.Complete, request, Bounded);
+        var complete = await _server.Client.CompleteAsync(request, Bounded);
         Assert.Equal([0, 1, 2], complete.Choices.Select(c => c.Index));
         Assert.All(complete.Choices, c =>
         {
@@ -91,7 +92,7 @@ public sealed class ClientTests : IAsyncLifetime
         Assert.Equal(4, complete.Usage.PromptTokens);
         Assert.Equal(18, complete.Usage.CompletionTokens);
 
-        using var call = _server.Client.ServerStreaming(InferenceMethods.Generate, request, Bounded);
+        using var call = _server.Client.Generate(request, Bounded);
         var messages = new List<GenerateResponse>();
         await foreach (var m in call.ResponseStream.ReadAllAsync(TestContext.Current.CancellationToken))
         {
@@ -110,7 +111,7 @@ public sealed class ClientTests : IAsyncLifetime
     [Fact]
     public async Task Model_info()
     {
-        var info = await _server.Client.UnaryAsync(InferenceMethods.GetModelInfo, new ModelInfoRequest(), Bounded);
+        var info = await _server.Client.GetModelInfoAsync(new ModelInfoRequest(), Bounded);
 
         Assert.Equal(ApiServer.ModelName, info.Id);
         Assert.Equal("LlamaForCausalLM", info.Architecture);
@@ -122,19 +123,33 @@ public sealed class ClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_gzip_compressed_request_gets_the_same_completion()
+    {
+        var request = Greedy(8);
+        var plain = await _server.Client.CompleteAsync(request, Bounded);
+
+        // Grpc.Net.Client compresses the request message with gzip when this metadata names it (grpc-encoding: gzip).
+        var gzip = new CallOptions(new Metadata { { "grpc-internal-encoding-request", "gzip" } }, DateTime.UtcNow + TestEngine.Timeout,
+            TestContext.Current.CancellationToken);
+        var compressed = await _server.Client.CompleteAsync(request, gzip);
+
+        Assert.Equal(plain.Choices[0].TokenIds, compressed.Choices[0].TokenIds);
+    }
+
+    [Fact]
     public async Task Deadline_exceeded_aborts_the_engine_request_and_frees_its_blocks()
     {
         // A warm connection first, so the deadline cannot run out in the handshake before the request reaches the engine
         // (then no abort would ever be recorded). The engine stops after the request's first step until the deadline
         // has passed, so the request is mid-generation when it fires, on any machine.
-        await _server.Client.UnaryAsync(InferenceMethods.GetModelInfo, new ModelInfoRequest(), Bounded);
+        await _server.Client.GetModelInfoAsync(new ModelInfoRequest(), Bounded);
         var request = Long("cs-deadline");
         request.N = 8;
-        var options = CallOptions.FromTimeout(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+        var options = GrpcCalls.Within(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
         RpcException error;
         using (TestEngine.Recorder.HoldNextStep())
         {
-            error = await Assert.ThrowsAsync<RpcException>(() => _server.Client.UnaryAsync(InferenceMethods.Complete, request, options));
+            error = await Assert.ThrowsAsync<RpcException>(async () => await _server.Client.CompleteAsync(request, options));
         }
 
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
@@ -147,7 +162,7 @@ public sealed class ClientTests : IAsyncLifetime
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         cts.CancelAfter(TestEngine.Timeout);
-        var call = _server.Client.ServerStreaming(InferenceMethods.Generate, Long("cs-cancel"), new CallOptions { CancellationToken = cts.Token });
+        var call = _server.Client.Generate(Long("cs-cancel"), new CallOptions(cancellationToken: cts.Token));
         var received = 0;
         var error = await Assert.ThrowsAnyAsync<Exception>(async () =>
         {
@@ -188,11 +203,11 @@ public sealed class ClientTests : IAsyncLifetime
     [MemberData(nameof(InvalidRequests))]
     public async Task Invalid_requests_are_invalid_argument(string name, GenerateRequest request, string expected)
     {
-        var unary = await Assert.ThrowsAsync<RpcException>(() => _server.Client.UnaryAsync(InferenceMethods.Complete, request, Bounded));
+        var unary = await Assert.ThrowsAsync<RpcException>(async () => await _server.Client.CompleteAsync(request, Bounded));
         Assert.Equal(StatusCode.InvalidArgument, unary.StatusCode);
         Assert.Contains(expected, unary.Status.Detail);
 
-        using var call = _server.Client.ServerStreaming(InferenceMethods.Generate, request, Bounded);
+        using var call = _server.Client.Generate(request, Bounded);
         var stream = await Assert.ThrowsAsync<RpcException>(async () =>
         {
             await foreach (var _ in call.ResponseStream.ReadAllAsync(TestContext.Current.CancellationToken))
@@ -207,7 +222,7 @@ public sealed class ClientTests : IAsyncLifetime
 /// <summary>Calls before the engine has loaded, and a full waiting queue.</summary>
 public sealed class AvailabilityTests
 {
-    private static CallOptions Bounded => CallOptions.FromTimeout(TestEngine.Timeout, TestContext.Current.CancellationToken);
+    private static CallOptions Bounded => GrpcCalls.Within(TestEngine.Timeout, TestContext.Current.CancellationToken);
 
     [Fact]
     public async Task Every_method_is_unavailable_before_the_engine_is_loaded()
@@ -215,10 +230,10 @@ public sealed class AvailabilityTests
         await using var server = await ApiServer.StartAsync(engine: null);
         var request = new GenerateRequest { Text = "hi" };
 
-        var info = await Assert.ThrowsAsync<RpcException>(() => server.Client.UnaryAsync(InferenceMethods.GetModelInfo, new ModelInfoRequest(), Bounded));
-        var complete = await Assert.ThrowsAsync<RpcException>(() => server.Client.UnaryAsync(InferenceMethods.Complete, request, Bounded));
-        using var call = server.Client.ServerStreaming(InferenceMethods.Generate, request, Bounded);
-        var generate = await Assert.ThrowsAsync<RpcException>(async () => await call.ResponseStream.MoveNextAsync(TestContext.Current.CancellationToken));
+        var info = await Assert.ThrowsAsync<RpcException>(async () => await server.Client.GetModelInfoAsync(new ModelInfoRequest(), Bounded));
+        var complete = await Assert.ThrowsAsync<RpcException>(async () => await server.Client.CompleteAsync(request, Bounded));
+        using var call = server.Client.Generate(request, Bounded);
+        var generate = await Assert.ThrowsAsync<RpcException>(async () => await call.ResponseStream.MoveNext(TestContext.Current.CancellationToken));
 
         Assert.All([info, complete, generate], e =>
         {
@@ -231,7 +246,7 @@ public sealed class AvailabilityTests
 /// <summary>A one-sequence engine with a one-request queue: a third request is turned away.</summary>
 public sealed class OverloadTests
 {
-    private static CallOptions Bounded => CallOptions.FromTimeout(TestEngine.Timeout, TestContext.Current.CancellationToken);
+    private static CallOptions Bounded => GrpcCalls.Within(TestEngine.Timeout, TestContext.Current.CancellationToken);
 
     [Fact]
     public async Task Full_queue_is_resource_exhausted()
@@ -241,9 +256,9 @@ public sealed class OverloadTests
         await using var server = await ApiServer.StartAsync(engine);
         var running = new GenerateRequest { RequestId = "busy", Text = "Once upon a time", MaxTokens = 1000, IgnoreEos = true };
 
-        using var first = server.Client.ServerStreaming(InferenceMethods.Generate, running, Bounded);
-        Assert.True(await first.ResponseStream.MoveNextAsync(TestContext.Current.CancellationToken)); // running: left the queue
-        using var second = server.Client.ServerStreaming(InferenceMethods.Generate, running.Clone().WithId("waiting"), Bounded);
+        using var first = server.Client.Generate(running, Bounded);
+        Assert.True(await first.ResponseStream.MoveNext(TestContext.Current.CancellationToken)); // running: left the queue
+        using var second = server.Client.Generate(running.Clone().WithId("waiting"), Bounded);
         // The second request waits behind the first (one sequence); give its submission time to land.
         var deadline = DateTime.UtcNow + TestEngine.Timeout;
         while (engine.LocalEngine().Stats.Waiting == 0)
@@ -253,7 +268,7 @@ public sealed class OverloadTests
         }
 
         var error = await Assert.ThrowsAsync<RpcException>(() =>
-            server.Client.UnaryAsync(InferenceMethods.Complete, new GenerateRequest { Text = "hi" }, Bounded));
+            server.Client.CompleteAsync(new GenerateRequest { Text = "hi" }, Bounded).ResponseAsync);
         Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
         Assert.Contains("queue is full", error.Status.Detail);
 

@@ -5,7 +5,7 @@ using InferServe.Api.Grpc;
 using InferServe.Api.Grpc.V1;
 using InferServe.Disaggregation.Tests.Support;
 using InferServe.Tests.Shared;
-using InferServe.Grpc;
+using Grpc.Core;
 using InferServe.ModelGen;
 using InferServe.Tests.Support;
 
@@ -179,12 +179,12 @@ public sealed class FailureTests(ITestOutputHelper log)
         await AssertBaselineAsync(prefill, decode, ct);
 
         // Over the public gRPC API: cancel a Generate stream after its first message.
-        using (var client = new GrpcClient(new Uri(t.Gateway.GrpcAddress)))
+        using (var channel = GrpcCalls.Channel(t.Gateway.GrpcAddress))
         {
+            var client = new Inference.InferenceClient(channel);
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var call = client.ServerStreaming(InferenceMethods.Generate,
-                new GenerateRequest { Text = "Once upon a time", MaxTokens = 900, Temperature = 0.8f, Seed = 3, IgnoreEos = true }, new CallOptions { CancellationToken = cts.Token });
-            Assert.True(await call.ResponseStream.MoveNextAsync(ct));
+            var call = client.Generate(new GenerateRequest { Text = "Once upon a time", MaxTokens = 900, Temperature = 0.8f, Seed = 3, IgnoreEos = true }, new CallOptions(cancellationToken: cts.Token));
+            Assert.True(await call.ResponseStream.MoveNext(ct));
             cts.Cancel();
             call.Dispose();
         }

@@ -2,7 +2,8 @@ using System.Text;
 using InferServe.Api.Grpc;
 using InferServe.Api.Grpc.V1;
 using InferServe.Disaggregation.Tests.Support;
-using InferServe.Grpc;
+using Grpc.Core;
+using InferServe.Tests.Shared;
 using InferServe.ModelGen;
 using InferServe.Tests.Support;
 
@@ -113,8 +114,9 @@ public sealed class ParityTests(ITestOutputHelper log)
 
     private static async Task<string> GrpcAsync(string address, GenerateRequest request, CancellationToken ct)
     {
-        using var client = new GrpcClient(new Uri(address));
-        using var call = client.ServerStreaming(InferenceMethods.Generate, request, new CallOptions { CancellationToken = ct });
+        using var clientChannel = GrpcCalls.Channel(address);
+        var client = new InferServe.Api.Grpc.V1.Inference.InferenceClient(clientChannel);
+        using var call = client.Generate(request, new CallOptions(cancellationToken: ct));
         var text = new SortedDictionary<int, StringBuilder>();
         var tail = new StringBuilder();
         await foreach (var m in call.ResponseStream.ReadAllAsync(ct))

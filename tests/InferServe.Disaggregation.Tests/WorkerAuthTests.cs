@@ -1,9 +1,10 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using InferServe.Disaggregation.Tests.Support;
-using InferServe.Grpc;
-using InferServe.ModelGen;
+using Grpc.Core;
+using Grpc.Health.V1;
 using InferServe.Tests.Shared;
+using InferServe.ModelGen;
 using InferServe.Tests.Support;
 using InferServe.Transport;
 using InferServe.Transport.V1;
@@ -47,26 +48,27 @@ public sealed class WorkerAuthTests
         Assert.True(await decode.MetricAsync("inferserve_kv_transfer_blocks_total", "direction=\"received\"", ct) > 0, t.Logs());
         Assert.Equal(0, await decode.MetricAsync("inferserve_kv_import_fallbacks", ct: ct));
 
-        var prefill = new Uri($"https://127.0.0.1:{t.Prefill[0].GrpcPort}");
-        using var trusted = new GrpcClient(prefill, new GrpcClientOptions { ClientCertificate = certs.Node, TrustedRoots = [certs.Ca] });
-        using var anonymous = new GrpcClient(prefill, new GrpcClientOptions { TrustedRoots = [certs.Ca] });
-        using var rogue = new GrpcClient(prefill, new GrpcClientOptions { ClientCertificate = certs.Rogue, TrustedRoots = [certs.Ca] });
+        var prefill = $"https://127.0.0.1:{t.Prefill[0].GrpcPort}";
+        using var trustedChannel = new WorkerChannel(prefill, new WorkerLinkOptions { ClientCertificate = certs.Node, TrustedRoots = [certs.Ca] });
+        using var anonymousChannel = new WorkerChannel(prefill, new WorkerLinkOptions { TrustedRoots = [certs.Ca] });
+        using var rogueChannel = new WorkerChannel(prefill, new WorkerLinkOptions { ClientCertificate = certs.Rogue, TrustedRoots = [certs.Ca] });
+        var (trusted, anonymous, rogue) = (trustedChannel.Worker, anonymousChannel.Worker, rogueChannel.Worker);
 
         // A real lease: the prompt's KV blocks wait on the prefill worker for pickup.
-        var prefilled = await trusted.UnaryAsync(WorkerMethods.Prefill, new PrefillRequest { Request = PrefillOf(40) }, CallOptions.FromTimeout(TimeSpan.FromSeconds(60), ct));
+        var prefilled = await trusted.PrefillAsync(new PrefillRequest { Request = PrefillOf(40) }, GrpcCalls.Within(TimeSpan.FromSeconds(60), ct)).ResponseAsync;
         Assert.NotEmpty(prefilled.LeaseId);
         Assert.True(prefilled.Blocks > 0);
 
         foreach (var (client, why) in new[] { (anonymous, "no client certificate"), (rogue, "not signed by the worker CA") })
         {
-            var pull = await CodeOfAsync(() => DrainAsync(client.ServerStreaming(WorkerMethods.PullKv, new PullKvRequest { LeaseId = prefilled.LeaseId }, CallOptions.FromTimeout(TimeSpan.FromSeconds(30), ct)), ct));
+            var pull = await CodeOfAsync(() => DrainAsync(client.PullKv(new PullKvRequest { LeaseId = prefilled.LeaseId }, GrpcCalls.Within(TimeSpan.FromSeconds(30), ct)), ct));
             Assert.Equal((StatusCode.Unauthenticated, why), (pull.Code, pull.Detail.Contains(why) ? why : pull.Detail));
             await AssertEveryWorkerMethodRefusedAsync(client, ct);
         }
         Assert.Contains("Refused worker-link call /inferserve.worker.v1.Worker/PullKv", t.Prefill[0].Output);
 
         // The lease was not consumed by the refused pulls: the credentialed caller still gets every block.
-        var blocks = await DrainAsync(trusted.ServerStreaming(WorkerMethods.PullKv, new PullKvRequest { LeaseId = prefilled.LeaseId }, CallOptions.FromTimeout(TimeSpan.FromSeconds(30), ct)), ct);
+        var blocks = await DrainAsync(trusted.PullKv(new PullKvRequest { LeaseId = prefilled.LeaseId }, GrpcCalls.Within(TimeSpan.FromSeconds(30), ct)), ct);
         Assert.Equal(prefilled.Blocks, blocks);
         await t.Prefill[0].WaitKvIdleAsync(ct);
     }
@@ -90,16 +92,24 @@ public sealed class WorkerAuthTests
         Assert.Contains("\"finish\"", answer);
         Assert.True(await decode.MetricAsync("inferserve_kv_transfer_blocks_total", "direction=\"received\"", ct) > 0, decode.Output);
 
-        using var worker = new GrpcClient(new Uri(prefill.GrpcAddress));
+        using var workerChannel = new WorkerChannel(prefill.GrpcAddress);
+        using var registryChannel = new WorkerChannel(gateway.GrpcAddress);
+        var registry = registryChannel.Registry;
+        var worker = workerChannel.Worker;
         await AssertEveryWorkerMethodRefusedAsync(worker, ct);
         await AssertEveryWorkerMethodRefusedAsync(worker, ct, "Bearer not-the-worker-token-at-all");
-        var info = await worker.UnaryAsync(WorkerMethods.GetInfo, new InfoRequest(), WithToken("Bearer " + Token, ct));
+        var info = await worker.GetInfoAsync(new InfoRequest(), WithToken("Bearer " + Token, ct)).ResponseAsync;
         Assert.Equal("prefill", info.Role);
+        // The standard health service answers probes without the token, on the worker and on the gateway.
+        foreach (var probed in new[] { workerChannel, registryChannel })
+        {
+            var health = await new Health.HealthClient(probed.CallInvoker).CheckAsync(new HealthCheckRequest(), GrpcCalls.Within(TimeSpan.FromSeconds(30), ct));
+            Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
+        }
 
         // The gateway's Registry takes the worker token, not an API key and not nothing: no stranger can join the pool.
-        using var registry = new GrpcClient(new Uri(gateway.GrpcAddress));
         var register = new RegisterRequest { Address = "http://127.0.0.1:1", Info = info };
-        var refused = await CodeOfAsync(() => registry.UnaryAsync(WorkerMethods.Register, register, CallOptions.FromTimeout(TimeSpan.FromSeconds(30), ct)));
+        var refused = await CodeOfAsync(() => registry.RegisterAsync(register, GrpcCalls.Within(TimeSpan.FromSeconds(30), ct)).ResponseAsync);
         Assert.Equal(StatusCode.Unauthenticated, refused.Code);
         Assert.Equal(2, await gateway.MetricAsync("inferserve_worker_healthy", ct: ct));
     }
@@ -111,31 +121,27 @@ public sealed class WorkerAuthTests
         return request;
     }
 
-    private static CallOptions WithToken(string authorization, CancellationToken ct) => new()
-    {
-        Headers = [new("authorization", authorization)], Deadline = DateTime.UtcNow.AddSeconds(30), CancellationToken = ct,
-    };
+    private static CallOptions WithToken(string authorization, CancellationToken ct) =>
+        new(new Metadata { { "authorization", authorization } }, DateTime.UtcNow.AddSeconds(30), ct);
 
     /// <summary>Every method of the worker protocol answers UNAUTHENTICATED to this caller.</summary>
-    private static async Task AssertEveryWorkerMethodRefusedAsync(GrpcClient client, CancellationToken ct, string? authorization = null)
+    private static async Task AssertEveryWorkerMethodRefusedAsync(Worker.WorkerClient client, CancellationToken ct, string? authorization = null)
     {
-        CallOptions Options() => authorization is null ? CallOptions.FromTimeout(TimeSpan.FromSeconds(30), ct) : WithToken(authorization, ct);
+        CallOptions Options() => authorization is null ? GrpcCalls.Within(TimeSpan.FromSeconds(30), ct) : WithToken(authorization, ct);
         var calls = new (string Name, Func<Task> Call)[]
         {
-            ("GetInfo", () => client.UnaryAsync(WorkerMethods.GetInfo, new InfoRequest(), Options())),
-            ("Watch", () => DrainAsync(client.ServerStreaming(WorkerMethods.Watch, new WatchRequest { IntervalMs = 50 }, Options()), ct)),
-            ("Prefill", () => client.UnaryAsync(WorkerMethods.Prefill, new PrefillRequest { Request = PrefillOf(20) }, Options())),
-            ("PullKv", () => DrainAsync(client.ServerStreaming(WorkerMethods.PullKv, new PullKvRequest { LeaseId = "any" }, Options()), ct)),
-            ("ReleaseKv", () => client.UnaryAsync(WorkerMethods.ReleaseKv, new ReleaseKvRequest { LeaseId = "any" }, Options())),
-            ("Decode", () => DrainAsync(client.ServerStreaming(WorkerMethods.Decode, new DecodeRequest { Request = PrefillOf(20) }, Options()), ct)),
+            ("GetInfo", () => client.GetInfoAsync(new InfoRequest(), Options()).ResponseAsync),
+            ("Watch", () => DrainAsync(client.Watch(new WatchRequest { IntervalMs = 50 }, Options()), ct)),
+            ("Prefill", () => client.PrefillAsync(new PrefillRequest { Request = PrefillOf(20) }, Options()).ResponseAsync),
+            ("PullKv", () => DrainAsync(client.PullKv(new PullKvRequest { LeaseId = "any" }, Options()), ct)),
+            ("ReleaseKv", () => client.ReleaseKvAsync(new ReleaseKvRequest { LeaseId = "any" }, Options()).ResponseAsync),
+            ("Decode", () => DrainAsync(client.Decode(new DecodeRequest { Request = PrefillOf(20) }, Options()), ct)),
         };
         foreach (var (name, call) in calls)
             Assert.Equal((name, StatusCode.Unauthenticated), (name, (await CodeOfAsync(call)).Code));
     }
 
-    private static async Task<int> DrainAsync<TRequest, TResponse>(ServerStreamingCall<TRequest, TResponse> call, CancellationToken ct)
-        where TRequest : class, Google.Protobuf.IMessage<TRequest>, new()
-        where TResponse : class, Google.Protobuf.IMessage<TResponse>, new()
+    private static async Task<int> DrainAsync<TResponse>(AsyncServerStreamingCall<TResponse> call, CancellationToken ct)
     {
         using (call)
         {

@@ -4,7 +4,8 @@ using System.Text;
 using System.Text.Json;
 using InferServe.Api.Grpc;
 using InferServe.Api.Grpc.V1;
-using InferServe.Grpc;
+using Grpc.Core;
+using InferServe.Tests.Shared;
 using InferServe.Server.Tests.Support;
 
 namespace InferServe.Server.Tests;
@@ -40,18 +41,19 @@ public sealed class ApiKeyLimitTests : IAsyncLifetime
     public async Task A_key_over_its_limit_gets_resource_exhausted_and_429_while_other_keys_pass_and_the_slot_frees_when_the_call_ends()
     {
         var ct = TestContext.Current.CancellationToken;
-        using var client = new GrpcClient(new Uri($"http://127.0.0.1:{_gw.GrpcPort}"));
-        CallOptions As(string key) => new() { Headers = [new("authorization", "Bearer " + key)], CancellationToken = ct };
+        using var clientChannel = GrpcCalls.Channel($"http://127.0.0.1:{_gw.GrpcPort}");
+        var client = new InferServe.Api.Grpc.V1.Inference.InferenceClient(clientChannel);
+        CallOptions As(string key) => GrpcCalls.WithKey(key, ct);
 
-        Assert.Equal(StatusCode.OK, await CodeOfAsync(client.UnaryAsync(InferenceMethods.GetModelInfo, new ModelInfoRequest(), As(Limited))));
+        Assert.Equal(StatusCode.OK, await CodeOfAsync(client.GetModelInfoAsync(new ModelInfoRequest(), As(Limited)).ResponseAsync));
         using var hold = _gw.Steps!.HoldNextStep(); // released below; the using releases it if an assertion fails first
-        var held = client.UnaryAsync(InferenceMethods.Complete, new GenerateRequest { Text = "Once upon a time", MaxTokens = 3, Temperature = 0 }, As(Limited));
+        var held = client.CompleteAsync(new GenerateRequest { Text = "Once upon a time", MaxTokens = 3, Temperature = 0 }, As(Limited)).ResponseAsync;
         await _gw.Steps.Holding.WaitAsync(Wait, ct);
 
-        var exhausted = await UntilAsync(() => CodeOfAsync(client.UnaryAsync(InferenceMethods.GetModelInfo, new ModelInfoRequest(), As(Limited))),
+        var exhausted = await UntilAsync(() => CodeOfAsync(client.GetModelInfoAsync(new ModelInfoRequest(), As(Limited)).ResponseAsync),
             code => code == StatusCode.ResourceExhausted, ct);
         Assert.Equal(StatusCode.ResourceExhausted, exhausted);
-        Assert.Equal(StatusCode.OK, await CodeOfAsync(client.UnaryAsync(InferenceMethods.GetModelInfo, new ModelInfoRequest(), As(Free))));
+        Assert.Equal(StatusCode.OK, await CodeOfAsync(client.GetModelInfoAsync(new ModelInfoRequest(), As(Free)).ResponseAsync));
         // The same slot counts over HTTP: 429 in OpenAI's shape, with Retry-After.
         using var limited = Client(Limited);
         using var refused = await limited.GetAsync("/v1/models", ct);
@@ -64,7 +66,7 @@ public sealed class ApiKeyLimitTests : IAsyncLifetime
 
         hold.Dispose();
         Assert.Equal(StatusCode.OK, await CodeOfAsync(held));
-        await UntilAsync(() => CodeOfAsync(client.UnaryAsync(InferenceMethods.GetModelInfo, new ModelInfoRequest(), As(Limited))), code => code == StatusCode.OK, ct);
+        await UntilAsync(() => CodeOfAsync(client.GetModelInfoAsync(new ModelInfoRequest(), As(Limited)).ResponseAsync), code => code == StatusCode.OK, ct);
     }
 
     private static async Task<StatusCode> CodeOfAsync<T>(Task<T> call)

@@ -1,3 +1,4 @@
+using InferServe.Tests.Shared;
 using System.Net;
 using System.Net.Sockets;
 using InferServe.Server.Tests.Support;
@@ -41,14 +42,15 @@ public sealed class GrpcEndpointTests
     public async Task The_public_inference_api_answers_on_the_grpc_port_and_requires_the_api_key()
     {
         await using var gw = await TestServer.StartAsync(grpc: true);
-        using var client = new InferServe.Grpc.GrpcClient(new Uri($"http://127.0.0.1:{gw.GrpcPort}"));
+        using var clientChannel = GrpcCalls.Channel($"http://127.0.0.1:{gw.GrpcPort}");
+        var client = new InferServe.Api.Grpc.V1.Inference.InferenceClient(clientChannel);
         var request = new InferServe.Api.Grpc.V1.GenerateRequest { Text = "Once upon a time", MaxTokens = 6, Temperature = 0 };
 
-        var denied = await Assert.ThrowsAsync<InferServe.Grpc.RpcException>(() => client.UnaryAsync(InferServe.Api.Grpc.InferenceMethods.Complete, request));
-        Assert.Equal(InferServe.Grpc.StatusCode.Unauthenticated, denied.StatusCode);
+        var denied = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => client.CompleteAsync(request).ResponseAsync);
+        Assert.Equal(Grpc.Core.StatusCode.Unauthenticated, denied.StatusCode);
 
-        var withKey = new InferServe.Grpc.CallOptions { Headers = [new("authorization", "Bearer " + TestServer.ApiKey)] };
-        var response = await client.UnaryAsync(InferServe.Api.Grpc.InferenceMethods.Complete, request, withKey);
+        var withKey = GrpcCalls.WithKey(TestServer.ApiKey);
+        var response = await client.CompleteAsync(request, withKey).ResponseAsync;
         Assert.Equal(6, response.Usage.CompletionTokens);
 
         // The same request over HTTP gives the same text: one engine behind both APIs.
@@ -61,14 +63,15 @@ public sealed class GrpcEndpointTests
     public async Task The_grpc_api_honours_logit_bias_min_tokens_stop_token_text_and_special_tokens()
     {
         await using var gw = await TestServer.StartAsync(grpc: true);
-        using var client = new InferServe.Grpc.GrpcClient(new Uri($"http://127.0.0.1:{gw.GrpcPort}"));
-        var withKey = new InferServe.Grpc.CallOptions { Headers = [new("authorization", "Bearer " + TestServer.ApiKey)] };
+        using var clientChannel = GrpcCalls.Channel($"http://127.0.0.1:{gw.GrpcPort}");
+        var client = new InferServe.Api.Grpc.V1.Inference.InferenceClient(clientChannel);
+        var withKey = GrpcCalls.WithKey(TestServer.ApiKey);
         var tokenizer = gw.Engine.Tokenizer;
         Task<InferServe.Api.Grpc.V1.CompleteResponse> Complete(Action<InferServe.Api.Grpc.V1.GenerateRequest> configure)
         {
             var r = new InferServe.Api.Grpc.V1.GenerateRequest { Text = "Hi", MaxTokens = 6, Temperature = 0 };
             configure(r);
-            return client.UnaryAsync(InferServe.Api.Grpc.InferenceMethods.Complete, r, withKey);
+            return client.CompleteAsync(r, withKey).ResponseAsync;
         }
 
         var pinned = await Complete(r => { r.LogitBias[300] = 100; r.StopTokenIds.Add(300); r.IncludeStopStrInOutput = true; });
@@ -89,8 +92,8 @@ public sealed class GrpcEndpointTests
         Assert.True(float.IsNaN(promptLogprobs[0].Logprob));
         Assert.All(promptLogprobs.Skip(1), lp => Assert.Equal(2, lp.Top.Count));
 
-        var invalid = await Assert.ThrowsAsync<InferServe.Grpc.RpcException>(() => Complete(r => r.LogitBias[1] = 500));
-        Assert.Equal(InferServe.Grpc.StatusCode.InvalidArgument, invalid.StatusCode);
+        var invalid = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => Complete(r => r.LogitBias[1] = 500));
+        Assert.Equal(Grpc.Core.StatusCode.InvalidArgument, invalid.StatusCode);
         Assert.Contains("logit_bias", invalid.Message);
     }
 }

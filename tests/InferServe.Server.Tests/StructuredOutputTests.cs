@@ -1,3 +1,4 @@
+using InferServe.Tests.Shared;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using InferServe.Server.Tests.Support;
@@ -233,20 +234,21 @@ public sealed class StructuredOutputTests(GatewayFixture fixture) : IClassFixtur
         int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
         await using var gw = await TestServer.StartAsync(s => s.GrpcPort = port);
-        using var client = new InferServe.Grpc.GrpcClient(new Uri($"http://127.0.0.1:{port}"));
-        var auth = new InferServe.Grpc.CallOptions { Headers = [new("authorization", "Bearer " + TestServer.ApiKey)] };
+        using var clientChannel = GrpcCalls.Channel($"http://127.0.0.1:{port}");
+        var client = new InferServe.Api.Grpc.V1.Inference.InferenceClient(clientChannel);
+        var auth = GrpcCalls.WithKey(TestServer.ApiKey);
         var request = new InferServe.Api.Grpc.V1.GenerateRequest
         {
             Text = "Answer:", MaxTokens = 50, Temperature = 1, Seed = 4,
             StructuredOutput = new InferServe.Api.Grpc.V1.StructuredOutput { Regex = @"[0-9]{3}-[a-z]{2}" },
         };
-        var response = await client.UnaryAsync(InferServe.Api.Grpc.InferenceMethods.Complete, request, auth);
+        var response = await client.CompleteAsync(request, auth).ResponseAsync;
         Assert.Equal(InferServe.Api.Grpc.V1.FinishReason.Stop, response.Choices[0].FinishReason);
         Assert.Matches("^[0-9]{3}-[a-z]{2}$", response.Choices[0].Text);
 
         request.StructuredOutput = new InferServe.Api.Grpc.V1.StructuredOutput { Grammar = "root ::= missing" };
-        var bad = await Assert.ThrowsAsync<InferServe.Grpc.RpcException>(() => client.UnaryAsync(InferServe.Api.Grpc.InferenceMethods.Complete, request, auth));
-        Assert.Equal(InferServe.Grpc.StatusCode.InvalidArgument, bad.StatusCode);
+        var bad = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => client.CompleteAsync(request, auth).ResponseAsync);
+        Assert.Equal(Grpc.Core.StatusCode.InvalidArgument, bad.StatusCode);
         Assert.Contains("'missing'", bad.Status.Detail);
     }
 

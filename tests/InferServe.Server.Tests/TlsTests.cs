@@ -87,10 +87,11 @@ public sealed class TlsTests : IAsyncLifetime
     [Fact(Timeout = 60_000)]
     public async Task The_grpc_port_negotiates_http2_by_alpn()
     {
-        using var client = new InferServe.Grpc.GrpcClient(new Uri($"https://127.0.0.1:{_gw.GrpcPort}"),
-            new InferServe.Grpc.GrpcClientOptions { TrustedRoots = [_certs.Ca] });
-        var info = await client.UnaryAsync(InferServe.Api.Grpc.InferenceMethods.GetModelInfo, new InferServe.Api.Grpc.V1.ModelInfoRequest(),
-            new InferServe.Grpc.CallOptions { Headers = [new("authorization", "Bearer " + TestServer.ApiKey)] });
+        using var channel = GrpcCalls.Channel($"https://127.0.0.1:{_gw.GrpcPort}",
+            InferServe.Transport.WorkerChannel.CreateHandler(new InferServe.Transport.WorkerLinkOptions { TrustedRoots = [_certs.Ca] }));
+        var client = new InferServe.Api.Grpc.V1.Inference.InferenceClient(channel);
+        var info = await client.GetModelInfoAsync(new InferServe.Api.Grpc.V1.ModelInfoRequest(),
+            GrpcCalls.WithKey(TestServer.ApiKey)).ResponseAsync;
         Assert.Equal(TestServer.ModelName, info.Id);
     }
 }

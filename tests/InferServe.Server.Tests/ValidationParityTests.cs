@@ -4,7 +4,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using InferServe.Api.Grpc;
 using InferServe.Api.Grpc.V1;
-using InferServe.Grpc;
+using Grpc.Core;
+using InferServe.Tests.Shared;
 using InferServe.Server.Tests.Support;
 
 namespace InferServe.Server.Tests;
@@ -13,18 +14,20 @@ namespace InferServe.Server.Tests;
 public sealed class HttpAndGrpcFixture : IAsyncLifetime
 {
     public TestServer Gateway { get; private set; } = null!;
-    public GrpcClient Grpc { get; private set; } = null!;
-    public static readonly InferServe.Grpc.CallOptions WithKey = new() { Headers = [new("authorization", "Bearer " + TestServer.ApiKey)] };
+    public InferServe.Api.Grpc.V1.Inference.InferenceClient Grpc { get; private set; } = null!;
+    private global::Grpc.Net.Client.GrpcChannel? _channel;
+    public static readonly global::Grpc.Core.CallOptions WithKey = GrpcCalls.WithKey(TestServer.ApiKey);
 
     public async ValueTask InitializeAsync()
     {
         Gateway = await TestServer.StartAsync(grpc: true);
-        Grpc = new GrpcClient(new Uri($"http://127.0.0.1:{Gateway.GrpcPort}"));
+        _channel = GrpcCalls.Channel($"http://127.0.0.1:{Gateway.GrpcPort}");
+        Grpc = new InferServe.Api.Grpc.V1.Inference.InferenceClient(_channel);
     }
 
     public async ValueTask DisposeAsync()
     {
-        Grpc.Dispose();
+        _channel?.Dispose();
         await Gateway.DisposeAsync();
     }
 }
@@ -90,7 +93,7 @@ public sealed class ValidationParityTests(HttpAndGrpcFixture fixture) : IClassFi
     {
         var request = new GenerateRequest { Text = "Once upon a time", MaxTokens = 1 };
         f.Grpc(request);
-        return fixture.Grpc.UnaryAsync(InferenceMethods.Complete, request, HttpAndGrpcFixture.WithKey);
+        return fixture.Grpc.CompleteAsync(request, HttpAndGrpcFixture.WithKey).ResponseAsync;
     }
 
     [Theory(Timeout = 120_000)]
@@ -118,8 +121,7 @@ public sealed class ValidationParityTests(HttpAndGrpcFixture fixture) : IClassFi
     public async Task Http_stop_token_ids_end_the_choice_at_that_token_as_grpc_does()
     {
         // The greedy continuation's tokens, from gRPC (which reports ids); then stop on the third.
-        var free = await fixture.Grpc.UnaryAsync(InferenceMethods.Complete,
-            new GenerateRequest { Text = "Once upon a time", MaxTokens = 6, Temperature = 0, IgnoreEos = true }, HttpAndGrpcFixture.WithKey);
+        var free = await fixture.Grpc.CompleteAsync(new GenerateRequest { Text = "Once upon a time", MaxTokens = 6, Temperature = 0, IgnoreEos = true }, HttpAndGrpcFixture.WithKey).ResponseAsync;
         var ids = free.Choices[0].TokenIds;
         int stopAt = ids.ToList().IndexOf(ids[2]) + 1; // the first occurrence of that id ends it
 

@@ -1,7 +1,8 @@
 using Google.Protobuf;
 using InferServe.Api.Grpc;
 using InferServe.Api.Grpc.V1;
-using InferServe.Grpc;
+using Grpc.Core;
+using Grpc.Net.Client;
 using InferServe.LoadTests.Datasets;
 using InferServe.LoadTests.Metrics;
 
@@ -10,7 +11,8 @@ namespace InferServe.LoadTests.Clients;
 /// <summary>InferServe's public gRPC API: inferserve.v1.Inference/Generate, one stream of token deltas per request.</summary>
 public sealed class GrpcLlmClient(Uri address, TimeSpan requestTimeout) : ILlmClient
 {
-    private readonly GrpcClient _client = new(address);
+    // One channel for the run, reused by every request.
+    private readonly GrpcChannel _channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true } });
 
     public string Api => "grpc";
 
@@ -21,7 +23,7 @@ public sealed class GrpcLlmClient(Uri address, TimeSpan requestTimeout) : ILlmCl
         else request.Text = prompt.Text;
         try
         {
-            using var call = _client.ServerStreaming(InferenceMethods.Generate, request, CallOptions.FromTimeout(requestTimeout, ct));
+            using var call = new Inference.InferenceClient(_channel).Generate(request, deadline: DateTime.UtcNow + requestTimeout, cancellationToken: ct);
             await foreach (var m in call.ResponseStream.ReadAllAsync(ct))
             {
                 double now = clock.Now;
@@ -54,5 +56,5 @@ public sealed class GrpcLlmClient(Uri address, TimeSpan requestTimeout) : ILlmCl
         }
     }
 
-    public void Dispose() => _client.Dispose();
+    public void Dispose() => _channel.Dispose();
 }

@@ -52,6 +52,8 @@ internal sealed class ApiKeyAuthentication
         {
             // A worker's gRPC port carries only the worker protocol, guarded by the worker credentials.
             if (_isWorker || ctx.Request.Path.StartsWithSegments(RegistryPathPrefix.TrimEnd('/'), StringComparison.Ordinal)) return next(ctx);
+            // Probes carry no key, as for /ready.
+            if (GrpcHosting.IsHealthCall(ctx)) return next(ctx);
             return AuthenticateGrpcAsync(ctx, next);
         }
         if (_keyHashes.Length == 0) return next(ctx);

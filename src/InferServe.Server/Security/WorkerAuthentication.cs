@@ -11,7 +11,7 @@ internal sealed class WorkerAuthentication(WorkerCredentials credentials, Kestre
 {
     public Task InvokeAsync(HttpContext ctx, RequestDelegate next)
     {
-        if (!endpoints.IsGrpcPort(ctx)) return next(ctx);
+        if (!endpoints.IsGrpcPort(ctx) || GrpcHosting.IsHealthCall(ctx)) return next(ctx);
         if (!isWorker && !ctx.Request.Path.StartsWithSegments(ApiKeyAuthentication.RegistryPathPrefix.TrimEnd('/'), StringComparison.Ordinal)) return next(ctx);
         if (credentials.Refusal(ctx) is not { } why) return next(ctx);
         log.LogWarning("Refused worker-link call {Path} from {Remote}: {Reason}", ctx.Request.Path.Value, ctx.Connection.RemoteIpAddress, why);

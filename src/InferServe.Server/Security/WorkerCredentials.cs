@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using InferServe.Grpc;
+using InferServe.Transport;
 using Microsoft.AspNetCore.Http;
 
 namespace InferServe.Server;
@@ -66,12 +66,12 @@ public sealed class WorkerCredentials
     /// Options for the gRPC clients of the worker links. <paramref name="alsoTrustSystem"/>: the gateway's gRPC port may
     /// present a public certificate (--tls-cert) instead of one from the worker CA.
     /// </summary>
-    public GrpcClientOptions ClientOptions(bool alsoTrustSystem = false) => new()
+    public WorkerLinkOptions ClientOptions(bool alsoTrustSystem = false) => new()
     {
         ClientCertificate = Certificate?.Certificate,
         TrustedRoots = Ca,
         AlsoTrustSystemRoots = alsoTrustSystem,
-        Metadata = Token is null ? [] : [new("authorization", "Bearer " + Token)],
+        Token = Token,
     };
 
     /// <summary>Null when the call carries every configured credential; else why it is refused.</summary>

@@ -1,6 +1,8 @@
 using System.Net;
 using InferServe.Contracts.Hosting;
-using InferServe.Grpc;
+using Grpc.Net.Client;
+using InferServe.Api.Grpc.V1;
+using InferServe.Tests.Shared;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -18,13 +20,15 @@ public sealed class ApiServer : IAsyncDisposable
     public const string ModelName = "tiny-test";
 
     private readonly WebApplication _app;
+    private readonly GrpcChannel _channel;
 
     private ApiServer(WebApplication app, ModelHost host, Uri address)
     {
         _app = app;
         Host = host;
         Address = address;
-        Client = new GrpcClient(address);
+        _channel = GrpcCalls.Channel(address);
+        Client = new Inference.InferenceClient(_channel);
     }
 
     public ModelHost Host { get; }
@@ -34,7 +38,7 @@ public sealed class ApiServer : IAsyncDisposable
     /// <summary>Target for python (host:port).</summary>
     public string Target => $"{Address.Host}:{Address.Port}";
 
-    public GrpcClient Client { get; }
+    public Inference.InferenceClient Client { get; }
 
     /// <summary>Serves <paramref name="engine"/>, or an engine that never finishes loading when null.</summary>
     public static async Task<ApiServer> StartAsync(LoadedModel? engine)
@@ -46,10 +50,13 @@ public sealed class ApiServer : IAsyncDisposable
         }
 
         var builder = WebApplication.CreateSlimBuilder();
+        builder.Services.AddSingleton(host).AddGrpc();
+        builder.Services.AddInferenceGrpc();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
         var app = builder.Build();
-        app.MapInferenceGrpc(host);
+        app.UseGrpcBadInputStatus();
+        app.MapInferenceGrpc();
         await app.StartAsync(TestContext.Current.CancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
         return new ApiServer(app, host, new Uri(address));
@@ -58,7 +65,7 @@ public sealed class ApiServer : IAsyncDisposable
     /// <summary>Leaves the engine running (it is shared); only the server stops.</summary>
     public async ValueTask DisposeAsync()
     {
-        Client.Dispose();
+        _channel.Dispose();
         await _app.StopAsync(CancellationToken.None);
         await _app.DisposeAsync();
     }

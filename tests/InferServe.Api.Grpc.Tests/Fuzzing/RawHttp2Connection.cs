@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Text;
 
-namespace InferServe.Grpc.Tests.Fuzzing;
+namespace InferServe.Api.Grpc.Tests.Fuzzing;
 
 /// <summary>
 /// A minimal HTTP/2 client over a socket, for the frames HttpClient never sends: request trailers (some malformed),

@@ -2,7 +2,7 @@ using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace InferServe.Grpc;
+namespace InferServe.Transport;
 
 /// <summary>Chain checks against a private CA, for servers checking client certificates and clients checking servers.</summary>
 public static class CertificateTrust
