@@ -179,7 +179,6 @@ public sealed class WorkerMonitor : IAsyncDisposable
             var r = _reference;
             if (info.ModelFingerprint != r.ModelFingerprint)
                 return $"it serves a different model or weight precision (fingerprint {Short(info.ModelFingerprint)}, weights {info.Weights}) than the other workers ({Short(r.ModelFingerprint)}, weights {r.Weights}).";
-            if (info.KvDtype != r.KvDtype) return $"its --kv-dtype is {info.KvDtype}; the other workers use {r.KvDtype}.";
             if (info.BlockSize != r.BlockSize) return $"its --block-size is {info.BlockSize}; the other workers use {r.BlockSize}.";
             if (info.Weights != r.Weights) return $"its --weights is {info.Weights}; the other workers use {r.Weights}.";
             if (info.NumLayers != r.NumLayers || info.NumKvHeads != r.NumKvHeads || info.HeadDim != r.HeadDim)

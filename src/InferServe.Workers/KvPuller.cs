@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Grpc.Core;
+using InferServe.Engine.Kv;
 using InferServe.Engine.Kv.Transfer;
 using InferServe.Transport;
 using InferServe.Transport.V1;
@@ -22,6 +23,7 @@ public sealed class KvPuller(WorkerMetrics metrics, TimeSpan timeout, WorkerLink
         var client = _clients.GetOrAdd(source, s => new WorkerChannel(s, clientOptions)).Worker;
         int received = 0;
         long bytes = 0;
+        KvBlockConverter? converter = null;
         try
         {
             using var call = client.PullKv(new PullKvRequest { LeaseId = leaseId },
@@ -30,7 +32,7 @@ public sealed class KvPuller(WorkerMetrics metrics, TimeSpan timeout, WorkerLink
             {
                 if (chunk.TotalBlocks != target.BlockCount || chunk.FirstBlock != received)
                     throw new InvalidDataException($"KV chunk [{chunk.FirstBlock}, +{chunk.NumBlocks}) of {chunk.TotalBlocks} does not follow block {received} of {target.BlockCount}.");
-                target.Write(chunk.FirstBlock, chunk.Data.Span);
+                target.Write(chunk.FirstBlock, chunk.Data.Span, SourceDType(chunk.KvDtype, target.DType), ref converter);
                 received += chunk.NumBlocks;
                 bytes += chunk.Data.Length;
             }
@@ -42,7 +44,24 @@ public sealed class KvPuller(WorkerMetrics metrics, TimeSpan timeout, WorkerLink
             metrics.TransferFailed();
             throw;
         }
+        finally
+        {
+            converter?.Dispose();
+        }
         metrics.Received(bytes, received, Stopwatch.GetElapsedTime(started));
+    }
+
+    private static KvDType SourceDType(string name, KvDType own)
+    {
+        if (name.Length == 0) return own;
+        try
+        {
+            return KvCacheSpec.ParseDType(name);
+        }
+        catch (ArgumentException)
+        {
+            throw new InvalidDataException($"The prefill worker sent KV blocks of unknown dtype '{name}'.");
+        }
     }
 
     public void Dispose()

@@ -120,6 +120,7 @@ public sealed class WorkerService(ModelHost host, WorkerOptions options, WorkerM
         int perChunk = Math.Max(1, WorkerMethods.MaxChunkBytes / spans.BlockBytes);
         if (request.MaxChunkBlocks > 0) perChunk = Math.Min(perChunk, request.MaxChunkBlocks);
         var buffer = ArrayPool<byte>.Shared.Rent(perChunk * spans.BlockBytes);
+        string dtype = spans.DType.ToString().ToLowerInvariant();
         try
         {
             for (int first = 0; first < spans.BlockCount; first += perChunk)
@@ -127,9 +128,10 @@ public sealed class WorkerService(ModelHost host, WorkerOptions options, WorkerM
                 int n = Math.Min(perChunk, spans.BlockCount - first);
                 int length = n * spans.BlockBytes;
                 spans.Read(first, n, buffer.AsSpan(0, length));
+                // The writer serializes the chunk before WriteAsync returns, so wrapping the pooled buffer is safe and saves a copy.
                 await responses.WriteAsync(new KvChunk
                 {
-                    FirstBlock = first, NumBlocks = n, TotalBlocks = spans.BlockCount, // The writer serializes the chunk before WriteAsync returns, so wrapping the pooled buffer is safe and saves a copy.
+                    FirstBlock = first, NumBlocks = n, TotalBlocks = spans.BlockCount, KvDtype = dtype,
                     Data = UnsafeByteOperations.UnsafeWrap(buffer.AsMemory(0, length)),
                 }, ct).ConfigureAwait(false);
                 bytes += length;

@@ -8,6 +8,8 @@ public sealed record TopologyOptions
 {
     public required string Model { get; init; }
     public string KvDtype { get; init; } = "fp32";
+    /// <summary>--kv-dtype of the prefill workers when it differs from the rest (their KV is converted on arrival).</summary>
+    public string? PrefillKvDtype { get; init; }
     public int PrefillWorkers { get; init; } = 1;
     public int DecodeWorkers { get; init; } = 1;
     /// <summary>Also start `--role all` with the same model and settings.</summary>
@@ -40,9 +42,9 @@ public sealed class Topology : IAsyncDisposable
     public ServerProcess? All { get; private set; }
     public IEnumerable<ServerProcess> Processes => Prefill.Concat(Decode).Append(Gateway).Concat(All is null ? [] : [All]).Where(p => p is not null);
 
-    private static IEnumerable<string> Common(TopologyOptions o) =>
+    private static IEnumerable<string> Common(TopologyOptions o, string? kvDtype = null) =>
     [
-        "--model", o.Model, "--kv-dtype", o.KvDtype, "--served-model-name", ServedName, "--cache-dir", CacheDir,
+        "--model", o.Model, "--kv-dtype", kvDtype ?? o.KvDtype, "--served-model-name", ServedName, "--cache-dir", CacheDir,
         // Several engines share two cores: one ORT thread each, no spinning.
         "--threads", "1", "--no-ort-spinning", "--max-seqs", "16", "--max-batched-tokens", "256",
     ];
@@ -67,7 +69,7 @@ public sealed class Topology : IAsyncDisposable
                 await t.All.WaitReadyAsync(ct);
             }
             for (int i = 0; i < o.PrefillWorkers; i++)
-                t.Prefill.Add(ServerProcess.Start($"prefill{i}", [.. Common(o), "--role", "prefill", "--kv-cache-memory", "64MiB", .. o.WorkerArgs, .. o.PrefillArgs, .. o.LinkArgs], o.Environment));
+                t.Prefill.Add(ServerProcess.Start($"prefill{i}", [.. Common(o, o.PrefillKvDtype), "--role", "prefill", "--kv-cache-memory", "64MiB", .. o.WorkerArgs, .. o.PrefillArgs, .. o.LinkArgs], o.Environment));
             for (int i = 0; i < o.DecodeWorkers; i++)
                 t.Decode.Add(ServerProcess.Start($"decode{i}", [.. Common(o), "--role", "decode", "--kv-cache-memory", "64MiB", .. o.WorkerArgs, .. o.LinkArgs], o.Environment));
             foreach (var w in t.Prefill.Concat(t.Decode)) await w.WaitReadyAsync(ct);
