@@ -1,5 +1,6 @@
 using System.Text;
 using InferServe.Api.Grpc.Tests.Infrastructure;
+using InferServe.Tests.Support;
 using InferServe.Api.Grpc.V1;
 using InferServe.Grpc;
 

@@ -1,4 +1,5 @@
 using InferServe.Api.Grpc.Tests.Infrastructure;
+using InferServe.Tests.Support;
 
 namespace InferServe.Api.Grpc.Tests;
 
