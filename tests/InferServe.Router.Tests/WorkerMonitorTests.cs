@@ -41,17 +41,23 @@ public sealed class WorkerMonitorTests : IAsyncDisposable
         return await _changes.Reader.ReadAsync(timeout.Token);
     }
 
+    /// <summary>A worker listed under its own role and already taken in by a started monitor.</summary>
+    private async Task<(TestWorker Worker, WorkerMonitor Monitor, WorkerEndpoint Endpoint)> WatchedWorkerAsync(string role)
+    {
+        var worker = await WorkerAsync(role);
+        var monitor = role == "prefill" ? Monitor(prefill: [worker.Address]) : Monitor(decode: [worker.Address]);
+        monitor.Start();
+        var up = await NextChangeAsync();
+        Assert.True(up.Healthy);
+        return (worker, monitor, up.Worker);
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task A_listed_worker_that_answers_is_taken_in_and_its_identity_becomes_the_reference()
     {
-        var worker = await WorkerAsync("decode");
-        var monitor = Monitor(decode: [worker.Address]);
-        monitor.Start();
+        var (worker, monitor, endpoint) = await WatchedWorkerAsync("decode");
 
-        var change = await NextChangeAsync();
-        Assert.True(change.Healthy);
-        var endpoint = Assert.Single(monitor.Decode);
-        Assert.Same(endpoint, change.Worker);
+        Assert.Same(endpoint, Assert.Single(monitor.Decode));
         Assert.Equal([endpoint], monitor.Healthy(WorkerRole.Decode));
         Assert.Empty(monitor.Healthy(WorkerRole.Prefill));
         Assert.Equal(worker.Service.Info(), monitor.Reference);
@@ -63,13 +69,11 @@ public sealed class WorkerMonitorTests : IAsyncDisposable
     [Fact(Timeout = 60_000)]
     public async Task A_worker_that_dies_is_taken_out_at_once_and_taken_back_when_it_answers_again()
     {
-        var worker = await WorkerAsync("prefill");
-        var monitor = Monitor(prefill: [worker.Address]);
-        monitor.Start();
-        Assert.True((await NextChangeAsync()).Healthy);
+        var (worker, monitor, endpoint) = await WatchedWorkerAsync("prefill");
 
         await worker.KillAsync();
         var down = await NextChangeAsync();
+        Assert.Same(endpoint, down.Worker);
         Assert.False(down.Healthy);
         Assert.False(string.IsNullOrEmpty(down.Problem));
         Assert.Empty(monitor.Healthy(WorkerRole.Prefill));
@@ -77,18 +81,15 @@ public sealed class WorkerMonitorTests : IAsyncDisposable
         await worker.StartAsync();
         var up = await NextChangeAsync();
         Assert.True(up.Healthy);
-        Assert.Same(down.Worker, up.Worker);
-        Assert.Equal([up.Worker], monitor.Healthy(WorkerRole.Prefill));
-        Assert.Null(up.Worker.Problem);
+        Assert.Same(endpoint, up.Worker);
+        Assert.Equal([endpoint], monitor.Healthy(WorkerRole.Prefill));
+        Assert.Null(endpoint.Problem);
     }
 
     [Fact(Timeout = 60_000)]
     public async Task A_draining_worker_is_taken_out_of_rotation()
     {
-        var worker = await WorkerAsync("decode");
-        var monitor = Monitor(decode: [worker.Address]);
-        monitor.Start();
-        Assert.True((await NextChangeAsync()).Healthy);
+        var (worker, monitor, _) = await WatchedWorkerAsync("decode");
 
         worker.Service.Drain();
         var down = await NextChangeAsync();
@@ -100,10 +101,7 @@ public sealed class WorkerMonitorTests : IAsyncDisposable
     [Fact(Timeout = 60_000)]
     public async Task A_worker_marked_down_after_a_failed_call_is_taken_back_by_its_next_heartbeat()
     {
-        var worker = await WorkerAsync("decode");
-        var monitor = Monitor(decode: [worker.Address]);
-        monitor.Start();
-        var endpoint = (await NextChangeAsync()).Worker;
+        var (_, monitor, endpoint) = await WatchedWorkerAsync("decode");
 
         monitor.MarkDown(endpoint, "decode call failed");
         var down = await NextChangeAsync();
@@ -151,10 +149,7 @@ public sealed class WorkerMonitorTests : IAsyncDisposable
     [Fact(Timeout = 60_000)]
     public async Task A_registering_worker_that_does_not_match_the_others_is_refused_with_the_reason()
     {
-        var worker = await WorkerAsync("decode");
-        var monitor = Monitor(decode: [worker.Address]);
-        monitor.Start();
-        Assert.True((await NextChangeAsync()).Healthy);
+        var (worker, monitor, _) = await WatchedWorkerAsync("decode");
         var reference = worker.Service.Info();
         string elsewhere = $"http://127.0.0.1:{FreePorts.Next()}";
 

@@ -1,13 +1,9 @@
-using System.Net;
 using InferServe.Engine.Hosting;
 using InferServe.Metrics;
 using InferServe.Tests.Shared;
 using InferServe.Tests.Support;
 using InferServe.Workers;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Logging;
 
 namespace InferServe.Router.Tests.Support;
 
@@ -19,7 +15,7 @@ namespace InferServe.Router.Tests.Support;
 public sealed class TestWorker : IAsyncDisposable
 {
     private const string ModelName = "tiny-test";
-    private WebApplication? _app;
+    private LoopbackServer? _server;
 
     public WorkerService Service { get; }
     public int Port { get; } = FreePorts.Next();
@@ -42,24 +38,15 @@ public sealed class TestWorker : IAsyncDisposable
         return worker;
     }
 
-    public async Task StartAsync()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, Port, l => l.Protocols = HttpProtocols.Http2));
-        var app = builder.Build();
-        app.MapWorkerGrpc(Service);
-        await app.StartAsync(TestContext.Current.CancellationToken);
-        _app = app;
-    }
+    public async Task StartAsync() =>
+        _server = await LoopbackServer.StartAsync(app => app.MapWorkerGrpc(Service), TestContext.Current.CancellationToken, Port, HttpProtocols.Http2);
 
-    /// <summary>Stops serving at once: open calls are aborted, as when the worker process dies.</summary>
+    /// <summary>Stops serving at once: open calls are cut, as when the worker process dies.</summary>
     public async Task KillAsync()
     {
-        if (_app is not { } app) return;
-        _app = null;
-        await app.StopAsync(new CancellationToken(canceled: true));
-        await app.DisposeAsync();
+        if (_server is not { } server) return;
+        _server = null;
+        await server.KillAsync();
     }
 
     /// <summary>Leaves the shared engine running; only the server stops.</summary>

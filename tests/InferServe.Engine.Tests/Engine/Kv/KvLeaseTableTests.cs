@@ -22,14 +22,14 @@ public sealed class KvLeaseTableTests
         while (_engineThread.TryDequeue(out var work)) work();
     }
 
-    /// <summary>A finished prefill's blocks: allocated by its sequence, which then lets go of them.</summary>
-    private int[] PrefillBlocks(int count, Func<int[], string> leaseWhileHeld)
+    /// <summary>A finished prefill's blocks, leased: its sequence allocates them, leases them, then lets go of them.</summary>
+    private (string Lease, int[] Blocks) Leased(KvLeaseTable table, int count)
     {
         var blocks = new int[count];
         for (int i = 0; i < count; i++) Assert.True(_pool.TryAllocate(out blocks[i]));
-        leaseWhileHeld(blocks);
+        string lease = table.Create(blocks);
         foreach (var b in blocks) _pool.Release(b); // the prefill sequence finishes
-        return blocks;
+        return (lease, blocks);
     }
 
     private void AssertNoBlockHeld() => Assert.Equal(Blocks, _pool.FreeCount);
@@ -38,8 +38,7 @@ public sealed class KvLeaseTableTests
     public void A_lease_keeps_its_blocks_after_the_prefill_sequence_lets_go()
     {
         var table = Table(TimeSpan.FromHours(1));
-        string lease = "";
-        var blocks = PrefillBlocks(3, b => lease = table.Create(b));
+        var (lease, blocks) = Leased(table, 3);
 
         Assert.Equal(1, table.Held);
         Assert.Equal(Blocks - 3, _pool.FreeCount);
@@ -52,8 +51,7 @@ public sealed class KvLeaseTableTests
     public void Released_lease_frees_its_blocks_on_the_engine_thread_and_cannot_be_read_or_released_again()
     {
         var table = Table(TimeSpan.FromHours(1));
-        string lease = "";
-        PrefillBlocks(3, b => lease = table.Create(b));
+        var (lease, _) = Leased(table, 3);
 
         Assert.True(table.Release(lease));
         Assert.Equal(0, table.Held);
@@ -70,8 +68,7 @@ public sealed class KvLeaseTableTests
     public void A_completed_pickup_ends_the_lease_and_frees_its_blocks()
     {
         var table = Table(TimeSpan.FromHours(1));
-        string lease = "";
-        var blocks = PrefillBlocks(2, b => lease = table.Create(b));
+        var (lease, blocks) = Leased(table, 2);
 
         Assert.Equal(blocks, table.BeginRead(lease));
         table.EndRead(lease, release: true);
@@ -87,8 +84,7 @@ public sealed class KvLeaseTableTests
     public void A_lease_being_read_is_not_freed_under_the_reader_but_once_the_read_ends()
     {
         var table = Table(TimeSpan.FromHours(1));
-        string lease = "";
-        PrefillBlocks(4, b => lease = table.Create(b));
+        var (lease, _) = Leased(table, 4);
 
         Assert.NotNull(table.BeginRead(lease));
         Assert.True(table.Release(lease)); // e.g. the request was aborted mid-transfer
@@ -106,8 +102,7 @@ public sealed class KvLeaseTableTests
     public void An_expired_lease_is_freed_at_the_next_expiry_check_and_counted_as_expired()
     {
         var table = Table(TimeSpan.Zero); // due as soon as it is made
-        string lease = "";
-        PrefillBlocks(3, b => lease = table.Create(b));
+        var (lease, _) = Leased(table, 3);
 
         table.ExpireDue(); // engine thread: frees inline
         Assert.Null(table.BeginRead(lease));
@@ -122,8 +117,7 @@ public sealed class KvLeaseTableTests
     public void An_expired_lease_being_read_is_freed_when_the_read_ends()
     {
         var table = Table(TimeSpan.Zero);
-        string lease = "";
-        PrefillBlocks(2, b => lease = table.Create(b));
+        var (lease, _) = Leased(table, 2);
 
         Assert.NotNull(table.BeginRead(lease));
         table.ExpireDue();
@@ -141,8 +135,7 @@ public sealed class KvLeaseTableTests
     {
         var table = Table(TimeSpan.FromHours(1));
         Assert.Equal(Timeout.InfiniteTimeSpan, table.NextExpiry());
-        string lease = "";
-        PrefillBlocks(1, b => lease = table.Create(b));
+        var (lease, _) = Leased(table, 1);
 
         table.ExpireDue();
         Assert.Equal(1, table.Held);
@@ -160,17 +153,14 @@ public sealed class KvLeaseTableTests
     public void Leases_over_shared_blocks_each_hold_a_reference_and_the_last_one_frees_them()
     {
         var table = Table(TimeSpan.FromHours(1));
-        string first = "", second = "";
-        PrefillBlocks(2, b =>
-        {
-            first = table.Create(b);
-            second = table.Create(b); // e.g. two requests with the same cached prefix
-            return first;
-        });
+        var (first, blocks) = Leased(table, 2);
+        var second = table.Create(blocks); // another request prefilled the same cached prefix
+        Assert.All(blocks, b => Assert.Equal(2, _pool.RefCount(b)));
 
         Assert.True(table.Release(first));
         RunEngineThread();
         Assert.Equal(Blocks - 2, _pool.FreeCount);
+        Assert.Equal(1, table.Held);
         Assert.True(table.Release(second));
         RunEngineThread();
         AssertNoBlockHeld();
