@@ -18,7 +18,7 @@ target="${3:-}"
 
 filter="Category=Fuzz"
 [[ -n "$target" ]] && filter="$filter&FullyQualifiedName~$target"
-projects=(tests/InferServe.Server.Tests tests/InferServe.Api.Grpc.Tests tests/InferServe.Tests tests/InferServe.ChatTemplates.Tests)
+projects=(tests/InferServe.Server.Tests tests/InferServe.Api.Grpc.Tests tests/InferServe.Models.Tests tests/InferServe.ChatTemplates.Tests)
 
 echo "fuzz: seed $seed, $cases cases per target, filter '$filter'"
 status=0

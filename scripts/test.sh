@@ -6,8 +6,8 @@
 # summary line "N passed, N failed, N skipped".
 # INFERSERVE_SKIP_SETUP=1 skips the setup step (offline work; tests needing a missing peer then skip).
 # Under CI (CI=true in any case, or 1) a missing model file or peer fails its test, and the run fails if any test skipped
-# other than those that declared the skip optional (hardware this machine lacks: tests/Shared/Requirements.cs).
-# A test that hangs is cancelled at its timeout (default 10 min, tests/Shared/DefaultTestTimeout.cs); one that ignores
+# other than those that declared the skip optional (hardware this machine lacks: tests/InferServe.TestSupport/Requirements.cs).
+# A test that hangs is cancelled at its timeout (default 10 min, tests/InferServe.TestSupport/DefaultTestTimeout.cs); one that ignores
 # the cancellation is named and its test host killed by the blame collector after INFERSERVE_HANG_TIMEOUT (20m).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -5,7 +5,7 @@
 #   falcon file for the error tests), llama3/qwen3 tokenizer.json vocabularies as GGUF, and gguf-py's own
 #   dequantization of every quantized file; plus llama.cpp's own ggml-vocab-starcoder.gguf.
 # llama-quantize's files (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K of gen256) are committed fixtures in
-# tests/InferServe.Tests/Gguf/fixtures (scripts/gguf/make_kquant_fixtures.sh; building llama-quantize takes ~25 min):
+# tests/InferServe.Models.Tests/Gguf/fixtures (scripts/gguf/make_kquant_fixtures.sh; building llama-quantize takes ~25 min):
 # this script writes gguf-py's dequantization of each of them, and checks that the gen256-f32.gguf gguf-py writes
 # here is byte-identical to the committed F32 original they were quantized from.
 # Needs python3 with numpy (Debian python3-numpy; installed with apt-get when root). Idempotent (stamp), flock'ed.
@@ -15,7 +15,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PEER="${INFERSERVE_LLAMA_CPP_PEER:-$ROOT/../shared/peers/llama-cpp}"
 MODELS="${INFERSERVE_SHARED_MODELS:-$ROOT/../shared/models}"
 DEST="${INFERSERVE_GGUF_TEST_DIR:-$ROOT/.deps/gguf-test-files}"
-FIXTURES="$ROOT/tests/InferServe.Tests/Gguf/fixtures"
+FIXTURES="$ROOT/tests/InferServe.Models.Tests/Gguf/fixtures"
 PY=/usr/bin/python3
 [[ -x "$PY" ]] || PY=python3
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the committed GGUF fixtures in tests/InferServe.Tests/Gguf/fixtures (see PROVENANCE.md there):
+# Regenerates the committed GGUF fixtures in tests/InferServe.Models.Tests/Gguf/fixtures (see PROVENANCE.md there):
 #   gen256-f32.gguf                 the F32 original, written by llama.cpp's gguf-py (make_test_ggufs.py --only-gen256-f32)
 #   gen256-<type>-llamacpp.gguf     that file quantized by llama.cpp's llama-quantize --pure to Q8_0, Q4_0, Q4_K, Q5_K, Q6_K
 # They are committed because building llama-quantize takes ~25 minutes on 2 cores; the tests then need no peer.
@@ -15,7 +15,7 @@ PEER="${INFERSERVE_LLAMA_CPP_PEER:-$ROOT/../shared/peers/llama-cpp}"
 MODELS="${INFERSERVE_SHARED_MODELS:-$ROOT/models}"
 PEER_DIR="${PEER_DIR:-$HOME/.cache/inferserve-peer}"
 QUANTIZE="${LLAMA_QUANTIZE:-$PEER_DIR/llama.cpp/build/bin/llama-quantize}"
-FIXTURES="$ROOT/tests/InferServe.Tests/Gguf/fixtures"
+FIXTURES="$ROOT/tests/InferServe.Models.Tests/Gguf/fixtures"
 update=no
 [[ "${1:-}" == "--update" ]] && update=yes
 

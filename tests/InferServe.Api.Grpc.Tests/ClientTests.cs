@@ -1,6 +1,7 @@
 using InferServe.Engine.Hosting;
 using System.Text;
 using InferServe.Api.Grpc.Tests.Infrastructure;
+using InferServe.Tests.Support;
 using InferServe.Api.Grpc.V1;
 using Grpc.Core;
 using InferServe.Tests.Shared;

@@ -1,5 +1,6 @@
 using InferServe.Engine.Hosting;
 using InferServe.Api.Grpc.Tests.Infrastructure;
+using InferServe.Tests.Support;
 
 namespace InferServe.Api.Grpc.Tests;
 

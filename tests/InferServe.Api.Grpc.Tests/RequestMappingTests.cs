@@ -1,3 +1,4 @@
+using InferServe.Tests.Support;
 using InferServe.Api.Grpc.Tests.Infrastructure;
 using InferServe.Api.Grpc.V1;
 using InferServe.Tests.Shared;

@@ -1,14 +1,15 @@
 using System.Reflection;
 using System.Text.Json;
 using System.Xml.Linq;
+using InferServe.Tests.Support;
 
 namespace InferServe.Router.Tests;
 
 /// <summary>
 /// The gateway (<c>--role gateway</c>) routes to workers and never loads weights, so none of its assemblies may pull in the
 /// engine or ONNX Runtime. Checked three ways, each catching what the others miss: the project files' references
-/// (what the build links), the built assemblies' references (what the code uses) and this test's deps.json (what the
-/// gateway's closure would ship and load).
+/// (what the build links), the built assemblies' references (what the code uses) and the libraries' deps.json (what
+/// the gateway's closure would ship and load).
 /// </summary>
 public sealed class GatewayDependencyTests
 {
@@ -25,7 +26,7 @@ public sealed class GatewayDependencyTests
     [Fact(Timeout = 30_000)]
     public void No_gateway_project_references_the_engine_or_onnx_runtime_even_transitively()
     {
-        var src = Path.Combine(RepoRoot(), "src");
+        var src = Path.Combine(TestPaths.RepoRoot, "src");
         var offenders = new List<string>();
         foreach (var project in GatewayAssemblies)
             Walk(Path.Combine(src, project, project + ".csproj"), [project], new HashSet<string>(StringComparer.OrdinalIgnoreCase), offenders);
@@ -56,13 +57,19 @@ public sealed class GatewayDependencyTests
     [Fact(Timeout = 30_000)]
     public void The_gateways_dependency_closure_ships_no_engine_or_onnx_runtime()
     {
-        // This project references only gateway assemblies, so its deps.json is their closure: projects and packages alike.
-        var depsFile = Path.Combine(AppContext.BaseDirectory, Assembly.GetExecutingAssembly().GetName().Name + ".deps.json");
-        using var deps = JsonDocument.Parse(File.ReadAllText(depsFile));
-        var libraries = deps.RootElement.GetProperty("libraries").EnumerateObject().Select(l => l.Name.Split('/')[0]).ToList();
-        Assert.Contains(libraries, l => l == "InferServe.Server");
-        var offenders = libraries.Where(IsForbidden).ToList();
-        Assert.True(offenders.Count == 0, $"{Path.GetFileName(depsFile)} lists: {string.Join(", ", offenders)}");
+        // Each gateway library's own deps.json, built beside it in the configuration this test runs, is its closure:
+        // projects and packages alike.
+        var build = Path.GetRelativePath(Path.Combine(AppContext.BaseDirectory, "..", "..", ".."), AppContext.BaseDirectory);
+        var offenders = new List<string>();
+        foreach (var project in GatewayAssemblies)
+        {
+            var depsFile = Path.Combine(TestPaths.RepoRoot, "src", project, build, project + ".deps.json");
+            using var deps = JsonDocument.Parse(File.ReadAllText(depsFile));
+            var libraries = deps.RootElement.GetProperty("libraries").EnumerateObject().Select(l => l.Name.Split('/')[0]).ToList();
+            Assert.Contains(libraries, l => l == project);
+            offenders.AddRange(libraries.Where(IsForbidden).Select(l => $"{project}.deps.json lists {l}"));
+        }
+        Assert.True(offenders.Count == 0, string.Join("\n", offenders));
     }
 
     private static void Walk(string csproj, List<string> path, HashSet<string> seen, List<string> offenders)
@@ -79,12 +86,5 @@ public sealed class GatewayDependencyTests
             if (IsForbidden(targetName)) offenders.Add(string.Join(" -> ", path) + " -> " + targetName);
             else Walk(target, [.. path, targetName], seen, offenders);
         }
-    }
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "InferServe.sln"))) return dir.FullName;
-        throw new InvalidOperationException("InferServe.sln not found above " + AppContext.BaseDirectory);
     }
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using InferServe.Engine;
 using InferServe.Engine.Kv;
 using InferServe.Engine.Sampling;
@@ -82,4 +83,47 @@ public sealed class WireMappingTests
         Assert.Equal(6, wire.Stored.Count);
         Assert.Equal(hashes, WireMapping.Hashes(wire.Stored));
     }
+
+    [Fact(Timeout = 10_000)]
+    public void A_token_event_survives_the_trip_with_its_logprobs_usage_and_finish()
+    {
+        var sent = new GenerationEvent(2, "lo wor", [13, 1450],
+            [new TokenLogprob(13, -0.25f, [new TokenAlternative(13, -0.25f), new TokenAlternative(99, -1.5f)]), new TokenLogprob(1450, -3f, [])],
+            FinishReason.Length, new GenerationUsage(7, 5, 3));
+        var received = WireMapping.FromWire(TokenEvent.Parser.ParseFrom(Google.Protobuf.MessageExtensions.ToByteArray(WireMapping.ToWire(sent))));
+
+        Assert.Equal(Json(sent), Json(received));
+    }
+
+    [Fact(Timeout = 10_000)]
+    public void A_token_event_without_logprobs_comes_back_without_them_not_with_an_empty_list()
+    {
+        var sent = new GenerationEvent(0, "a", [7], null, null, new GenerationUsage(1, 1, 0));
+        var received = WireMapping.FromWire(TokenEvent.Parser.ParseFrom(Google.Protobuf.MessageExtensions.ToByteArray(WireMapping.ToWire(sent))));
+
+        Assert.Null(received.Logprobs);
+        Assert.Null(received.Finish);
+        Assert.Equal(Json(sent), Json(received));
+    }
+
+    [Fact(Timeout = 10_000)]
+    public void The_gateways_own_usage_count_replaces_the_workers()
+    {
+        var wire = WireMapping.ToWire(new GenerationEvent(0, "a", [7], null, FinishReason.Stop, new GenerationUsage(1, 1, 0)));
+        var usage = new GenerationUsage(40, 12, 32);
+        Assert.Equal(usage, WireMapping.FromWire(wire, usage).Usage);
+    }
+
+    [Theory(Timeout = 10_000)]
+    [InlineData(null)]
+    [InlineData(FinishReason.Stop)]
+    [InlineData(FinishReason.Length)]
+    public void A_prefill_choice_survives_the_trip_with_its_sampler_state(FinishReason? finish)
+    {
+        var sent = new PrefillChoice(3, 1234, 0xDEADBEEF_CAFEF00DUL, finish);
+        var received = WireMapping.FromWire(FirstToken.Parser.ParseFrom(Google.Protobuf.MessageExtensions.ToByteArray(WireMapping.ToWire(sent))));
+        Assert.Equal(sent, received);
+    }
+
+    private static string Json(object? value) => JsonSerializer.Serialize(value);
 }

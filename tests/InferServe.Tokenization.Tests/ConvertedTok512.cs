@@ -1,4 +1,5 @@
 using InferServe.Tokenization.Llama2c;
+using InferServe.Tests.Support;
 
 namespace InferServe.Tokenization.Tests;
 

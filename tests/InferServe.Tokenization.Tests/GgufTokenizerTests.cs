@@ -1,6 +1,7 @@
 using InferServe.Tests.Shared;
 using System.Text;
 using InferServe.Tokenization.Gguf;
+using InferServe.Tests.Support;
 
 namespace InferServe.Tokenization.Tests;
 
@@ -13,7 +14,7 @@ public sealed class GgufTokenizerTests
 {
     private static string GgufFile(string name)
     {
-        string dir = Environment.GetEnvironmentVariable("INFERSERVE_GGUF_TEST_DIR") is { Length: > 0 } d ? d : Path.Combine(TestPaths.RepoRoot, ".deps", "gguf-test-files");
+        string dir = GgufTestFiles.Directory;
         string path = Path.Combine(dir, name);
         if (!File.Exists(path))
         {

@@ -1,4 +1,5 @@
 using System.Text;
+using InferServe.Tests.Support;
 
 namespace InferServe.Tokenization.Tests;
 

@@ -2,6 +2,7 @@ using InferServe.Tests.Shared;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using InferServe.Tests.Support;
 
 namespace InferServe.Tokenization.Tests;
 

@@ -1,3 +1,4 @@
+using InferServe.Tests.Support;
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Http.Headers;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using InferServe.Api.Grpc.V1;
 using InferServe.Tests.Shared;
+using InferServe.Tests.Support;
 
 namespace InferServe.Api.Grpc.Tests.Infrastructure;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
+using InferServe.Server.Tests.Support;
 
 namespace InferServe.Disaggregation.Tests.Support;
 
@@ -39,15 +40,14 @@ public sealed class SseStream : IAsyncDisposable
     {
         try
         {
-            while (await _reader.ReadLineAsync(ct) is { } line)
+            await foreach (var data in Sse.DataAsync(_reader, ct))
             {
-                if (!line.StartsWith("data: ")) continue;
-                if (line == "data: [DONE]")
+                if (data == Sse.DoneMarker)
                 {
                     Done = true;
                     return;
                 }
-                var chunk = JsonNode.Parse(line[6..])!;
+                var chunk = JsonNode.Parse(data)!;
                 if (chunk["error"] is { } e)
                 {
                     Error = e["message"]!.GetValue<string>();

@@ -4,12 +4,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+using InferServe.Tests.Shared;
 
 namespace InferServe.Hub.Tests.Support;
 
@@ -20,7 +16,7 @@ namespace InferServe.Hub.Tests.Support;
 /// </summary>
 public sealed class LocalHub : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private readonly LoopbackServer _server;
     private readonly Dictionary<string, Repo> _repos = [];
 
     public string Endpoint { get; }
@@ -39,32 +35,31 @@ public sealed class LocalHub : IAsyncDisposable
     public sealed record Entry(string Path, byte[] Content, string BlobId, string? Sha256);
     public sealed record Repo(string Commit, IReadOnlyList<Entry> Files);
 
-    private LocalHub(WebApplication app)
+    private LocalHub(LoopbackServer server)
     {
-        _app = app;
-        Endpoint = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().Replace("[::1]", "127.0.0.1", StringComparison.Ordinal);
+        _server = server;
+        Endpoint = server.BaseAddress.ToString().TrimEnd('/');
     }
 
     public static async Task<LocalHub> StartAsync(CancellationToken ct)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
         LocalHub? hub = null;
-        app.MapGet("/api/models/{org}/{name}/revision/{**rev}", (string org, string name, string rev, HttpContext ctx) => hub!.Metadata(org, name, rev, ctx));
+        var server = await LoopbackServer.StartAsync(app => Map(app, () => hub!), ct);
+        return hub = new LocalHub(server);
+    }
+
+    private static void Map(WebApplication app, Func<LocalHub> hubOf)
+    {
+        app.MapGet("/api/models/{org}/{name}/revision/{**rev}", (string org, string name, string rev, HttpContext ctx) => hubOf().Metadata(org, name, rev, ctx));
         // The tree and paths-info routes are what the JS client (@huggingface/hub) lists and resolves files with.
-        app.MapGet("/api/models/{org}/{name}/tree/{rev}/{**path}", (string org, string name, string rev, HttpContext ctx) => hub!.Tree(org, name, null, ctx));
+        app.MapGet("/api/models/{org}/{name}/tree/{rev}/{**path}", (string org, string name, string rev, HttpContext ctx) => hubOf().Tree(org, name, null, ctx));
         app.MapPost("/api/models/{org}/{name}/paths-info/{rev}", async (string org, string name, string rev, HttpContext ctx) =>
         {
             var body = await System.Text.Json.JsonDocument.ParseAsync(ctx.Request.Body, cancellationToken: ctx.RequestAborted);
             var paths = body.RootElement.GetProperty("paths").EnumerateArray().Select(p => p.GetString()!).ToHashSet();
-            return hub!.Tree(org, name, paths, ctx);
+            return hubOf().Tree(org, name, paths, ctx);
         });
-        app.MapMethods("/{org}/{name}/resolve/{rev}/{**path}", ["GET", "HEAD"], (string org, string name, string rev, string path, HttpContext ctx) => hub!.ResolveAsync(org, name, path, ctx));
-        await app.StartAsync(ct);
-        hub = new LocalHub(app);
-        return hub;
+        app.MapMethods("/{org}/{name}/resolve/{rev}/{**path}", ["GET", "HEAD"], (string org, string name, string rev, string path, HttpContext ctx) => hubOf().ResolveAsync(org, name, path, ctx));
     }
 
     /// <summary>Publishes every file of a directory as repo org/name at one commit; large-file types are LFS files.</summary>
@@ -201,5 +196,5 @@ public sealed class LocalHub : IAsyncDisposable
         await ctx.Response.Body.WriteAsync(file.Content.AsMemory((int)start, (int)(end + 1 - start)));
     }
 
-    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+    public ValueTask DisposeAsync() => _server.App.DisposeAsync();
 }

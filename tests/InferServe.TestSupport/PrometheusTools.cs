@@ -6,7 +6,7 @@ namespace InferServe.Tests.Shared;
 /// Locates Debian's prometheus/promtool (installed by scripts/ci/setup-prometheus.sh) and runs them as real processes.
 /// Missing tools skip the test locally but fail it when CI=true, so CI can never silently pass without them.
 /// </summary>
-internal static class PrometheusTools
+public static class PrometheusTools
 {
     public const string Promtool = "/usr/bin/promtool";
     public const string Prometheus = "/usr/bin/prometheus";

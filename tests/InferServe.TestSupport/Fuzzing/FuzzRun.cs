@@ -47,6 +47,27 @@ public sealed class FuzzRun(string target, int defaultCases)
         }
     }
 
+    /// <summary>
+    /// Runs one case of a loader: success, or a <typeparamref name="TRefusal"/> with a message (less <paramref name="scrub"/>,
+    /// e.g. a scratch directory), is an outcome; any other exception is a failure.
+    /// </summary>
+    public void Expect<TRefusal>(int index, string input, Action load, string scrub = "") where TRefusal : Exception
+    {
+        try
+        {
+            load();
+            Outcome("ok");
+        }
+        catch (TRefusal e) when (e.Message.Length > 0)
+        {
+            Outcome(scrub.Length > 0 ? e.Message.Replace(scrub, "", StringComparison.Ordinal) : e.Message);
+        }
+        catch (Exception e)
+        {
+            Fail(index, $"{e.GetType().Name}: {e.Message} at {e.StackTrace?.Split('\n').FirstOrDefault()?.Trim()}", input);
+        }
+    }
+
     /// <summary>Fails the test with every distinct failure; writes a one-line summary to the test output otherwise.</summary>
     public void AssertClean()
     {

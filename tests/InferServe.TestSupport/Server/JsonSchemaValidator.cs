@@ -22,7 +22,7 @@ public static class JsonSchemaValidator
     /// <summary>Per case: null when the output parses and validates, else the validator's reason.</summary>
     public static async Task<List<string?>> ValidateAsync(IReadOnlyList<(string Schema, string Output)> cases)
     {
-        var script = Path.Combine(TestPaths.RepoRoot, "tests", "InferServe.Server.Tests", "python", "validate_outputs.py");
+        var script = Path.Combine(TestPaths.RepoRoot, "tests", "InferServe.TestSupport", "python", "validate_outputs.py");
         var psi = new ProcessStartInfo(Python, [script]) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();

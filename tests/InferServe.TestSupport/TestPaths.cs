@@ -1,8 +1,10 @@
 using InferServe.Tests.Shared;
 namespace InferServe.Tests.Support;
 
+/// <summary>Where tests find the repository and the models beside it: the one repository-root finder.</summary>
 public static class TestPaths
 {
+    /// <summary>The directory holding InferServe.sln, found by walking up from the test assembly.</summary>
     public static string RepoRoot { get; } = FindRepoRoot();
 
     private static string FindRepoRoot()
@@ -12,7 +14,16 @@ public static class TestPaths
         return dir?.FullName ?? throw new InvalidOperationException("Cannot find the repository root (InferServe.sln) above the test assembly.");
     }
 
-    public static string SharedModels => Path.Combine(RepoRoot, "..", "shared", "models");
+    /// <summary>Shared model files live next to the repository: ../shared relative to its root.</summary>
+    public static string SharedModels => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "models"));
+
+    /// <summary>Path of a file under ../shared/models, or a skip (a failure under CI) naming what is missing.</summary>
+    public static string RequireSharedModel(string relativePath)
+    {
+        string path = Path.Combine(SharedModels, relativePath);
+        if (!File.Exists(path)) Requirements.Missing($"shared model file not found: {path}");
+        return path;
+    }
 
     /// <summary>The real stories260K checkpoint directory, or a skip with the reason when it is absent.</summary>
     public static string RequireStories260K()

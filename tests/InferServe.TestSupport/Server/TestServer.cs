@@ -61,16 +61,7 @@ public sealed class TestServer : IAsyncDisposable
             GrpcPort = 0,
             ApiKeys = [ApiKey],
             MaxBodySize = "64KiB",
-            Engine = new EngineSettings
-            {
-                Model = TinyModels.Path(InferServe.ModelGen.ModelSpec.Tiny),
-                KvCacheMemory = "8MiB",
-                MaxSeqs = 8,
-                MaxBatchedTokens = 256,
-                MaxQueue = 64,
-                Threads = 1,
-                CacheDir = TestPaths.GraphCacheDir,
-            },
+            Engine = TestEngine.TinySettings(kvCacheMemory: "8MiB"),
         };
         configure?.Invoke(settings);
         if (grpcPort != 0) settings.GrpcPort = grpcPort;
@@ -142,23 +133,4 @@ public class GatewayFixture : IAsyncLifetime
     protected virtual void Configure(TestSettings settings) { }
     public async ValueTask InitializeAsync() => Gateway = await TestServer.StartAsync(Configure);
     public async ValueTask DisposeAsync() => await Gateway.DisposeAsync();
-}
-
-/// <summary>Reads an SSE response: the JSON of each data event, and whether [DONE] ended it.</summary>
-public static class Sse
-{
-    public static async Task<(List<JsonElement> Events, bool Done)> ReadAllAsync(HttpResponseMessage response)
-    {
-        var events = new List<JsonElement>();
-        bool done = false;
-        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
-        while (await reader.ReadLineAsync() is { } line)
-        {
-            if (!line.StartsWith("data: ", StringComparison.Ordinal)) continue;
-            var data = line[6..];
-            if (data == "[DONE]") { done = true; break; }
-            events.Add(JsonDocument.Parse(data).RootElement.Clone());
-        }
-        return (events, done);
-    }
 }

@@ -2,14 +2,12 @@ using System.Collections.Concurrent;
 using System.Reflection;
 using Xunit.v3;
 
-[assembly: InferServe.Tests.Shared.DefaultTestTimeout]
-
 namespace InferServe.Tests.Shared;
 
 /// <summary>
 /// A per-test timeout for every test that sets none (xunit has no assembly-wide default): when it runs out, the test's
 /// cancellation token is cancelled and its name is reported, so a hang fails fast with a name instead of stalling the run.
-/// INFERSERVE_TEST_TIMEOUT_SECONDS overrides the default of 10 minutes.
+/// INFERSERVE_TEST_TIMEOUT_SECONDS overrides the default of 10 minutes. tests/Directory.Build.props puts it on every test assembly.
 /// </summary>
 [AttributeUsage(AttributeTargets.Assembly)]
 public sealed class DefaultTestTimeoutAttribute : BeforeAfterTestAttribute

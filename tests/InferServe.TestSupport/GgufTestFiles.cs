@@ -12,7 +12,7 @@ public static class GgufTestFiles
         ? d
         : Path.Combine(TestPaths.RepoRoot, ".deps", "gguf-test-files");
 
-    public static string FixtureDirectory { get; } = Path.Combine(TestPaths.RepoRoot, "tests", "InferServe.Tests", "Gguf", "fixtures");
+    public static string FixtureDirectory { get; } = Path.Combine(TestPaths.RepoRoot, "tests", "InferServe.Models.Tests", "Gguf", "fixtures");
 
     /// <summary>The file's path; skips (or fails under CI) when the setup script has not made it.</summary>
     public static string Require(string name)

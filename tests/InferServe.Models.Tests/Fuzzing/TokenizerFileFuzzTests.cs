@@ -102,20 +102,5 @@ public sealed class TokenizerFileFuzzTests
         catch (System.Text.Json.JsonException) { return false; }
     }
 
-    private static void Expect(FuzzRun run, int index, string input, Action load)
-    {
-        try
-        {
-            load();
-            run.Outcome("ok");
-        }
-        catch (TokenizerLoadException e) when (e.Message.Length > 0)
-        {
-            run.Outcome(e.Message.Replace(Dir, "", StringComparison.Ordinal));
-        }
-        catch (Exception e)
-        {
-            run.Fail(index, $"{e.GetType().Name}: {e.Message} at {e.StackTrace?.Split('\n').FirstOrDefault()?.Trim()}", input);
-        }
-    }
+    private static void Expect(FuzzRun run, int index, string input, Action load) => run.Expect<TokenizerLoadException>(index, input, load, Dir);
 }
