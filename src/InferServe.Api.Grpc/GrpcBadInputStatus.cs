@@ -3,7 +3,6 @@ using Google.Protobuf;
 using Grpc.AspNetCore.Server;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 
 namespace InferServe.Api.Grpc;
 

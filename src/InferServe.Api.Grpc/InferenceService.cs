@@ -1,8 +1,8 @@
 using System.Text;
-using InferServe.Api.Grpc.V1;
-using InferServe.Engine;
-using InferServe.Contracts.Hosting;
 using Grpc.Core;
+using InferServe.Api.Grpc.V1;
+using InferServe.Contracts;
+using InferServe.Contracts.Hosting;
 
 namespace InferServe.Api.Grpc;
 
@@ -71,7 +71,7 @@ internal sealed class InferenceService(ModelHost host) : Inference.InferenceBase
                 message.Usage = RequestMapping.ToProto(e.Usage);
             }
 
-            if (e.Finish == Engine.FinishReason.Error)
+            if (e.Finish == Contracts.FinishReason.Error)
             {
                 failed = true;
                 failure ??= e.ErrorMessage;
@@ -106,7 +106,7 @@ internal sealed class InferenceService(ModelHost host) : Inference.InferenceBase
             await foreach (var e in handle.ReadAllAsync(ct).ConfigureAwait(false))
             {
                 CheckAbort(e.Finish, ct);
-                if (e.Finish == Engine.FinishReason.Error)
+                if (e.Finish == Contracts.FinishReason.Error)
                 {
                     throw EngineFailed(e.ErrorMessage);
                 }
@@ -200,9 +200,9 @@ internal sealed class InferenceService(ModelHost host) : Inference.InferenceBase
     /// An abort we caused (client gone, deadline) surfaces as cancellation so the library reports CANCELLED or
     /// DEADLINE_EXCEEDED; any other abort means the engine is shutting down.
     /// </summary>
-    private static void CheckAbort(Engine.FinishReason? finish, CancellationToken ct)
+    private static void CheckAbort(Contracts.FinishReason? finish, CancellationToken ct)
     {
-        if (finish != Engine.FinishReason.Abort)
+        if (finish != Contracts.FinishReason.Abort)
         {
             return;
         }

@@ -1,8 +1,7 @@
-using InferServe.Api.Grpc.V1;
-using InferServe.Engine;
-using InferServe.Engine.Sampling;
-using InferServe.Grammar;
 using Grpc.Core;
+using InferServe.Api.Grpc.V1;
+using InferServe.Contracts;
+using InferServe.Grammar;
 
 namespace InferServe.Api.Grpc;
 
@@ -75,12 +74,12 @@ internal static class RequestMapping
 
     public static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 
-    public static V1.FinishReason ToProto(Engine.FinishReason? reason) => reason switch
+    public static V1.FinishReason ToProto(Contracts.FinishReason? reason) => reason switch
     {
         null => V1.FinishReason.Unspecified,
-        Engine.FinishReason.Stop => V1.FinishReason.Stop,
-        Engine.FinishReason.Length => V1.FinishReason.Length,
-        Engine.FinishReason.Abort => V1.FinishReason.Abort,
+        Contracts.FinishReason.Stop => V1.FinishReason.Stop,
+        Contracts.FinishReason.Length => V1.FinishReason.Length,
+        Contracts.FinishReason.Abort => V1.FinishReason.Abort,
         _ => V1.FinishReason.Error,
     };
 
@@ -92,7 +91,7 @@ internal static class RequestMapping
         CachedTokens = usage.CachedTokens,
     };
 
-    public static void AddLogprobs(Google.Protobuf.Collections.RepeatedField<V1.TokenLogprob> target, IReadOnlyList<Engine.TokenLogprob>? source)
+    public static void AddLogprobs(Google.Protobuf.Collections.RepeatedField<V1.TokenLogprob> target, IReadOnlyList<Contracts.TokenLogprob>? source)
     {
         if (source is null)
         {

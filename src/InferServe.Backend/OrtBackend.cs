@@ -32,8 +32,10 @@ public sealed class OrtBackend : IDisposable
         var env = Environment(options);
         var available = env.GetAvailableProviders();
         if (!available.Contains(Device.ProviderName))
+        {
             throw new BackendException(
                 $"Device '{Device}' needs {Device.ProviderName}, which the loaded ONNX Runtime does not provide (available: {string.Join(", ", available)}).{BuildHint(Device)}");
+        }
         // Listed is not loadable: shared providers (CUDA, TensorRT, ...) load their library on first use. Find out now, not
         // mid-load, and say it once: ORT's own error log of the failure is muted for the probe.
         var level = env.EnvLogLevel;
@@ -94,7 +96,10 @@ public sealed class OrtBackend : IDisposable
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };
-        if (_globalPools) so.DisablePerSessionThreads();
+        if (_globalPools)
+        {
+            so.DisablePerSessionThreads();
+        }
         else
         {
             so.IntraOpNumThreads = _envThreads;

@@ -26,11 +26,13 @@ public static partial class ProviderLoadFailure
         try
         {
             if (File.Exists("/proc/self/maps"))
+            {
                 foreach (var line in File.ReadLines("/proc/self/maps"))
                 {
                     int at = line.IndexOf('/');
                     if (at >= 0 && line.EndsWith("/libonnxruntime.so", StringComparison.Ordinal)) return Path.GetDirectoryName(line[at..])!;
                 }
+            }
         }
         catch (IOException) { }
         var nested = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native");

@@ -40,43 +40,53 @@ public static class BenchAttentionCommand
         Console.WriteLine($"attention only, {layers} layers, 9 query / 3 KV heads x 64, context {ctx}, one decode token per sequence");
         Console.WriteLine($"{"kernel",-8} {"kv",-5} {"seqs",5} {"ms/step",9} {"ns/(token,head,block)",22} {"RoPE+write ms",13}");
         foreach (var dtype in dtypes)
+        {
             foreach (var seqs in levels)
-            foreach (var kernel in kernels)
             {
-                var spec = new KvCacheSpec(layers, 3, 64, 16, dtype);
-                int perSeq = (ctx + 15) / 16;
-                using var storage = KvStorage.Create(spec, seqs * perSeq);
-                var attention = new CpuPagedAttention(cfg, storage, new RotaryEmbedding(cfg), allowBlockKernels: kernel == "block");
-                if (kernel == "block" && !attention.UsesBlockKernels) continue; // no AVX-512 here
-                var tables = Enumerable.Range(0, seqs).Select(s => Enumerable.Range(s * perSeq, perSeq).ToArray()).ToArray();
-                var rng = new Random(1);
-                var k = new float[cfg.KvDim];
-                var v = new float[cfg.KvDim];
-                for (int l = 0; l < layers; l++)
-                    for (int s = 0; s < seqs; s++)
-                        for (int p = 0; p < ctx - 1; p++)
-                        {
-                            for (int i = 0; i < k.Length; i++) (k[i], v[i]) = ((float)rng.NextDouble() - 0.5f, (float)rng.NextDouble() - 0.5f);
-                            storage.Write(l, tables[s][p / 16], p % 16, k, v);
-                        }
-                var batch = new AttentionBatch(seqs, seqs);
-                for (int s = 0; s < seqs; s++) batch.AddToken(batch.AddSequence(tables[s], ctx), ctx - 1);
-                var qkv = new float[seqs * (cfg.QDim + 2 * cfg.KvDim)];
-                for (int i = 0; i < qkv.Length; i++) qkv[i] = (float)rng.NextDouble() - 0.5f;
-                var output = new float[seqs * cfg.QDim];
-                void Step()
+                foreach (var kernel in kernels)
                 {
-                    for (int l = 0; l < layers; l++) attention.Forward(l, batch, qkv, output);
+                    var spec = new KvCacheSpec(layers, 3, 64, 16, dtype);
+                    int perSeq = (ctx + 15) / 16;
+                    using var storage = KvStorage.Create(spec, seqs * perSeq);
+                    var attention = new CpuPagedAttention(cfg, storage, new RotaryEmbedding(cfg), allowBlockKernels: kernel == "block");
+                    if (kernel == "block" && !attention.UsesBlockKernels) continue; // no AVX-512 here
+                    var tables = Enumerable.Range(0, seqs).Select(s => Enumerable.Range(s * perSeq, perSeq).ToArray()).ToArray();
+                    var rng = new Random(1);
+                    var k = new float[cfg.KvDim];
+                    var v = new float[cfg.KvDim];
+                    for (int l = 0; l < layers; l++)
+                    {
+                        for (int s = 0; s < seqs; s++)
+                        {
+                            for (int p = 0; p < ctx - 1; p++)
+                            {
+                                for (int i = 0; i < k.Length; i++) (k[i], v[i]) = ((float)rng.NextDouble() - 0.5f, (float)rng.NextDouble() - 0.5f);
+                                storage.Write(l, tables[s][p / 16], p % 16, k, v);
+                            }
+                        }
+                    }
+
+                    var batch = new AttentionBatch(seqs, seqs);
+                    for (int s = 0; s < seqs; s++) batch.AddToken(batch.AddSequence(tables[s], ctx), ctx - 1);
+                    var qkv = new float[seqs * (cfg.QDim + 2 * cfg.KvDim)];
+                    for (int i = 0; i < qkv.Length; i++) qkv[i] = (float)rng.NextDouble() - 0.5f;
+                    var output = new float[seqs * cfg.QDim];
+                    void Step()
+                    {
+                        for (int l = 0; l < layers; l++) attention.Forward(l, batch, qkv, output);
+                    }
+                    for (int i = 0; i < 5; i++) Step();
+                    int steps = Math.Max(3, 2000 / seqs);
+                    long writes0 = attention.WriteTicks;
+                    var sw = Stopwatch.StartNew();
+                    for (int i = 0; i < steps; i++) Step();
+                    double ms = sw.Elapsed.TotalMilliseconds / steps;
+                    double writeMs = (attention.WriteTicks - writes0) * 1000.0 / Stopwatch.Frequency / steps;
+                    Console.WriteLine($"{kernel,-8} {dtype.ToString().ToLowerInvariant(),-5} {seqs,5} {ms,9:F2} {ms * 1e6 / ((double)seqs * 3 * perSeq * layers),22:F0} {writeMs,13:F2}");
                 }
-                for (int i = 0; i < 5; i++) Step();
-                int steps = Math.Max(3, 2000 / seqs);
-                long writes0 = attention.WriteTicks;
-                var sw = Stopwatch.StartNew();
-                for (int i = 0; i < steps; i++) Step();
-                double ms = sw.Elapsed.TotalMilliseconds / steps;
-                double writeMs = (attention.WriteTicks - writes0) * 1000.0 / Stopwatch.Frequency / steps;
-                Console.WriteLine($"{kernel,-8} {dtype.ToString().ToLowerInvariant(),-5} {seqs,5} {ms,9:F2} {ms * 1e6 / ((double)seqs * 3 * perSeq * layers),22:F0} {writeMs,13:F2}");
             }
+        }
+
         return 0;
     }
 }

@@ -3,10 +3,10 @@ using System.Diagnostics;
 using System.Text.Json;
 using InferServe.Backend;
 using InferServe.Cli.Options;
+using InferServe.Contracts;
 using InferServe.Engine;
 using InferServe.Engine.Attention;
 using InferServe.Engine.Hosting;
-using InferServe.Engine.Sampling;
 
 namespace InferServe.Cli;
 
@@ -59,55 +59,62 @@ public static class BenchCommand
         var rooflines = new List<object>();
         int bandwidthThreads = settings.Threads > 0 ? settings.Threads : Environment.ProcessorCount;
         foreach (var w in weights)
+        {
             foreach (var kv in kvTypes)
-            foreach (var at in attentionThreads)
             {
-                settings.Weights = w;
-                settings.KvDtype = kv;
-                settings.AttentionThreads = at;
-                settings.MaxSeqs = Math.Max(settings.MaxSeqs, maxC);
-                if (!explicitKv) settings.KvCacheMemory = $"{(long)maxC * (promptTokens + genTokens + 32) * 30 * 2 * 1024 * 4 / (1 << 20) + 64}MiB";
-                await using var loaded = EngineFactory.Create(settings, log: m => Console.Error.WriteLine(m));
-                var engine = loaded.LocalEngine();
-                int vocab = engine.Config.VocabSize;
-                await RunLevel(engine, 1, 1, promptTokens, Math.Min(genTokens, 8), vocab, seedBase: 999_000); // warm-up
-                foreach (var c in concurrencies)
+                foreach (var at in attentionThreads)
                 {
-                    int n = requestsPerLevel > 0 ? requestsPerLevel : Math.Max(2 * c, 4);
-                    var before = engine.Timings.Snapshot();
-                    var decodeBefore = engine.Timings.DecodeSnapshot();
-                    long writesBefore = (engine.Attention as CpuPagedAttention)?.WriteTicks ?? 0;
-                    if (structured is not null)
+                    settings.Weights = w;
+                    settings.KvDtype = kv;
+                    settings.AttentionThreads = at;
+                    settings.MaxSeqs = Math.Max(settings.MaxSeqs, maxC);
+                    if (!explicitKv) settings.KvCacheMemory = $"{(long)maxC * (promptTokens + genTokens + 32) * 30 * 2 * 1024 * 4 / (1 << 20) + 64}MiB";
+                    await using var loaded = EngineFactory.Create(settings, log: m => Console.Error.WriteLine(m));
+                    var engine = loaded.LocalEngine();
+                    int vocab = engine.Config.VocabSize;
+                    await RunLevel(engine, 1, 1, promptTokens, Math.Min(genTokens, 8), vocab, seedBase: 999_000); // warm-up
+                    foreach (var c in concurrencies)
                     {
-                        // Constrained against free decode: same engine, alternating rounds, so machine load hits both alike.
-                        foreach (var (mode, result) in await structured.RunAsync(engine, grammar => RunLevel(engine, c, n, promptTokens, genTokens, vocab, seedBase: c * 10_000, grammar)))
+                        int n = requestsPerLevel > 0 ? requestsPerLevel : Math.Max(2 * c, 4);
+                        var before = engine.Timings.Snapshot();
+                        var decodeBefore = engine.Timings.DecodeSnapshot();
+                        long writesBefore = (engine.Attention as CpuPagedAttention)?.WriteTicks ?? 0;
+                        if (structured is not null)
                         {
-                            results.Add(result with { Weights = w, KvDtype = kv, AttentionThreads = at });
-                            Console.Error.WriteLine($"  {mode} C={c}: decode {result.DecodeTokPerS:F1} tok/s (C/TPOT), batch decode {result.BatchDecodeTokPerS:F1} tok/s, TPOT p50 {result.TpotP50Ms:F1} ms, mask {result.MaskMsPerToken:F3} ms/token");
+                            // Constrained against free decode: same engine, alternating rounds, so machine load hits both alike.
+                            foreach (var (mode, result) in await structured.RunAsync(engine, grammar => RunLevel(engine, c, n, promptTokens, genTokens, vocab, seedBase: c * 10_000, grammar)))
+                            {
+                                results.Add(result with { Weights = w, KvDtype = kv, AttentionThreads = at });
+                                Console.Error.WriteLine($"  {mode} C={c}: decode {result.DecodeTokPerS:F1} tok/s (C/TPOT), batch decode {result.BatchDecodeTokPerS:F1} tok/s, TPOT p50 {result.TpotP50Ms:F1} ms, mask {result.MaskMsPerToken:F3} ms/token");
+                            }
+                            continue;
                         }
-                        continue;
+                        var r = await RunLevel(engine, c, n, promptTokens, genTokens, vocab, seedBase: c * 10_000);
+                        var all = engine.Timings.Snapshot().Minus(before);
+                        var decode = engine.Timings.DecodeSnapshot().Minus(decodeBefore);
+                        double writesMs = (((engine.Attention as CpuPagedAttention)?.WriteTicks ?? 0) - writesBefore) * 1000.0 / Stopwatch.Frequency;
+                        if (profile && all.Steps > 0)
+                        {
+                            Console.Error.WriteLine($"  profile C={c}, all steps: {all.PerStep()} (RoPE + KV writes {writesMs / all.Steps:F2} ms)");
+                            Console.Error.WriteLine($"  profile C={c}, decode-only steps: {decode.PerStep()}");
+                        }
+                        results.Add(r with { Weights = w, KvDtype = kv, AttentionThreads = at });
+                        if (c == 1 && !noRoofline)
+                        {
+                            var roof = Roofline.For(engine, promptTokens + genTokens / 2, bandwidthThreads, new BackendOptions { Device = settings.Device, Threads = settings.Threads }, Engine.Model.CacheRoot(p));
+                            Console.Error.WriteLine("  " + roof.Describe(r.BatchDecodeTokPerS));
+                            rooflines.Add(new
+                            {
+                                weights = w, kv_dtype = kv, weight_mib = Math.Round(roof.WeightMiB, 2), kv_mib = Math.Round(roof.KvMiB, 3), context = roof.Context,
+                                device = roof.Device, weight_bandwidth_gb_per_s = Math.Round(roof.WeightBandwidthGBs, 2), kv_bandwidth_gb_per_s = Math.Round(roof.KvBandwidthGBs, 2), threads = roof.Threads, roofline_tok_per_s = Math.Round(roof.TokPerS, 1),
+                                achieved_tok_per_s = r.BatchDecodeTokPerS, fraction = Math.Round(r.BatchDecodeTokPerS / roof.TokPerS, 3)
+                            });
+                        }
+                        Console.Error.WriteLine($"  weights={w} kv={kv} attention-threads={at} C={c}: {r.OutputTokPerS:F1} output tok/s, decode {r.DecodeTokPerS:F1} tok/s (C/TPOT), batch decode {r.BatchDecodeTokPerS:F1} tok/s, TTFT p50 {r.TtftP50Ms:F0} ms, TPOT p50 {r.TpotP50Ms:F1} ms");
                     }
-                    var r = await RunLevel(engine, c, n, promptTokens, genTokens, vocab, seedBase: c * 10_000);
-                    var all = engine.Timings.Snapshot().Minus(before);
-                    var decode = engine.Timings.DecodeSnapshot().Minus(decodeBefore);
-                    double writesMs = (((engine.Attention as CpuPagedAttention)?.WriteTicks ?? 0) - writesBefore) * 1000.0 / Stopwatch.Frequency;
-                    if (profile && all.Steps > 0)
-                    {
-                        Console.Error.WriteLine($"  profile C={c}, all steps: {all.PerStep()} (RoPE + KV writes {writesMs / all.Steps:F2} ms)");
-                        Console.Error.WriteLine($"  profile C={c}, decode-only steps: {decode.PerStep()}");
-                    }
-                    results.Add(r with { Weights = w, KvDtype = kv, AttentionThreads = at });
-                    if (c == 1 && !noRoofline)
-                    {
-                        var roof = Roofline.For(engine, promptTokens + genTokens / 2, bandwidthThreads, new BackendOptions { Device = settings.Device, Threads = settings.Threads }, Engine.Model.CacheRoot(p));
-                        Console.Error.WriteLine("  " + roof.Describe(r.BatchDecodeTokPerS));
-                        rooflines.Add(new { weights = w, kv_dtype = kv, weight_mib = Math.Round(roof.WeightMiB, 2), kv_mib = Math.Round(roof.KvMiB, 3), context = roof.Context,
-                            device = roof.Device, weight_bandwidth_gb_per_s = Math.Round(roof.WeightBandwidthGBs, 2), kv_bandwidth_gb_per_s = Math.Round(roof.KvBandwidthGBs, 2), threads = roof.Threads, roofline_tok_per_s = Math.Round(roof.TokPerS, 1),
-                            achieved_tok_per_s = r.BatchDecodeTokPerS, fraction = Math.Round(r.BatchDecodeTokPerS / roof.TokPerS, 3) });
-                    }
-                    Console.Error.WriteLine($"  weights={w} kv={kv} attention-threads={at} C={c}: {r.OutputTokPerS:F1} output tok/s, decode {r.DecodeTokPerS:F1} tok/s (C/TPOT), batch decode {r.BatchDecodeTokPerS:F1} tok/s, TTFT p50 {r.TtftP50Ms:F0} ms, TPOT p50 {r.TpotP50Ms:F1} ms");
                 }
             }
+        }
 
         if (structured is not null) StructuredBench.PrintComparison(results);
         Console.WriteLine($"{"weights",-7} {"kv",-5} {"attn",-6} {"C",4} {"N",4} {"output tok/s",13} {"decode tok/s",13} {"batch decode",13} {"vs C=1",7} {"prefill tok/s",14} {"TTFT p50/p99 ms",17} {"TPOT p50/p99 ms",17}");

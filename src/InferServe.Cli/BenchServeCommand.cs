@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -25,7 +24,7 @@ public static class BenchServeCommand
     private static readonly Option<string?> Label = Opt.Text("--label", "name of this run in the output (default: the URL)", helpName: "TEXT");
     private static readonly Option<string?> Json = Opt.Text("--json", "append the summary as one JSON line", helpName: "FILE");
 
-        private sealed record Result(bool Ok, double Ttft, double Tpot, double E2e, int Tokens, string? Error);
+    private sealed record Result(bool Ok, double Ttft, double Tpot, double E2e, int Tokens, string? Error);
 
     public static Command Create() => Opt.Command("bench-serve", "Open-loop load at a fixed request rate against a running server: TTFT and TPOT percentiles",
         [Url, Rate, Requests, PromptTokens, MaxTokens, Vocab, Seed, Label, Json], RunAsync);

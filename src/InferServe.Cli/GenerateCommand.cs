@@ -1,8 +1,7 @@
 using System.CommandLine;
 using InferServe.Cli.Options;
-using InferServe.Engine;
+using InferServe.Contracts;
 using InferServe.Engine.Hosting;
-using InferServe.Engine.Sampling;
 
 namespace InferServe.Cli;
 

@@ -16,7 +16,7 @@ public static class HealthcheckCommand
     {
         var handler = new SocketsHttpHandler();
         if (ca is not null)
-            handler.SslOptions.RemoteCertificateValidationCallback = InferServe.Transport.CertificateTrust.ServerValidator(InferServe.Server.PemCredentials.LoadCaBundle(ca, "--ca"), alsoSystem: true);
+            handler.SslOptions.RemoteCertificateValidationCallback = InferServe.Transport.CertificateTrust.ServerValidator(InferServe.Server.Security.PemCredentials.LoadCaBundle(ca, "--ca"), alsoSystem: true);
         using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(3) };
         try
         {

@@ -1,5 +1,4 @@
 using InferServe.ModelGen;
-using InferServe.Models;
 
 namespace InferServe.Cli;
 
@@ -37,7 +36,11 @@ public static class ModelSource
                 throw new UsageException($"The embedded default model is missing at {EmbeddedModel} (the build copies models/ beside the binary); pass --model PATH or a --shape.");
             model = EmbeddedModel;
         }
-        else model = HubModels.Resolve(model);
+        else
+        {
+            model = HubModels.Resolve(model);
+        }
+
         if (Describe(model) is { } line) Console.Error.WriteLine(line);
         return model;
     }

@@ -31,8 +31,8 @@ catch (UsageException e)
     Console.Error.WriteLine($"error: {e.Message}");
     return 2;
 }
-catch (Exception e) when (e is InferServe.Hub.HubException or InferServe.Server.CredentialException or ModelLoadException or BackendException or ArgumentException or InvalidOperationException or IOException
-                           or InferServe.Tokenization.TokenizerLoadException or InferServe.Engine.InvalidRequestException)
+catch (Exception e) when (e is InferServe.Hub.HubException or InferServe.Server.Security.CredentialException or ModelLoadException or BackendException or ArgumentException or InvalidOperationException or IOException
+                           or InferServe.Tokenization.TokenizerLoadException or InferServe.Contracts.InvalidRequestException)
 {
     Console.Error.WriteLine($"error: {e.Message}");
     return 1;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
-using InferServe.Cli.Options;
 using InferServe.Backend;
+using InferServe.Cli.Options;
 using InferServe.Engine.Evaluation;
 using InferServe.Engine.Kv;
 using InferServe.Engine.Runner;

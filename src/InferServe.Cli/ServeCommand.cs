@@ -71,7 +71,10 @@ public static class ServeCommand
                 throw new UsageException($"Worker address '{plain}' must be https:// when the worker links use mutual TLS (--worker-tls-cert).");
         }
         else if (router.PrefillWorkers.Count > 0 || router.DecodeWorkers.Count > 0)
+        {
             throw new UsageException("--prefill and --decode are for --role gateway.");
+        }
+
         if (gateway is null)
         {
             if (advertise is not null) throw new UsageException("--advertise-address goes with --gateway.");

@@ -4,12 +4,11 @@ using InferServe.Engine.Hosting;
 using InferServe.Metrics;
 using InferServe.Router;
 using InferServe.Server;
+using InferServe.Server.Security;
 using InferServe.Tokenization;
 using InferServe.Workers;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace InferServe.Cli;

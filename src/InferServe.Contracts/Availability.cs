@@ -1,4 +1,4 @@
-namespace InferServe.Engine;
+namespace InferServe.Contracts;
 
 /// <summary>Nothing can serve the request now (no healthy worker, model not loaded): HTTP 503, gRPC UNAVAILABLE.</summary>
 public sealed class ServiceUnavailableException(string message) : Exception(message);

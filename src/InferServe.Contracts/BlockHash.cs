@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 
-namespace InferServe.Engine.Kv;
+namespace InferServe.Contracts;
 
 /// <summary>
 /// Content address of a full KV block: SHA-256 over (parent hash, the block's token ids, salt),

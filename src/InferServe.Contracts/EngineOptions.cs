@@ -1,6 +1,5 @@
-using InferServe.Engine.Scheduling;
 
-namespace InferServe.Engine;
+namespace InferServe.Contracts;
 
 public sealed record EngineOptions
 {

@@ -1,7 +1,6 @@
-using InferServe.Engine.Sampling;
 using InferServe.Grammar;
 
-namespace InferServe.Engine;
+namespace InferServe.Contracts;
 
 /// <summary>One generation request as the engine sees it: token ids in, choices of token events out.</summary>
 public sealed record GenerationRequest

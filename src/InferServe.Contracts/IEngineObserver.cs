@@ -1,4 +1,4 @@
-namespace InferServe.Engine;
+namespace InferServe.Contracts;
 
 /// <summary>Engine events for metrics and logs. Called on the engine loop thread: keep handlers cheap.</summary>
 public interface IEngineObserver

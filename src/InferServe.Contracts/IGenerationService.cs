@@ -1,6 +1,6 @@
 using InferServe.Tokenization;
 
-namespace InferServe.Engine;
+namespace InferServe.Contracts;
 
 /// <summary>What the edges need to know about the served model, whoever generates: a local engine or a router.</summary>
 public sealed record ModelFacts(

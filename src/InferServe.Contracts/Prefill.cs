@@ -1,4 +1,4 @@
-namespace InferServe.Engine;
+namespace InferServe.Contracts;
 
 /// <summary>The first token of one choice, sampled by a prefill worker, with the random state that follows it.</summary>
 public sealed record PrefillChoice(int Index, int Token, ulong Rng, FinishReason? Finish);

@@ -1,6 +1,6 @@
 using InferServe.Grammar;
 
-namespace InferServe.Engine;
+namespace InferServe.Contracts;
 
 /// <summary>The bounds every request meets, whichever edge (HTTP, gRPC, CLI) it arrived on.</summary>
 public static class RequestLimits
@@ -26,8 +26,11 @@ public static class RequestValidator
         int n = r.PromptTokens.Count;
         if (n == 0) throw new InvalidRequestException("The prompt must contain at least one token.", "prompt");
         foreach (var t in r.PromptTokens)
+        {
             if ((uint)t >= (uint)facts.VocabSize)
                 throw new InvalidRequestException($"Token id {t} is outside the vocabulary (size {facts.VocabSize}).", "prompt");
+        }
+
         if (r.MaxTokens < 1) throw new InvalidRequestException("max_tokens must be at least 1.", "max_tokens");
         if ((long)n + r.MaxTokens > facts.MaxContext)
             throw new InvalidRequestException($"This model's maximum context length is {facts.MaxContext} tokens. However, you requested {(long)n + r.MaxTokens} tokens ({n} in the prompt, {r.MaxTokens} for the completion).", "max_tokens");
@@ -40,8 +43,11 @@ public static class RequestValidator
         if (r.StopStrings.Count > RequestLimits.MaxStopSequences)
             throw new InvalidRequestException($"stop accepts at most {RequestLimits.MaxStopSequences} sequences, got {r.StopStrings.Count}.", "stop");
         foreach (var s in r.StopStrings)
+        {
             if (string.IsNullOrEmpty(s) || s.Length > RequestLimits.MaxStopLength)
                 throw new InvalidRequestException($"Each stop sequence must be 1 to {RequestLimits.MaxStopLength} characters long.", "stop");
+        }
+
         if (r.StopTokenIds.Count > RequestLimits.MaxStopTokenIds)
             throw new InvalidRequestException($"stop_token_ids accepts at most {RequestLimits.MaxStopTokenIds} ids, got {r.StopTokenIds.Count}.", "stop_token_ids");
         if (r.PromptLogprobs is < 0 or > RequestLimits.MaxLogprobs) throw new InvalidRequestException($"prompt logprobs must be between 0 and {RequestLimits.MaxLogprobs}.", "logprobs");
@@ -61,12 +67,17 @@ public static class RequestValidator
         {
             if (allowed.Count == 0) throw new InvalidRequestException("allowed_token_ids must not be empty.", "allowed_token_ids");
             foreach (var id in allowed)
+            {
                 if ((uint)id >= (uint)facts.VocabSize)
                     throw new InvalidRequestException($"allowed_token_ids: token id {id} is outside the vocabulary (size {facts.VocabSize}).", "allowed_token_ids");
+            }
         }
         foreach (var id in r.StopTokenIds)
+        {
             if ((uint)id >= (uint)facts.VocabSize)
                 throw new InvalidRequestException($"stop_token_ids: token id {id} is outside the vocabulary (size {facts.VocabSize}).", "stop_token_ids");
+        }
+
         if (r.Grammar is { } g)
         {
             // Compiling is the check (and is cached, so the engine does not do it again).
@@ -76,7 +87,7 @@ public static class RequestValidator
     }
 
     /// <summary>Sampling parameters alone (no model needed); NaN fails every check.</summary>
-    public static void ValidateSampling(Sampling.SamplingParams p)
+    public static void ValidateSampling(SamplingParams p)
     {
         if (!(p.Temperature >= 0 && p.Temperature <= RequestLimits.MaxTemperature))
             throw new InvalidRequestException($"temperature must be in [0, {RequestLimits.MaxTemperature}], got {p.Temperature}.", "temperature");

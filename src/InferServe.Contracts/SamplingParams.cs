@@ -1,4 +1,4 @@
-namespace InferServe.Engine.Sampling;
+namespace InferServe.Contracts;
 
 public sealed record SamplingParams
 {

@@ -1,4 +1,4 @@
-namespace InferServe.Engine.Scheduling;
+namespace InferServe.Contracts;
 
 public sealed record SchedulerOptions
 {

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using InferServe.Contracts;
+using InferServe.Engine.Api;
 using InferServe.Engine.Attention;
 using InferServe.Engine.Core;
 using InferServe.Engine.Kv;

@@ -94,7 +94,10 @@ public sealed class BlobDownloader(HubClient client, HttpClient http, TextWriter
     {
         long length = new FileInfo(part).Length;
         string? problem = null;
-        if (file.Size >= 0 && length != file.Size) problem = $"it has {length} bytes where the hub lists {file.Size}";
+        if (file.Size >= 0 && length != file.Size)
+        {
+            problem = $"it has {length} bytes where the hub lists {file.Size}";
+        }
         else if (file.Sha256 is { } expected)
         {
             using var stream = File.OpenRead(part);

@@ -28,7 +28,11 @@ public sealed class DownloadProgress(string label, long total, long start, TextW
             int filled = total > 0 ? (int)(30 * _done / total) : 0;
             log.Write($"\r{label} [{new string('#', filled)}{new string('.', 30 - filled)}] {amount}{(final ? "\n" : "")}");
         }
-        else log.WriteLine($"{(final ? "downloaded" : "downloading")} {label}: {amount}");
+        else
+        {
+            log.WriteLine($"{(final ? "downloaded" : "downloading")} {label}: {amount}");
+        }
+
         log.Flush();
     }
 

@@ -75,9 +75,12 @@ public sealed class EngineMetrics
         _interTokenLatency = Histogram("inter_token_latency_seconds", "Histogram of inter-token latency in seconds.",
             EngineMetricBuckets.InterTokenLatencySeconds);
         if (options.ExposeTimePerOutputToken)
+        {
             _timePerOutputToken = Histogram("time_per_output_token_seconds",
                 "Histogram of time per output token in seconds. Same observations as inter_token_latency_seconds (older vLLM name).",
                 EngineMetricBuckets.InterTokenLatencySeconds);
+        }
+
         _e2eLatency = Histogram("e2e_request_latency_seconds", "Histogram of end to end request latency in seconds.",
             EngineMetricBuckets.RequestLatencySeconds);
         _queueTime = Histogram("request_queue_time_seconds", "Histogram of time spent in WAITING phase for request.",

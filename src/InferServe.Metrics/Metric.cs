@@ -54,9 +54,12 @@ public abstract class Metric<TChild> : Metric where TChild : class
     {
         ArgumentNullException.ThrowIfNull(labelValues);
         if (labelValues.Length != LabelNames.Count)
+        {
             throw new ArgumentException(
                 $"Metric '{Name}' has {LabelNames.Count} label(s) [{string.Join(", ", LabelNames)}] but got {labelValues.Length} value(s).",
                 nameof(labelValues));
+        }
+
         return _readOnly.TryGetValue(labelValues, out var child) ? child : GetOrCreate(labelValues);
     }
 

@@ -42,11 +42,14 @@ internal sealed class SyntheticByteLevelVocab
             known.Add(joined);
         }
         foreach (var w in seedText.Split(' '))
+        {
             foreach (var word in new[] { w, " " + w })
             {
                 var mapped = string.Concat(Encoding.UTF8.GetBytes(word).Select(b => byteChars[b]));
                 for (int len = 2; len <= mapped.Length; len++) TryAdd(mapped[..(len - 1)], mapped[(len - 1)..len]);
             }
+        }
+
         var letters = " abcdefghijklmnopqrstuvwxyz".Select(ch => byteChars[(byte)ch].ToString()).ToArray();
         for (int i = 0; v._tokens.Count < target; i++)
         {
@@ -63,11 +66,14 @@ internal sealed class SyntheticByteLevelVocab
         for (int i = 0; i < _tokens.Count; i++) vocab[_tokens[i]] = i;
         var added = new JsonArray();
         for (int i = 0; i < Specials.Length; i++)
+        {
             added.Add(new JsonObject
             {
                 ["id"] = _tokens.Count + i, ["content"] = Specials[i], ["single_word"] = false, ["lstrip"] = false,
                 ["rstrip"] = false, ["normalized"] = false, ["special"] = true,
             });
+        }
+
         return new JsonObject
         {
             ["version"] = "1.0",

@@ -123,11 +123,14 @@ public sealed class Llama2cCheckpoint : ICheckpoint
         var result = new float[w.Length];
         int half = headDim / 2;
         for (int h = 0; h < heads; h++)
+        {
             for (int i = 0; i < half; i++)
             {
                 w.AsSpan((h * headDim + 2 * i) * cols, cols).CopyTo(result.AsSpan((h * headDim + i) * cols, cols));
                 w.AsSpan((h * headDim + 2 * i + 1) * cols, cols).CopyTo(result.AsSpan((h * headDim + half + i) * cols, cols));
             }
+        }
+
         return result;
     }
 

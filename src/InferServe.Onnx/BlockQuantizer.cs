@@ -71,6 +71,7 @@ public static class BlockQuantizer
         var result = new float[(long)m.N * m.K];
         int blobSize = m.BlockSize * m.Bits / 8, zpPerRow = (m.BlocksPerRow * m.Bits + 7) / 8;
         for (int row = 0; row < m.N; row++)
+        {
             for (int b = 0; b < m.BlocksPerRow; b++)
             {
                 long bi = (long)row * m.BlocksPerRow + b;
@@ -82,6 +83,8 @@ public static class BlockQuantizer
                     result[(long)row * m.K + b * m.BlockSize + i] = (q - zp) * scale;
                 }
             }
+        }
+
         return result;
     }
 }

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
-using InferServe.Engine;
 using Grpc.Core;
+using InferServe.Contracts;
 using InferServe.Router.Routing;
 using InferServe.Transport;
 using InferServe.Transport.V1;
@@ -38,8 +38,10 @@ internal sealed class RemoteGeneration(RemoteGenerationService service, Generati
     {
         var reader = _events.Reader;
         while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
             while (reader.TryRead(out var e))
                 yield return e;
+        }
     }
 
     public void Abort()
@@ -113,8 +115,10 @@ internal sealed class RemoteGeneration(RemoteGenerationService service, Generati
             try
             {
                 using (worker.Track())
+                {
                     prefill = await worker.Client.PrefillAsync(new PrefillRequest { Request = wire }, cancellationToken: ct)
                         .ConfigureAwait(false);
+                }
             }
             catch (Exception e) when (!ct.IsCancellationRequested && Retryable(e))
             {
@@ -159,9 +163,12 @@ internal sealed class RemoteGeneration(RemoteGenerationService service, Generati
         {
             var candidates = service.Workers.Healthy(WorkerRole.Decode).Where(w => !tried.Contains(w)).ToList();
             if (candidates.Count == 0)
+            {
                 throw full > 0 && full == tried.Count
                     ? new EngineOverloadedException("Every decode worker's queue is full; retry later.")
                     : new ServiceUnavailableException("No healthy decode worker is left for this request.");
+            }
+
             var decision = service.DecodePolicy.Choose(candidates, default);
             service.Metrics.Decision(service.DecodePolicy.Name, WorkerRole.Decode, reason);
             var worker = decision.Worker;

@@ -1,4 +1,4 @@
-using InferServe.Engine;
+using InferServe.Contracts;
 using InferServe.Metrics;
 using InferServe.Router.Routing;
 using InferServe.Tokenization;
@@ -28,8 +28,11 @@ public sealed class RemoteGenerationService : IGenerationService, IReadinessProb
     public RemoteGenerationService(RouterOptions options, ITokenizer tokenizer, MetricRegistry registry, ILogger log, InferServe.Transport.WorkerLinkOptions? workerClient = null)
     {
         foreach (var url in options.PrefillWorkers.Concat(options.DecodeWorkers))
+        {
             if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
                 throw new ArgumentException($"'{url}' is not a worker address; use http://host:port (the worker's --grpc-port).");
+        }
+
         _options = options;
         _log = log;
         Tokenizer = tokenizer;
@@ -51,11 +54,14 @@ public sealed class RemoteGenerationService : IGenerationService, IReadinessProb
             var r = Workers.Reference ?? throw new ServiceUnavailableException(NotReadyReason());
             int blocks = int.MaxValue, seqs = int.MaxValue;
             foreach (var w in Workers.All)
+            {
                 if (w.Info is { } info && w.Problem is null)
                 {
                     blocks = Math.Min(blocks, info.TotalBlocks);
                     seqs = Math.Min(seqs, info.MaxSeqs);
                 }
+            }
+
             if (blocks == int.MaxValue) (blocks, seqs) = (r.TotalBlocks, r.MaxSeqs);
             return new ModelFacts(r.Architecture, r.VocabSize, r.MaxContext, r.HasBosTokenId ? r.BosTokenId : null, [.. r.EosTokenIds], r.BlockSize, blocks, seqs);
         }
@@ -67,6 +73,7 @@ public sealed class RemoteGenerationService : IGenerationService, IReadinessProb
         {
             int running = 0, waiting = 0, total = 0, free = 0;
             foreach (var w in Workers.Decode)
+            {
                 if (w.Healthy && w.Status is { } s)
                 {
                     running += s.Running;
@@ -74,6 +81,8 @@ public sealed class RemoteGenerationService : IGenerationService, IReadinessProb
                     total += s.TotalBlocks;
                     free += s.FreeBlocks;
                 }
+            }
+
             return new EngineStats(running, waiting, total, free, Workers.Reference?.BlockSize ?? 0, 0, 0, 0, 0, 0, 0);
         }
     }

@@ -1,5 +1,4 @@
-using InferServe.Engine;
-using InferServe.Engine.Kv;
+using InferServe.Contracts;
 using InferServe.Transport;
 using InferServe.Transport.V1;
 

@@ -55,12 +55,17 @@ public sealed class WorkerMonitor : IAsyncDisposable
             catch (Exception e) when (e is RpcException or HttpRequestException or IOException or OperationCanceledException) { return null; }
         }));
         lock (_gate)
+        {
             foreach (var (w, info) in workers.Zip(infos))
+            {
                 if (info is not null && info.Role == (w.Role == WorkerRole.Prefill ? "prefill" : "decode"))
                 {
                     Volatile.Write(ref _reference, info);
                     break;
                 }
+            }
+        }
+
         lock (_gate)
         {
             foreach (var w in workers) _loops.Add(Task.Run(() => WatchLoopAsync(w, ct)));

@@ -42,9 +42,14 @@ internal sealed class ChatPromptBuilder
             _isOverride = true;
         }
         else if (configPath is not null && File.Exists(configPath))
+        {
             _template = ChatTemplate.FromTokenizerConfig(configPath, options);
+        }
         else if (_tokenizer is IChatTemplateSource { ChatTemplate: { Length: > 0 } embedded })
+        {
             _template = ChatTemplate.Parse(embedded, options); // GGUF: tokenizer.chat_template
+        }
+
         ToolParser = ToolCallParsers.Resolve(toolCallParser, _template?.Source);
         _missingTemplate = "This model has no chat template (" + (loaded.ModelDirectory is not null ? "its tokenizer_config.json has no chat_template"
             : loaded.ModelPath.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) ? "its GGUF file has no tokenizer.chat_template"
@@ -97,7 +102,10 @@ internal sealed class ChatPromptBuilder
                             if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("type", out var type)
                                 || type.ValueKind != JsonValueKind.String || !type.ValueEquals("text")
                                 || !part.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String)
+                            {
                                 throw ApiException.BadRequest($"'{p}.content' parts must be {{\"type\":\"text\",\"text\":...}}; this model accepts text only.", p + ".content");
+                            }
+
                             sb.Append(RequestFields.Text(text, p + ".content"));
                         }
                         content = sb.ToString();
@@ -129,7 +137,10 @@ internal sealed class ChatPromptBuilder
             string cp = $"{p}.tool_calls[{i++}]";
             if (call.ValueKind != JsonValueKind.Object || !call.TryGetProperty("function", out var fn) || fn.ValueKind != JsonValueKind.Object
                 || !fn.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String)
+            {
                 throw ApiException.BadRequest($"'{cp}' must be {{\"id\":...,\"type\":\"function\",\"function\":{{\"name\":...,\"arguments\":\"...\"}}}}.", cp);
+            }
+
             object? arguments = null;
             if (fn.TryGetProperty("arguments", out var args))
             {

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using System.Threading.Channels;
-using InferServe.Engine;
+using InferServe.Contracts;
 using InferServe.Server.Tools;
 using Microsoft.AspNetCore.Http;
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using InferServe.Engine;
+using InferServe.Contracts;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using System.Text.Json;
 using System.Threading.Channels;
-using InferServe.Engine;
+using InferServe.Contracts;
 using InferServe.Contracts.Hosting;
 using InferServe.Server.Tools;
 using Microsoft.AspNetCore.Http;
@@ -35,7 +34,10 @@ internal sealed class GenerationEndpoint(ModelHost host, ChatTemplateCache chatT
             (toolParser, skipSpecialTokens, grammar) = (chat.ToolParser, chat.SkipSpecialTokens, chat.Grammar);
             prompts = [(chat.Ids, "")];
         }
-        else prompts = req.EncodeCompletionPrompts(engine.Tokenizer);
+        else
+        {
+            prompts = req.EncodeCompletionPrompts(engine.Tokenizer);
+        }
 
         string requestId = ErrorMappingMiddleware.RequestId(ctx);
         var started = Stopwatch.GetTimestamp();
@@ -102,7 +104,8 @@ internal sealed class GenerationEndpoint(ModelHost host, ChatTemplateCache chatT
             for (int i = 0; i < prompts.Count; i++)
             {
                 var request = req.ForPrompt(prompts.Count == 1 ? requestId : $"{requestId}-{i}", prompts[i].Ids, engine.Facts)
-                    with { SkipSpecialTokens = skipSpecialTokens, Grammar = grammar };
+                    with
+                { SkipSpecialTokens = skipSpecialTokens, Grammar = grammar };
                 handles.Add(engine.Submit(request, ct));
             }
         }

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using InferServe.Engine;
+using InferServe.Contracts;
 using InferServe.Server.Tools;
 using InferServe.Tokenization;
 
@@ -59,12 +59,14 @@ internal sealed class GenerationResponse
         Choices = new GenerationChoice[prompts.Count * request.N];
         bool parseTools = toolParser is not null && request.Tools is { ParsesCalls: true };
         for (int i = 0; i < Choices.Length; i++)
+        {
             Choices[i] = new GenerationChoice
             {
                 // With prompt logprobs the prompt's own tokens come first in the offsets.
                 TextOffset = request.Echo && request.Logprobs is null ? PromptText(i).Length : 0,
                 Tools = parseTools ? new ToolCallExtractor(toolParser!, request.Tools!.Parallel) : null,
             };
+        }
     }
 
     public bool IsChat => Request.Kind == ApiKind.Chat;

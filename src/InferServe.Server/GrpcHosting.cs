@@ -1,5 +1,3 @@
-using Grpc.AspNetCore.Server;
-using Grpc.HealthCheck;
 using InferServe.Contracts.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;

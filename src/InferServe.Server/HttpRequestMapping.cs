@@ -1,6 +1,5 @@
 using System.Text.Json;
-using InferServe.Engine;
-using InferServe.Engine.Sampling;
+using InferServe.Contracts;
 
 namespace InferServe.Server;
 
@@ -22,7 +21,11 @@ internal static class HttpRequestMapping
             if (top is not null && !lp) throw ApiException.BadRequest("'top_logprobs' requires 'logprobs' to be true.", "top_logprobs");
             logprobs = lp ? top ?? 0 : null;
         }
-        else logprobs = f.Int("logprobs");
+        else
+        {
+            logprobs = f.Int("logprobs");
+        }
+
         bool echo = kind == ApiKind.Completions && (f.Bool("echo") ?? false);
         return new GenerationRequest
         {
@@ -90,7 +93,10 @@ internal static class HttpRequestMapping
     {
         if (!f.TryGet("stop", out var stop)) return [];
         var list = new List<string>();
-        if (stop.ValueKind == JsonValueKind.String) list.Add(RequestFields.Text(stop, "stop"));
+        if (stop.ValueKind == JsonValueKind.String)
+        {
+            list.Add(RequestFields.Text(stop, "stop"));
+        }
         else if (stop.ValueKind == JsonValueKind.Array)
         {
             foreach (var s in stop.EnumerateArray())
@@ -99,7 +105,11 @@ internal static class HttpRequestMapping
                 list.Add(RequestFields.Text(s, "stop"));
             }
         }
-        else throw RequestFields.TypeError("stop", "a string or an array of strings");
+        else
+        {
+            throw RequestFields.TypeError("stop", "a string or an array of strings");
+        }
+
         return list;
     }
 }

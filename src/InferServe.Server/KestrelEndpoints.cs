@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Authentication;
+using InferServe.Server.Security;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
-using InferServe.Engine;
+using InferServe.Contracts;
 using InferServe.Tokenization;
 
 namespace InferServe.Server;

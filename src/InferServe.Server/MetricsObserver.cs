@@ -1,4 +1,4 @@
-using InferServe.Engine;
+using InferServe.Contracts;
 using InferServe.Metrics;
 
 namespace InferServe.Server;

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using InferServe.Engine;
+using InferServe.Contracts;
 using InferServe.Contracts.Hosting;
 using InferServe.Metrics;
 using Microsoft.Extensions.Logging;
@@ -17,7 +17,10 @@ internal sealed class ModelLifecycle(ModelHost host, EngineMetrics metrics, IEng
         _ = host.StartLoading(new ModelLoadContext(observer, m => log.LogInformation("{LoadMessage}", m), log));
         return host.WhenLoaded.ContinueWith(t =>
         {
-            if (t.IsCompletedSuccessfully) OnLoaded(t.Result, Stopwatch.GetElapsedTime(started));
+            if (t.IsCompletedSuccessfully)
+            {
+                OnLoaded(t.Result, Stopwatch.GetElapsedTime(started));
+            }
             else
             {
                 // The reason on one line; the stack trace only at debug level (the reason names the fix).

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using InferServe.Engine;
+using InferServe.Contracts;
 using InferServe.Contracts.Hosting;
 using Microsoft.AspNetCore.Http;
 

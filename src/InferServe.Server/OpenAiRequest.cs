@@ -1,5 +1,5 @@
 using System.Text.Json;
-using InferServe.Engine;
+using InferServe.Contracts;
 using InferServe.Server.Tools;
 using InferServe.Tokenization;
 
@@ -124,7 +124,10 @@ internal sealed class OpenAiRequest
             case JsonValueKind.Array:
                 if (p.GetArrayLength() == 0) throw ApiException.BadRequest("'prompt' must not be empty.", "prompt");
                 var first = p[0].ValueKind;
-                if (first == JsonValueKind.Number) result.Add(Ids(tokenizer, p));
+                if (first == JsonValueKind.Number)
+                {
+                    result.Add(Ids(tokenizer, p));
+                }
                 else
                 {
                     if (p.GetArrayLength() > MaxPrompts) throw ApiException.BadRequest($"At most {MaxPrompts} prompts per request.", "prompt");

@@ -1,4 +1,4 @@
-using InferServe.Contracts.Hosting;
+using InferServe.Server.Security;
 using Microsoft.Extensions.Configuration;
 
 namespace InferServe.Server;

@@ -1,7 +1,8 @@
 using InferServe.Api.Grpc;
-using InferServe.Engine;
+using InferServe.Contracts;
 using InferServe.Contracts.Hosting;
 using InferServe.Metrics;
+using InferServe.Server.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -97,9 +98,12 @@ public sealed class ServingHost : IAsyncDisposable
     {
         await App.StartAsync(ct);
         if (WorkerCredentials is null && (_settings.IsWorker || _settings.Role == "gateway") && !IsLoopback(_settings.Host))
+        {
             _log.LogWarning("The worker links are not authenticated and --host {Host} is not loopback: anyone who reaches the gRPC port can {Action}. " +
                 "Set --worker-tls-cert/--worker-tls-key/--worker-ca or --worker-token (README: Hardened deployment).", _settings.Host,
                 _settings.IsWorker ? "read and inject prompts and KV" : "register workers");
+        }
+
         _log.LogInformation("Role {Role}: listening on {Addresses}; model '{Model}' served as '{ServedModelName}'", _settings.Role,
             string.Join(", ", Addresses), Host.ModelPath, ServedModelName);
         if (loadModel) _ = StartLoadingModel();

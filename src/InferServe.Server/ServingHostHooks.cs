@@ -1,5 +1,6 @@
 using InferServe.Contracts.Hosting;
 using InferServe.Metrics;
+using InferServe.Server.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 

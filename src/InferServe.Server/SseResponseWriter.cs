@@ -2,7 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Text.Json;
 using System.Threading.Channels;
-using InferServe.Engine;
+using InferServe.Contracts;
 using InferServe.Server.Tools;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;

@@ -64,7 +64,10 @@ internal sealed class TokenizerEndpoints(ModelHost host, ChatTemplateCache chatT
             w.WriteStartArray("tokens");
             foreach (var id in ids) w.WriteNumberValue(id);
             w.WriteEndArray();
-            if (!strs) w.WriteNull("token_strs");
+            if (!strs)
+            {
+                w.WriteNull("token_strs");
+            }
             else
             {
                 w.WriteStartArray("token_strs");
@@ -108,8 +111,10 @@ internal sealed class TokenizerEndpoints(ModelHost host, ChatTemplateCache chatT
     {
         if (root.ValueKind != JsonValueKind.Object) throw ApiException.BadRequest("The request body must be a JSON object.");
         foreach (var p in root.EnumerateObject())
+        {
             if (!known.Contains(p.Name))
                 throw new ApiException(400, $"Unsupported field '{p.Name}'; this endpoint accepts {string.Join(", ", known)}.", p.Name, "unsupported_field", "invalid_request_error");
+        }
     }
 
     private static async Task WriteAsync(HttpContext ctx, Action<Utf8JsonWriter> body)

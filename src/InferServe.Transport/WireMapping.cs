@@ -1,9 +1,7 @@
-using InferServe.Engine;
-using InferServe.Engine.Kv;
-using InferServe.Engine.Sampling;
+using Google.Protobuf.Collections;
+using InferServe.Contracts;
 using InferServe.Grammar;
 using InferServe.Transport.V1;
-using Google.Protobuf.Collections;
 
 namespace InferServe.Transport;
 
@@ -84,12 +82,15 @@ public static class WireMapping
         };
         wire.TokenIds.AddRange(e.TokenIds);
         if (e.Logprobs is not null)
+        {
             foreach (var lp in e.Logprobs)
             {
                 var item = new Logprob { TokenId = lp.TokenId, Logprob_ = lp.Logprob };
                 foreach (var alt in lp.Top) item.Top.Add(new Alternative { TokenId = alt.TokenId, Logprob = alt.Logprob });
                 wire.Logprobs.Add(item);
             }
+        }
+
         return wire;
     }
 

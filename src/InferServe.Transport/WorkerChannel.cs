@@ -30,11 +30,14 @@ public sealed class WorkerChannel : IDisposable
         });
         CallInvoker invoker = _channel.CreateCallInvoker();
         if (options?.Token is { } token)
+        {
             invoker = invoker.Intercept(metadata =>
             {
                 metadata.Add("authorization", "Bearer " + token);
                 return metadata;
             });
+        }
+
         CallInvoker = invoker;
         Worker = new V1.Worker.WorkerClient(invoker);
         Registry = new V1.Registry.RegistryClient(invoker);

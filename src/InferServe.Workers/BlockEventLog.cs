@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using InferServe.Engine.Kv;
+using InferServe.Contracts;
 
 namespace InferServe.Workers;
 

@@ -1,10 +1,12 @@
 using System.Buffers;
 using System.Diagnostics;
 using Google.Protobuf;
-using InferServe.Engine;
-using InferServe.Contracts.Hosting;
-using InferServe.Engine.Hosting;
 using Grpc.Core;
+using InferServe.Contracts;
+using InferServe.Contracts.Hosting;
+using InferServe.Engine;
+using InferServe.Engine.Api;
+using InferServe.Engine.Hosting;
 using InferServe.Transport;
 using InferServe.Transport.V1;
 
@@ -156,7 +158,10 @@ public sealed class WorkerService(ModelHost host, WorkerOptions options, WorkerM
         var ct = context.CancellationToken;
         var spec = WireMapping.FromWire(request.Request ?? throw Fail(StatusCode.InvalidArgument, "request is required."));
         GenerationHandle handle;
-        if (request.First.Count == 0) handle = Submit(() => engine.Submit(spec, ct));
+        if (request.First.Count == 0)
+        {
+            handle = Submit(() => engine.Submit(spec, ct));
+        }
         else
         {
             var prefill = new ImportedPrefill(request.CachedTokens, [.. request.First.Select(WireMapping.FromWire)]);

@@ -1,10 +1,9 @@
-using InferServe.Engine.Hosting;
 using System.Text;
-using InferServe.Api.Grpc.Tests.Infrastructure;
-using InferServe.Tests.Support;
-using InferServe.Api.Grpc.V1;
 using Grpc.Core;
-using InferServe.Tests.Shared;
+using InferServe.Api.Grpc.Tests.Infrastructure;
+using InferServe.Api.Grpc.V1;
+using InferServe.Engine.Hosting;
+using InferServe.TestSupport;
 
 namespace InferServe.Api.Grpc.Tests;
 
@@ -154,7 +153,7 @@ public sealed class ClientTests : IAsyncLifetime
         }
 
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
-        Assert.Equal(global::InferServe.Engine.FinishReason.Abort, await TestEngine.Recorder.FinishedAsync("cs-deadline"));
+        Assert.Equal(global::InferServe.Contracts.FinishReason.Abort, await TestEngine.Recorder.FinishedAsync("cs-deadline"));
         await TestEngine.AssertAllBlocksFreedAsync(Engine);
     }
 
@@ -179,7 +178,7 @@ public sealed class ClientTests : IAsyncLifetime
 
         Assert.True(error is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled }, error.ToString());
         Assert.Equal(2, received);
-        Assert.Equal(global::InferServe.Engine.FinishReason.Abort, await TestEngine.Recorder.FinishedAsync("cs-cancel"));
+        Assert.Equal(global::InferServe.Contracts.FinishReason.Abort, await TestEngine.Recorder.FinishedAsync("cs-cancel"));
         await TestEngine.AssertAllBlocksFreedAsync(Engine);
     }
 
@@ -275,8 +274,8 @@ public sealed class OverloadTests
 
         first.Dispose();
         second.Dispose();
-        Assert.Equal(global::InferServe.Engine.FinishReason.Abort, await recorder.FinishedAsync("busy"));
-        Assert.Equal(global::InferServe.Engine.FinishReason.Abort, await recorder.FinishedAsync("waiting"));
+        Assert.Equal(global::InferServe.Contracts.FinishReason.Abort, await recorder.FinishedAsync("busy"));
+        Assert.Equal(global::InferServe.Contracts.FinishReason.Abort, await recorder.FinishedAsync("waiting"));
         await TestEngine.AssertAllBlocksFreedAsync(engine.LocalEngine());
     }
 }

@@ -1,6 +1,6 @@
-using InferServe.Engine.Hosting;
 using InferServe.Api.Grpc.Tests.Infrastructure;
-using InferServe.Tests.Support;
+using InferServe.Engine.Hosting;
+using InferServe.TestSupport;
 
 namespace InferServe.Api.Grpc.Tests;
 
@@ -71,7 +71,7 @@ public sealed class PythonClientTests : IAsyncLifetime
         }
 
         Assert.Equal("DEADLINE_EXCEEDED", r.GetProperty("code").GetString());
-        Assert.Equal(Engine.FinishReason.Abort, await TestEngine.Recorder.FinishedAsync("py-deadline"));
+        Assert.Equal(Contracts.FinishReason.Abort, await TestEngine.Recorder.FinishedAsync("py-deadline"));
         await TestEngine.AssertAllBlocksFreedAsync(TestEngine.Engine.LocalEngine());
     }
 
@@ -82,7 +82,7 @@ public sealed class PythonClientTests : IAsyncLifetime
 
         Assert.Equal("CANCELLED", r.GetProperty("code").GetString());
         Assert.Equal(2, r.GetProperty("received").GetInt32());
-        Assert.Equal(Engine.FinishReason.Abort, await TestEngine.Recorder.FinishedAsync("py-cancel"));
+        Assert.Equal(Contracts.FinishReason.Abort, await TestEngine.Recorder.FinishedAsync("py-cancel"));
         await TestEngine.AssertAllBlocksFreedAsync(TestEngine.Engine.LocalEngine());
     }
 

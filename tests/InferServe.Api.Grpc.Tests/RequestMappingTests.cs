@@ -1,7 +1,5 @@
-using InferServe.Tests.Support;
-using InferServe.Api.Grpc.Tests.Infrastructure;
 using InferServe.Api.Grpc.V1;
-using InferServe.Tests.Shared;
+using InferServe.TestSupport;
 
 namespace InferServe.Api.Grpc.Tests;
 

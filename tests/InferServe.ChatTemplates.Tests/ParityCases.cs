@@ -86,9 +86,14 @@ internal static class ParityCases
     public static IEnumerable<Case> All()
     {
         foreach (var t in Templates)
+        {
             foreach (var c in Conversations)
+            {
                 foreach (bool agp in new[] { true, false })
                     yield return new Case($"{t.Name}/{c.Name}/{(agp ? "gen" : "nogen")}", t, c, agp);
+            }
+        }
+
         foreach (var (name, c) in ToolConversations)
             yield return new Case($"{name}/{c.Name}/gen", Templates.Single(t => t.Name == name), c, true);
         yield return new Case($"mistral/{MistralBadRoles.Name}/gen", Templates.Single(t => t.Name == "mistral"), MistralBadRoles, true);

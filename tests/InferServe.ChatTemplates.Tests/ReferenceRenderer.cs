@@ -1,8 +1,8 @@
-using InferServe.Tests.Shared;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using InferServe.TestSupport;
 
 namespace InferServe.ChatTemplates.Tests;
 

@@ -1,4 +1,4 @@
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 
 namespace InferServe.ChatTemplates.Tests;
 

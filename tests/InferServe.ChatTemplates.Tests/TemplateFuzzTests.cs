@@ -1,5 +1,5 @@
 using System.Text;
-using InferServe.Tests.Fuzzing;
+using InferServe.TestSupport.Fuzzing;
 
 namespace InferServe.ChatTemplates.Tests;
 
@@ -97,11 +97,11 @@ public sealed class TemplateFuzzTests
                 case 0 or 1: sb.Insert(pos, Fragments[r.Next(Fragments.Length)]); break;
                 case 2 when sb.Length > 0: sb.Remove(Math.Min(pos, sb.Length - 1), Math.Min(sb.Length - Math.Min(pos, sb.Length - 1), r.Next(1, 40))); break;
                 case 3 when sb.Length > 0:
-                {
-                    int start = r.Next(sb.Length), len = Math.Min(sb.Length - start, r.Next(1, 80));
-                    sb.Insert(pos, sb.ToString(start, len));
-                    break;
-                }
+                    {
+                        int start = r.Next(sb.Length), len = Math.Min(sb.Length - start, r.Next(1, 80));
+                        sb.Insert(pos, sb.ToString(start, len));
+                        break;
+                    }
                 default: sb.Insert(pos, (char)r.Next(0x20, 0x7f)); break;
             }
         }

@@ -1,5 +1,3 @@
-using InferServe.Engine;
-using InferServe.Engine.Sampling;
 using InferServe.Grammar;
 
 namespace InferServe.Contracts.Tests;

@@ -1,6 +1,5 @@
 using InferServe.ModelGen;
-using InferServe.Tests.Shared;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 
 namespace InferServe.Disaggregation.Tests;
 

@@ -1,13 +1,11 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
-using InferServe.Api.Grpc;
+using Grpc.Core;
 using InferServe.Api.Grpc.V1;
 using InferServe.Disaggregation.Tests.Support;
-using InferServe.Tests.Shared;
-using Grpc.Core;
 using InferServe.ModelGen;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 
 namespace InferServe.Disaggregation.Tests;
 

@@ -1,6 +1,5 @@
 using InferServe.Disaggregation.Tests.Support;
-using InferServe.Tests.Shared;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 
 namespace InferServe.Disaggregation.Tests;
 

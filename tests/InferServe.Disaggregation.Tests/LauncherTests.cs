@@ -2,9 +2,8 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using InferServe.Disaggregation.Tests.Support;
-using InferServe.Tests.Shared;
 using InferServe.ModelGen;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 
 namespace InferServe.Disaggregation.Tests;
 
@@ -42,7 +41,11 @@ public sealed class LauncherTests
                 // The script numbers workers from 1: base + 1 is the port each worker gets.
                 "--prefill-ports", $"{prefillHttp - 1},{prefillGrpc - 1}", "--decode-ports", $"{decodeHttp - 1},{decodeGrpc - 1}", "--log-dir", logs,
                 "--", "--cache-dir", TestPaths.GraphCacheDir, "--threads", "1", "--no-ort-spinning", "--served-model-name", Topology.ServedName,
-            }) info.ArgumentList.Add(a);
+            })
+            {
+                info.ArgumentList.Add(a);
+            }
+
             info.Environment["INFERSERVE_CLI_DLL"] = ServerProcess.CliPath;
             var launcher = new Launcher { Process = Process.Start(info)!, Http = http, PrefillHttp = prefillHttp, DecodeHttp = decodeHttp };
             launcher.Process.OutputDataReceived += (_, e) => launcher.Append(e.Data);

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using InferServe.Disaggregation.Tests.Support;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 
 namespace InferServe.Disaggregation.Tests;
 

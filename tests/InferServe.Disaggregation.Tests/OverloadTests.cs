@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using InferServe.Disaggregation.Tests.Support;
 using InferServe.ModelGen;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 
 namespace InferServe.Disaggregation.Tests;
 
@@ -33,7 +33,10 @@ public sealed class OverloadTests
             }));
             foreach (var (status, retryAfter, text) in answers)
             {
-                if (status == HttpStatusCode.OK) ok++;
+                if (status == HttpStatusCode.OK)
+                {
+                    ok++;
+                }
                 else
                 {
                     Assert.Equal(HttpStatusCode.TooManyRequests, status);

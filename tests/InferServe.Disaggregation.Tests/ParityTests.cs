@@ -1,11 +1,9 @@
 using System.Text;
-using InferServe.Api.Grpc;
+using Grpc.Core;
 using InferServe.Api.Grpc.V1;
 using InferServe.Disaggregation.Tests.Support;
-using Grpc.Core;
-using InferServe.Tests.Shared;
 using InferServe.ModelGen;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 
 [assembly: CollectionBehavior(DisableTestParallelization = true)]
 

@@ -1,9 +1,8 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using InferServe.Disaggregation.Tests.Support;
-using InferServe.Tests.Shared;
 using InferServe.ModelGen;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 
 namespace InferServe.Disaggregation.Tests;
 

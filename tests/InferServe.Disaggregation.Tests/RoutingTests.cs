@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using InferServe.Disaggregation.Tests.Support;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 
 namespace InferServe.Disaggregation.Tests;
 
@@ -29,6 +29,7 @@ public sealed class RoutingTests(ITestOutputHelper log)
         string[] subjects = ["a little dog", "a shy cat", "a happy bird", "a kind girl"];
         var ids = new string?[subjects.Length];
         for (int turn = 0; turn < 3; turn++)
+        {
             for (int c = 0; c < subjects.Length; c++)
             {
                 var body = new JsonObject
@@ -45,6 +46,8 @@ public sealed class RoutingTests(ITestOutputHelper log)
                 int cached = answer["usage"]!["input_tokens_details"]!["cached_tokens"]!.GetValue<int>();
                 if (turn > 0) Assert.True(cached >= 16, $"conversation {c} turn {turn}: {cached} cached tokens of {answer["usage"]!["input_tokens"]}");
             }
+        }
+
         Assert.True(await t.Gateway.MetricAsync("inferserve_router_decisions_total", "reason=\"prefix_hit\"", ct) >= 8);
     }
 
@@ -61,11 +64,14 @@ public sealed class RoutingTests(ITestOutputHelper log)
         string[] subjects = ["a little dog", "a big red ball", "a shy cat", "a tall tree", "a happy bird", "a small boat", "a kind girl"];
         var prefixes = subjects.Select(s => string.Concat(Enumerable.Repeat($"Once upon a time there was {s} who lived near the sea and played every day. ", 5))).ToArray();
         for (int round = 0; round < 4; round++)
+        {
             for (int p = 0; p < prefixes.Length; p++)
             {
                 var body = new JsonObject { ["model"] = Topology.ServedName, ["prompt"] = prefixes[p] + $" Question {round}:", ["max_tokens"] = 4, ["temperature"] = 0 };
                 Assert.Contains("\"finish\"", await OpenAiCalls.RunAsync(t.Gateway.HttpBase, "/v1/completions", body, ct));
             }
+        }
+
         double hits = 0, queries = 0;
         foreach (var w in t.Prefill)
         {

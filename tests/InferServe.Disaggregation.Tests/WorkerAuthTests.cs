@@ -1,11 +1,10 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using InferServe.Disaggregation.Tests.Support;
 using Grpc.Core;
 using Grpc.Health.V1;
-using InferServe.Tests.Shared;
+using InferServe.Disaggregation.Tests.Support;
 using InferServe.ModelGen;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 using InferServe.Transport;
 using InferServe.Transport.V1;
 

@@ -4,9 +4,9 @@ using InferServe.Engine.Runner;
 using InferServe.ModelGen;
 using InferServe.Models;
 using InferServe.Onnx;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 
-namespace InferServe.Tests;
+namespace InferServe.Engine.Tests;
 
 /// <summary>Tests that need ONNX Runtime's shared pool to themselves (no engine of another test running on it).</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]

@@ -1,6 +1,6 @@
 
 
-namespace InferServe.Tests;
+namespace InferServe.Engine.Tests;
 
 public class OnnxRuntimeLoadsTests
 {

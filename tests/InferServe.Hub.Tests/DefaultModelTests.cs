@@ -1,8 +1,7 @@
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
-using InferServe.Tests.Shared;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 
 namespace InferServe.Hub.Tests;
 

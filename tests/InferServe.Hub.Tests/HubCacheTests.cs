@@ -1,8 +1,7 @@
-using InferServe.Tests.Shared;
 using System.Security.Cryptography;
 using InferServe.Hub.Tests.Support;
 using InferServe.ModelGen;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 
 namespace InferServe.Hub.Tests;
 

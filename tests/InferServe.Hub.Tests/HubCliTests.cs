@@ -1,9 +1,8 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using InferServe.Tests.Shared;
 using InferServe.Hub.Tests.Support;
 using InferServe.ModelGen;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 
 namespace InferServe.Hub.Tests;
 

@@ -1,4 +1,4 @@
-using InferServe.Tests.Shared;
+using InferServe.TestSupport;
 
 namespace InferServe.Metrics.Tests;
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using InferServe.Tests.Shared;
+using InferServe.TestSupport;
 
 namespace InferServe.Metrics.Tests;
 

@@ -3,8 +3,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using InferServe.TestSupport;
 
-using InferServe.Tests.Shared;
 
 namespace InferServe.Metrics.Tests;
 
@@ -88,7 +88,11 @@ public class PrometheusScrapeTests
                 $"--storage.tsdb.path={Path.Combine(directory, "data")}",
                 $"--web.listen-address=127.0.0.1:{port}",
                 "--log.level=warn",
-            }) psi.ArgumentList.Add(arg);
+            })
+            {
+                psi.ArgumentList.Add(arg);
+            }
+
             var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start prometheus");
             return new PrometheusProcess(process, directory, new Uri($"http://127.0.0.1:{port}/"));
         }

@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Text.Json;
 using System.Xml.Linq;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 
 namespace InferServe.Router.Tests;
 

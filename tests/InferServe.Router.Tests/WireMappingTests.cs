@@ -1,11 +1,9 @@
 using System.Text.Json;
-using InferServe.Engine;
-using InferServe.Engine.Kv;
-using InferServe.Engine.Sampling;
+using InferServe.Contracts;
 using InferServe.Grammar;
+using InferServe.TestSupport;
 using InferServe.Transport;
 using InferServe.Transport.V1;
-using InferServe.Tests.Shared;
 
 namespace InferServe.Router.Tests;
 

@@ -1,6 +1,4 @@
-using InferServe.Engine;
-using InferServe.Engine.Kv;
-using InferServe.Router;
+using InferServe.Contracts;
 using InferServe.Transport;
 using InferServe.Transport.V1;
 

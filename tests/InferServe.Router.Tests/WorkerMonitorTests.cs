@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 using InferServe.Router.Tests.Support;
-using InferServe.Tests.Shared;
+using InferServe.TestSupport;
 using InferServe.Transport.V1;
 using Microsoft.Extensions.Logging.Abstractions;
 

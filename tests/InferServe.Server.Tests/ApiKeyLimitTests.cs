@@ -1,12 +1,10 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
-using InferServe.Api.Grpc;
-using InferServe.Api.Grpc.V1;
 using Grpc.Core;
-using InferServe.Tests.Shared;
-using InferServe.Server.Tests.Support;
+using InferServe.Api.Grpc.V1;
+using InferServe.TestSupport;
+using InferServe.TestSupport.Server;
 
 namespace InferServe.Server.Tests;
 

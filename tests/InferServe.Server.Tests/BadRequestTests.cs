@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using InferServe.Server.Tests.Support;
+using InferServe.TestSupport.Server;
 
 namespace InferServe.Server.Tests;
 

@@ -1,7 +1,7 @@
 using System.Net;
-using InferServe.Server.Tests.Support;
+using InferServe.TestSupport;
+using InferServe.TestSupport.Server;
 
-using InferServe.Tests.Support;
 
 namespace InferServe.Server.Tests;
 

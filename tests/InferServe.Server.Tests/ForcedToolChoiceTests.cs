@@ -1,8 +1,7 @@
 using System.ClientModel;
 using System.Net;
-using System.Text.Json;
-using InferServe.Server.Tests.Support;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
+using InferServe.TestSupport.Server;
 using OpenAI.Chat;
 
 namespace InferServe.Server.Tests;

@@ -1,7 +1,6 @@
-using InferServe.Tests.Shared;
 using System.Net;
-using System.Net.Sockets;
-using InferServe.Server.Tests.Support;
+using InferServe.TestSupport;
+using InferServe.TestSupport.Server;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 

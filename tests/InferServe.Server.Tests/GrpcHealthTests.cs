@@ -1,6 +1,6 @@
 using Grpc.Health.V1;
-using InferServe.Server.Tests.Support;
-using InferServe.Tests.Shared;
+using InferServe.TestSupport;
+using InferServe.TestSupport.Server;
 
 namespace InferServe.Server.Tests;
 

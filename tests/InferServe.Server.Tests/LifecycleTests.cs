@@ -1,12 +1,10 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using InferServe.Server.Tests.Support;
+using InferServe.TestSupport;
+using InferServe.TestSupport.Server;
 
-using InferServe.Tests.Shared;
 
-using InferServe.Tests.Support;
 
 namespace InferServe.Server.Tests;
 
@@ -143,7 +141,10 @@ public sealed class MetricsTests(GatewayFixture fixture) : IClassFixture<Gateway
         foreach (var name in new[] { "inferserve_num_requests_running", "inferserve_num_requests_waiting", "inferserve_kv_cache_usage_perc",
                      "inferserve_generation_tokens", "inferserve_time_to_first_token_seconds", "inferserve_e2e_request_latency_seconds",
                      "inferserve_cache_config_info" })
+        {
             Assert.Contains(name, text);
+        }
+
         Assert.Contains($"model_name=\"{TestServer.ModelName}\"", text);
         Assert.Matches("inferserve_request_success[a-z_]*\\{[^}]*finished_reason=\"length\"[^}]*\\} [1-9]", text);
         Assert.DoesNotContain("inferserve:", text);

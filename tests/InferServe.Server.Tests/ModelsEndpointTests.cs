@@ -1,5 +1,5 @@
 using System.Text.Json;
-using InferServe.Server.Tests.Support;
+using InferServe.TestSupport.Server;
 
 namespace InferServe.Server.Tests;
 

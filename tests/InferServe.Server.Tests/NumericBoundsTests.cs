@@ -1,6 +1,6 @@
 using System.Text.Json;
-using InferServe.Server.Tests.Support;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
+using InferServe.TestSupport.Server;
 
 namespace InferServe.Server.Tests;
 

@@ -1,6 +1,6 @@
 using System.ClientModel;
 using System.Text.Json;
-using InferServe.Server.Tests.Support;
+using InferServe.TestSupport.Server;
 using OpenAI.Chat;
 
 namespace InferServe.Server.Tests;

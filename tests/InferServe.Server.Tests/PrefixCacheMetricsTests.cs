@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
-using InferServe.Server.Tests.Support;
+using InferServe.TestSupport.Server;
 
 namespace InferServe.Server.Tests;
 

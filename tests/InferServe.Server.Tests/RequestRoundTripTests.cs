@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Google.Protobuf;
-using InferServe.Engine;
-using InferServe.Tests.Shared;
+using InferServe.Contracts;
+using InferServe.TestSupport;
 using InferServe.Transport;
 
 namespace InferServe.Server.Tests;

@@ -1,7 +1,8 @@
-using InferServe.Tests.Shared;
 using System.Collections.Concurrent;
 using System.Net;
-using InferServe.Server.Tests.Support;
+using InferServe.Server.Security;
+using InferServe.TestSupport;
+using InferServe.TestSupport.Server;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 

@@ -1,8 +1,7 @@
-using InferServe.Tests.Shared;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using InferServe.Server.Tests.Support;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
+using InferServe.TestSupport.Server;
 
 namespace InferServe.Server.Tests;
 
@@ -105,7 +104,11 @@ public sealed class StructuredOutputTests(GatewayFixture fixture) : IClassFixtur
         {
             ["prompt"] = Prompt(model), ["max_tokens"] = MaxTokens, ["temperature"] = temperature, ["seed"] = seed,
             ["response_format"] = new { type = "json_object" },
-        })))) outputs.AddRange(choices);
+        }))))
+        {
+            outputs.AddRange(choices);
+        }
+
         var stopped = outputs.Where(o => o.Finish == "stop").ToList();
         var verdicts = await JsonSchemaValidator.ValidateAsync([.. stopped.Select(o => ("""{"type":"object"}""", o.Text))]);
         double closes = await BudgetClosesAsync(gw);

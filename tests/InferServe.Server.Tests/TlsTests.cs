@@ -2,8 +2,8 @@ using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Net;
 using System.Security.Authentication;
-using InferServe.Server.Tests.Support;
-using InferServe.Tests.Shared;
+using InferServe.TestSupport;
+using InferServe.TestSupport.Server;
 using OpenAI;
 using OpenAI.Chat;
 

@@ -1,8 +1,8 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using InferServe.Server.Tests.Support;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
+using InferServe.TestSupport.Server;
 using OpenAI.Chat;
 
 namespace InferServe.Server.Tests;

@@ -1,12 +1,10 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using InferServe.Api.Grpc;
-using InferServe.Api.Grpc.V1;
 using Grpc.Core;
-using InferServe.Tests.Shared;
-using InferServe.Server.Tests.Support;
+using InferServe.Api.Grpc.V1;
+using InferServe.TestSupport;
+using InferServe.TestSupport.Server;
 
 namespace InferServe.Server.Tests;
 

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Reflection;
 using Xunit.v3;
 
-namespace InferServe.Tests.Shared;
+namespace InferServe.TestSupport;
 
 /// <summary>
 /// A per-test timeout for every test that sets none (xunit has no assembly-wide default): when it runs out, the test's

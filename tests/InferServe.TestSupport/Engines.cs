@@ -1,13 +1,13 @@
+using InferServe.Contracts;
 using InferServe.Engine;
 using InferServe.Engine.Kv;
 using InferServe.Engine.Runner;
-using InferServe.Engine.Scheduling;
 using InferServe.ModelGen;
 using InferServe.Models;
 using InferServe.Onnx;
 using InferServe.Tokenization;
 
-namespace InferServe.Tests.Support;
+namespace InferServe.TestSupport;
 
 /// <summary>Builds real engines over generated or shared models for tests.</summary>
 public static class Engines

@@ -1,4 +1,4 @@
-namespace InferServe.Tests.Shared;
+namespace InferServe.TestSupport;
 
 /// <summary>
 /// Waits for a state the system reaches on its own (blocks freed, a log line written): however long a loaded machine takes,

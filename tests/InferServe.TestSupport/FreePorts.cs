@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace InferServe.Tests.Shared;
+namespace InferServe.TestSupport;
 
 /// <summary>
 /// Ports for servers a test starts and binds later. They come from below the kernel's ephemeral range: a port the kernel

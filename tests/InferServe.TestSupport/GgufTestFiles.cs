@@ -1,5 +1,4 @@
-using InferServe.Tests.Shared;
-namespace InferServe.Tests.Support;
+namespace InferServe.TestSupport;
 
 /// <summary>
 /// GGUF test files: those written by llama.cpp's gguf-py into .deps/gguf-test-files by scripts/ci/setup-gguf-peer.sh

@@ -1,7 +1,7 @@
 using Grpc.Core;
 using Grpc.Net.Client;
 
-namespace InferServe.Tests.Shared;
+namespace InferServe.TestSupport;
 
 /// <summary>Grpc.Net.Client channels and call options for the tests: h2c (or https with a caller's handler), bounded calls.</summary>
 public static class GrpcCalls

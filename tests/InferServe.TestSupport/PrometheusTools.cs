@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace InferServe.Tests.Shared;
+namespace InferServe.TestSupport;
 
 /// <summary>
 /// Locates Debian's prometheus/promtool (installed by scripts/ci/setup-prometheus.sh) and runs them as real processes.

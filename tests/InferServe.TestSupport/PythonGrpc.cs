@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 
-namespace InferServe.Tests.Shared;
+namespace InferServe.TestSupport;
 
 /// <summary>
 /// Runs python3-grpcio peers as real processes under Debian's /usr/bin/python3 (not a pyenv python).

@@ -1,8 +1,8 @@
 using System.Collections;
 using System.Reflection;
-using InferServe.Engine;
+using InferServe.Contracts;
 
-namespace InferServe.Tests.Shared;
+namespace InferServe.TestSupport;
 
 /// <summary>
 /// Compares the shared request description (<see cref="GenerationRequest"/>, with its sampling and grammar) property by

@@ -1,10 +1,8 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
-using InferServe.Tests.Support;
 
-namespace InferServe.Tests.Shared;
+namespace InferServe.TestSupport;
 
 /// <summary>
 /// One real `inferserve` OS process (usually `serve` on loopback ports), with its output kept for assertions and

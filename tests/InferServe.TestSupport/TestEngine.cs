@@ -1,11 +1,10 @@
-using InferServe.Engine;
 using InferServe.Contracts.Hosting;
+using InferServe.Engine;
 using InferServe.Engine.Hosting;
 using InferServe.ModelGen;
-using InferServe.Server.Tests.Support;
-using InferServe.Tests.Shared;
+using InferServe.TestSupport.Server;
 
-namespace InferServe.Tests.Support;
+namespace InferServe.TestSupport;
 
 /// <summary>
 /// Engines as a server loads them (<see cref="EngineFactory"/> from <see cref="EngineSettings"/>) over the generated tiny

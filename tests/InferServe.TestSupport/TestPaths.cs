@@ -1,5 +1,4 @@
-using InferServe.Tests.Shared;
-namespace InferServe.Tests.Support;
+namespace InferServe.TestSupport;
 
 /// <summary>Where tests find the repository and the models beside it: the one repository-root finder.</summary>
 public static class TestPaths

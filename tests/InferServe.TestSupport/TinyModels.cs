@@ -1,6 +1,6 @@
 using InferServe.ModelGen;
 
-namespace InferServe.Tests.Support;
+namespace InferServe.TestSupport;
 
 /// <summary>Generated tiny HF-format models, written once per test run.</summary>
 public static class TinyModels

@@ -1,5 +1,5 @@
+using InferServe.TestSupport;
 using InferServe.Tokenization.Llama2c;
-using InferServe.Tests.Support;
 
 namespace InferServe.Tokenization.Tests;
 

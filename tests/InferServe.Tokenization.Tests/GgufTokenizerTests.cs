@@ -1,7 +1,6 @@
-using InferServe.Tests.Shared;
 using System.Text;
+using InferServe.TestSupport;
 using InferServe.Tokenization.Gguf;
-using InferServe.Tests.Support;
 
 namespace InferServe.Tokenization.Tests;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 
 namespace InferServe.Tokenization.Tests;
 

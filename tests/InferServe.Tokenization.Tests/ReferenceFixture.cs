@@ -1,8 +1,7 @@
-using InferServe.Tests.Shared;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 
 namespace InferServe.Tokenization.Tests;
 

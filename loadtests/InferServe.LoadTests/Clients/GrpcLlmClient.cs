@@ -1,8 +1,7 @@
 using Google.Protobuf;
-using InferServe.Api.Grpc;
-using InferServe.Api.Grpc.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
+using InferServe.Api.Grpc.V1;
 using InferServe.LoadTests.Datasets;
 using InferServe.LoadTests.Metrics;
 

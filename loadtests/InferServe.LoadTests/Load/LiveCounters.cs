@@ -20,7 +20,13 @@ public sealed class LiveCounters
             Interlocked.Increment(ref _completed);
             Interlocked.Add(ref _outputTokens, Metrics.RequestMetrics.OutputTokens(r));
         }
-        else if (r.Error is not null) Interlocked.Increment(ref _failed);
-        else Interlocked.Increment(ref _unfinished); // cut off when the run stopped
+        else if (r.Error is not null)
+        {
+            Interlocked.Increment(ref _failed);
+        }
+        else
+        {
+            Interlocked.Increment(ref _unfinished); // cut off when the run stopped
+        }
     }
 }

@@ -73,8 +73,15 @@ internal sealed class Lexer
                 }
                 sb.Append(escaped switch
                 {
-                    'n' => '\n', 't' => '\t', 'r' => '\r', 'b' => '\b', 'f' => '\f', 'v' => '\v',
-                    '\'' => '\'', '"' => '"', '\\' => '\\',
+                    'n' => '\n',
+                    't' => '\t',
+                    'r' => '\r',
+                    'b' => '\b',
+                    'f' => '\f',
+                    'v' => '\v',
+                    '\'' => '\'',
+                    '"' => '"',
+                    '\\' => '\\',
                     _ => throw Error($"Unexpected escaped character: {escaped}"),
                 });
                 continue;

@@ -119,26 +119,26 @@ internal sealed class Parser
         {
             case "set": return ParseSet(open.Position);
             case "if":
-            {
-                var node = ParseIf(open.Position);
-                ExpectEnd("endif");
-                return node;
-            }
+                {
+                    var node = ParseIf(open.Position);
+                    ExpectEnd("endif");
+                    return node;
+                }
             case "for":
-            {
-                var node = ParseFor(open.Position);
-                ExpectEnd("endfor");
-                return node;
-            }
+                {
+                    var node = ParseFor(open.Position);
+                    ExpectEnd("endfor");
+                    return node;
+                }
             case "macro":
-            {
-                var nameToken = Expect(TokenType.Identifier, "macro name");
-                var parameters = ParseArgs(parameters: true);
-                Expect(TokenType.CloseStatement, "'%}'");
-                var body = ParseBodyUntil("endmacro");
-                ExpectEnd("endmacro");
-                return new MacroNode(nameToken.Value, parameters, body, open.Position);
-            }
+                {
+                    var nameToken = Expect(TokenType.Identifier, "macro name");
+                    var parameters = ParseArgs(parameters: true);
+                    Expect(TokenType.CloseStatement, "'%}'");
+                    var body = ParseBodyUntil("endmacro");
+                    ExpectEnd("endmacro");
+                    return new MacroNode(nameToken.Value, parameters, body, open.Position);
+                }
             case "break":
                 Expect(TokenType.CloseStatement, "'%}'");
                 return new BreakNode(open.Position);
@@ -297,7 +297,11 @@ internal sealed class Parser
             if (IsIdentifier("not") && IsIdentifier("in", 1)) { op = "not in"; _current += 2; }
             else if (IsIdentifier("in")) { op = "in"; _current++; }
             else if (Is(TokenType.ComparisonBinaryOperator)) { op = Peek().Value; _current++; }
-            else break;
+            else
+            {
+                break;
+            }
+
             left = new BinaryExpr(op, left, ParseAdditive(), position);
         }
         return left;
@@ -484,46 +488,46 @@ internal sealed class Parser
                         ? new IntegerLiteral(l, token.Position)
                         : new FloatLiteral(double.Parse(token.Value, CultureInfo.InvariantCulture), token.Position);
             case TokenType.StringLiteral:
-            {
-                // Adjacent string literals concatenate, as in Python.
-                string value = token.Value;
-                while (Is(TokenType.StringLiteral)) value += _tokens[_current++].Value;
-                return new StringLiteral(value, token.Position);
-            }
+                {
+                    // Adjacent string literals concatenate, as in Python.
+                    string value = token.Value;
+                    while (Is(TokenType.StringLiteral)) value += _tokens[_current++].Value;
+                    return new StringLiteral(value, token.Position);
+                }
             case TokenType.Identifier:
                 return new Identifier(token.Value, token.Position);
             case TokenType.OpenParen:
-            {
-                var expr = ParseExpressionSequence();
-                Expect(TokenType.CloseParen, "')'");
-                return expr;
-            }
+                {
+                    var expr = ParseExpressionSequence();
+                    Expect(TokenType.CloseParen, "')'");
+                    return expr;
+                }
             case TokenType.OpenSquareBracket:
-            {
-                var items = new List<Expr>();
-                while (!Is(TokenType.CloseSquareBracket))
                 {
-                    if (_current >= _tokens.Count) throw Error("Expected ']'");
-                    items.Add(ParseExpression());
-                    if (Is(TokenType.Comma)) _current++;
+                    var items = new List<Expr>();
+                    while (!Is(TokenType.CloseSquareBracket))
+                    {
+                        if (_current >= _tokens.Count) throw Error("Expected ']'");
+                        items.Add(ParseExpression());
+                        if (Is(TokenType.Comma)) _current++;
+                    }
+                    _current++;
+                    return new ArrayLiteral(items, token.Position);
                 }
-                _current++;
-                return new ArrayLiteral(items, token.Position);
-            }
             case TokenType.OpenCurlyBracket:
-            {
-                var entries = new List<(Expr, Expr)>();
-                while (!Is(TokenType.CloseCurlyBracket))
                 {
-                    if (_current >= _tokens.Count) throw Error("Expected '}'");
-                    var key = ParseExpression();
-                    Expect(TokenType.Colon, "':' in dict literal");
-                    entries.Add((key, ParseExpression()));
-                    if (Is(TokenType.Comma)) _current++;
+                    var entries = new List<(Expr, Expr)>();
+                    while (!Is(TokenType.CloseCurlyBracket))
+                    {
+                        if (_current >= _tokens.Count) throw Error("Expected '}'");
+                        var key = ParseExpression();
+                        Expect(TokenType.Colon, "':' in dict literal");
+                        entries.Add((key, ParseExpression()));
+                        if (Is(TokenType.Comma)) _current++;
+                    }
+                    _current++;
+                    return new ObjectLiteral(entries, token.Position);
                 }
-                _current++;
-                return new ObjectLiteral(entries, token.Position);
-            }
             default:
                 _current--;
                 throw Error($"Unexpected '{token.Value}'");

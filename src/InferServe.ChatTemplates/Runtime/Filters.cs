@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using InferServe.ChatTemplates.Lexing;
 using InferServe.ChatTemplates.Parsing;
 
@@ -34,11 +33,11 @@ internal static class Filters
             case "tojson":
                 return interp.Str(Json.Serialize(operand, JsonOptionsFrom(args), interp.Budget));
             case "default" or "d":
-            {
-                var fallback = args.Get(0, "default_value") ?? StringValue.Empty;
-                bool boolean = args.Get(1, "boolean") is { IsTruthy: true };
-                return operand is UndefinedValue || (boolean && !operand.IsTruthy) ? fallback : operand;
-            }
+                {
+                    var fallback = args.Get(0, "default_value") ?? StringValue.Empty;
+                    bool boolean = args.Get(1, "boolean") is { IsTruthy: true };
+                    return operand is UndefinedValue || (boolean && !operand.IsTruthy) ? fallback : operand;
+                }
             case "length" or "count":
                 return operand switch
                 {
@@ -57,29 +56,29 @@ internal static class Filters
                     _ => interp.Str(interp.Text(operand)),
                 };
             case "int":
-            {
-                var fallback = args.Get(0, "default") ?? new IntValue(0);
-                return operand switch
                 {
-                    IntValue => operand,
-                    FloatValue f => new IntValue((long)Math.Floor(f.Value)),
-                    BoolValue b => new IntValue(b.Value ? 1 : 0),
-                    StringValue s => JsParseInt(s.Value) is { } l ? new IntValue(l) : fallback,
-                    _ => throw Unsupported(),
-                };
-            }
+                    var fallback = args.Get(0, "default") ?? new IntValue(0);
+                    return operand switch
+                    {
+                        IntValue => operand,
+                        FloatValue f => new IntValue((long)Math.Floor(f.Value)),
+                        BoolValue b => new IntValue(b.Value ? 1 : 0),
+                        StringValue s => JsParseInt(s.Value) is { } l ? new IntValue(l) : fallback,
+                        _ => throw Unsupported(),
+                    };
+                }
             case "float":
-            {
-                var fallback = args.Get(0, "default") ?? new FloatValue(0);
-                return operand switch
                 {
-                    IntValue i => new FloatValue(i.Value),
-                    FloatValue => operand,
-                    BoolValue b => new FloatValue(b.Value ? 1 : 0),
-                    StringValue s => JsParseFloat(s.Value) is { } d ? new FloatValue(d) : fallback,
-                    _ => throw Unsupported(),
-                };
-            }
+                    var fallback = args.Get(0, "default") ?? new FloatValue(0);
+                    return operand switch
+                    {
+                        IntValue i => new FloatValue(i.Value),
+                        FloatValue => operand,
+                        BoolValue b => new FloatValue(b.Value ? 1 : 0),
+                        StringValue s => JsParseFloat(s.Value) is { } d ? new FloatValue(d) : fallback,
+                        _ => throw Unsupported(),
+                    };
+                }
             case "abs":
                 return operand switch
                 {
@@ -88,20 +87,20 @@ internal static class Filters
                     _ => throw Unsupported(),
                 };
             case "round":
-            {
-                double v = operand switch { IntValue i => i.Value, FloatValue f => f.Value, _ => throw Unsupported() };
-                int precision = args.Get(0, "precision") is IntValue p ? (int)Math.Clamp(p.Value, 0, 15) : 0;
-                string method = args.Get(1, "method") is StringValue m ? m.Value : "common";
-                double scale = Math.Pow(10, precision);
-                double r = method switch
                 {
-                    "common" => Math.Round(v * scale, MidpointRounding.AwayFromZero) / scale,
-                    "floor" => Math.Floor(v * scale) / scale,
-                    "ceil" => Math.Ceiling(v * scale) / scale,
-                    _ => throw interp.Error(node, "round method must be 'common', 'ceil' or 'floor'"),
-                };
-                return new FloatValue(r);
-            }
+                    double v = operand switch { IntValue i => i.Value, FloatValue f => f.Value, _ => throw Unsupported() };
+                    int precision = args.Get(0, "precision") is IntValue p ? (int)Math.Clamp(p.Value, 0, 15) : 0;
+                    string method = args.Get(1, "method") is StringValue m ? m.Value : "common";
+                    double scale = Math.Pow(10, precision);
+                    double r = method switch
+                    {
+                        "common" => Math.Round(v * scale, MidpointRounding.AwayFromZero) / scale,
+                        "floor" => Math.Floor(v * scale) / scale,
+                        "ceil" => Math.Ceiling(v * scale) / scale,
+                        _ => throw interp.Error(node, "round method must be 'common', 'ceil' or 'floor'"),
+                    };
+                    return new FloatValue(r);
+                }
             case "bool":
                 return BoolValue.Of(operand.IsTruthy);
         }

@@ -97,7 +97,10 @@ internal sealed class Interpreter
     private void ExecSet(SetNode node, Scope scope)
     {
         Value rhs;
-        if (node.Value is not null) rhs = Eval(node.Value, scope);
+        if (node.Value is not null)
+        {
+            rhs = Eval(node.Value, scope);
+        }
         else
         {
             var body = new StringBuilder();
@@ -251,15 +254,15 @@ internal sealed class Interpreter
             case ArrayLiteral a: return new ArrayValue(a.Items.Select(x => Eval(x, scope)).ToList());
             case TupleLiteral t: return new ArrayValue(t.Items.Select(x => Eval(x, scope)).ToList(), isTuple: true);
             case ObjectLiteral o:
-            {
-                var entries = new OrderedDictionary<string, Value>(StringComparer.Ordinal);
-                foreach (var (k, v) in o.Entries)
                 {
-                    if (Eval(k, scope) is not StringValue key) throw Error(k, "Dict keys must be strings");
-                    entries[key.Value] = Eval(v, scope);
+                    var entries = new OrderedDictionary<string, Value>(StringComparer.Ordinal);
+                    foreach (var (k, v) in o.Entries)
+                    {
+                        if (Eval(k, scope) is not StringValue key) throw Error(k, "Dict keys must be strings");
+                        entries[key.Value] = Eval(v, scope);
+                    }
+                    return new ObjectValue(entries);
                 }
-                return new ObjectValue(entries);
-            }
             case Identifier id: return scope.Lookup(id.Name);
             case MemberExpr m: return EvalMember(m, scope);
             case CallExpr c: return EvalCall(c, scope);
@@ -286,7 +289,10 @@ internal sealed class Interpreter
                 if (!keywords.TryAdd(kw.Name, Eval(kw.Value, scope)))
                     throw Error(kw, $"Got multiple values for keyword argument '{kw.Name}'");
             }
-            else positional.Add(Eval(arg, scope));
+            else
+            {
+                positional.Add(Eval(arg, scope));
+            }
         }
         return new CallArgs(positional, keywords);
     }

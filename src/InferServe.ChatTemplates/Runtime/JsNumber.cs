@@ -35,9 +35,18 @@ internal static class JsNumber
 
         int k = digits.Length, n = pointPos;
         string body;
-        if (k <= n && n <= 21) body = digits + new string('0', n - k);
-        else if (0 < n && n <= 21) body = digits[..n] + "." + digits[n..];
-        else if (-6 < n && n <= 0) body = "0." + new string('0', -n) + digits;
+        if (k <= n && n <= 21)
+        {
+            body = digits + new string('0', n - k);
+        }
+        else if (0 < n && n <= 21)
+        {
+            body = digits[..n] + "." + digits[n..];
+        }
+        else if (-6 < n && n <= 0)
+        {
+            body = "0." + new string('0', -n) + digits;
+        }
         else
         {
             int e10 = n - 1;

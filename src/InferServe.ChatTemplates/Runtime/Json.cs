@@ -52,40 +52,40 @@ internal static class Json
             case FloatValue f: sb.Append(double.IsFinite(f.Value) ? JsNumber.Format(f.Value) : "null"); break;
             case StringValue s: WriteString(sb, s.Value, o.EnsureAscii); break;
             case ArrayValue a:
-            {
-                if (a.Items.Count == 0) { sb.Append("[]"); break; }
-                sb.Append('[');
-                for (int i = 0; i < a.Items.Count; i++)
                 {
-                    if (i > 0) sb.Append(item);
-                    NewLine(sb, o, depth + 1);
-                    Write(sb, a.Items[i], o, depth + 1, budget);
+                    if (a.Items.Count == 0) { sb.Append("[]"); break; }
+                    sb.Append('[');
+                    for (int i = 0; i < a.Items.Count; i++)
+                    {
+                        if (i > 0) sb.Append(item);
+                        NewLine(sb, o, depth + 1);
+                        Write(sb, a.Items[i], o, depth + 1, budget);
+                    }
+                    NewLine(sb, o, depth);
+                    sb.Append(']');
+                    break;
                 }
-                NewLine(sb, o, depth);
-                sb.Append(']');
-                break;
-            }
             case ObjectValue or NamespaceValue:
-            {
-                var entries = value is ObjectValue ov ? ov.Entries : ((NamespaceValue)value).Entries;
-                if (entries.Count == 0) { sb.Append("{}"); break; }
-                IEnumerable<KeyValuePair<string, Value>> ordered = entries;
-                if (o.SortKeys) ordered = entries.OrderBy(e => e.Key, StringComparer.Ordinal);
-                sb.Append('{');
-                bool first = true;
-                foreach (var (k, v) in ordered)
                 {
-                    if (!first) sb.Append(item);
-                    first = false;
-                    NewLine(sb, o, depth + 1);
-                    WriteString(sb, k, o.EnsureAscii);
-                    sb.Append(key);
-                    Write(sb, v, o, depth + 1, budget);
+                    var entries = value is ObjectValue ov ? ov.Entries : ((NamespaceValue)value).Entries;
+                    if (entries.Count == 0) { sb.Append("{}"); break; }
+                    IEnumerable<KeyValuePair<string, Value>> ordered = entries;
+                    if (o.SortKeys) ordered = entries.OrderBy(e => e.Key, StringComparer.Ordinal);
+                    sb.Append('{');
+                    bool first = true;
+                    foreach (var (k, v) in ordered)
+                    {
+                        if (!first) sb.Append(item);
+                        first = false;
+                        NewLine(sb, o, depth + 1);
+                        WriteString(sb, k, o.EnsureAscii);
+                        sb.Append(key);
+                        Write(sb, v, o, depth + 1, budget);
+                    }
+                    NewLine(sb, o, depth);
+                    sb.Append('}');
+                    break;
                 }
-                NewLine(sb, o, depth);
-                sb.Append('}');
-                break;
-            }
             default:
                 throw new ChatTemplateException($"Cannot convert {value.TypeName} to JSON");
         }
@@ -118,7 +118,11 @@ internal static class Json
             if (char.IsHighSurrogate(c) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
             {
                 if (ensureAscii) { AppendU(sb, c); AppendU(sb, s[i + 1]); }
-                else sb.Append(c).Append(s[i + 1]);
+                else
+                {
+                    sb.Append(c).Append(s[i + 1]);
+                }
+
                 i++;
                 continue;
             }

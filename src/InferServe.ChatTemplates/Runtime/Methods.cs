@@ -123,7 +123,11 @@ internal static class Methods
                 ? v.Split(s.Value)
                 : v.Split(s.Value, (int)Math.Min(maxsplit + 1, int.MaxValue)));
         }
-        else throw new ArgumentException("sep argument must be a string or none");
+        else
+        {
+            throw new ArgumentException("sep argument must be a string or none");
+        }
+
         return new ArrayValue(result.Select(x => (Value)new StringValue(x)).ToList());
     }
 

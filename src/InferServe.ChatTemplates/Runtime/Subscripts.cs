@@ -49,11 +49,11 @@ internal static class Subscripts
             case ArrayValue a:
                 return new ArrayValue(SliceIndices(a.Items.Count, start, stop, step).Select(i => a.Items[i]).ToList());
             case StringValue s:
-            {
-                var sb = new StringBuilder();
-                foreach (int i in SliceIndices(s.Value.Length, start, stop, step)) sb.Append(s.Value[i]);
-                return new StringValue(sb.ToString());
-            }
+                {
+                    var sb = new StringBuilder();
+                    foreach (int i in SliceIndices(s.Value.Length, start, stop, step)) sb.Append(s.Value[i]);
+                    return new StringValue(sb.ToString());
+                }
             default:
                 throw interp.Error(slice, $"Cannot slice {obj.TypeName}");
         }

@@ -59,23 +59,23 @@ internal static class ValueConverter
             case JsonElement e: return FromJson(e, depth);
             case JsonNode n: return FromJson(JsonDocument.Parse(n.ToJsonString()).RootElement, depth);
             case IEnumerable<KeyValuePair<string, object?>> pairs:
-            {
-                var entries = new OrderedDictionary<string, Value>(StringComparer.Ordinal);
-                foreach (var (k, val) in pairs) entries[k] = FromObject(val, depth + 1);
-                return new ObjectValue(entries);
-            }
+                {
+                    var entries = new OrderedDictionary<string, Value>(StringComparer.Ordinal);
+                    foreach (var (k, val) in pairs) entries[k] = FromObject(val, depth + 1);
+                    return new ObjectValue(entries);
+                }
             case IDictionary dict:
-            {
-                var entries = new OrderedDictionary<string, Value>(StringComparer.Ordinal);
-                foreach (DictionaryEntry de in dict) entries[Convert.ToString(de.Key) ?? ""] = FromObject(de.Value, depth + 1);
-                return new ObjectValue(entries);
-            }
+                {
+                    var entries = new OrderedDictionary<string, Value>(StringComparer.Ordinal);
+                    foreach (DictionaryEntry de in dict) entries[Convert.ToString(de.Key) ?? ""] = FromObject(de.Value, depth + 1);
+                    return new ObjectValue(entries);
+                }
             case IEnumerable seq:
-            {
-                var items = new List<Value>();
-                foreach (var item in seq) items.Add(FromObject(item, depth + 1));
-                return new ArrayValue(items);
-            }
+                {
+                    var items = new List<Value>();
+                    foreach (var item in seq) items.Add(FromObject(item, depth + 1));
+                    return new ArrayValue(items);
+                }
             default:
                 throw new ArgumentException($"Unsupported template variable type: {input.GetType()}");
         }
@@ -91,11 +91,11 @@ internal static class ValueConverter
         switch (e.ValueKind)
         {
             case JsonValueKind.Object:
-            {
-                var entries = new OrderedDictionary<string, Value>(StringComparer.Ordinal);
-                foreach (var p in e.EnumerateObject()) entries[p.Name] = FromJson(p.Value, depth + 1);
-                return new ObjectValue(entries);
-            }
+                {
+                    var entries = new OrderedDictionary<string, Value>(StringComparer.Ordinal);
+                    foreach (var p in e.EnumerateObject()) entries[p.Name] = FromJson(p.Value, depth + 1);
+                    return new ObjectValue(entries);
+                }
             case JsonValueKind.Array: return new ArrayValue(e.EnumerateArray().Select(x => FromJson(x, depth + 1)).ToList());
             case JsonValueKind.String: return new StringValue(e.GetString()!);
             case JsonValueKind.Number:

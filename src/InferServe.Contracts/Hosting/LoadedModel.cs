@@ -1,4 +1,3 @@
-using InferServe.Engine;
 
 namespace InferServe.Contracts.Hosting;
 

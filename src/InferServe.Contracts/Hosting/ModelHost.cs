@@ -1,4 +1,3 @@
-using InferServe.Engine;
 using Microsoft.Extensions.Logging;
 
 namespace InferServe.Contracts.Hosting;

@@ -1,7 +1,8 @@
 using System.Runtime.CompilerServices;
+using InferServe.Contracts;
 using InferServe.Engine.Core;
 
-namespace InferServe.Engine;
+namespace InferServe.Engine.Api;
 
 /// <summary>A submitted request: read its events, or abort it. Disposing an unfinished handle aborts.</summary>
 public sealed class GenerationHandle : IGenerationStream
@@ -24,8 +25,10 @@ public sealed class GenerationHandle : IGenerationStream
     {
         var reader = _state.Events.Reader;
         while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
             while (reader.TryRead(out var e))
                 yield return e;
+        }
     }
 
     public bool Completed => _state.Events.Reader.Completion.IsCompleted;

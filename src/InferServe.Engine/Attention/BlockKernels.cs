@@ -194,6 +194,7 @@ internal static unsafe class BlockKernels
     {
         var lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         for (int r = 0; r < rows; r++)
+        {
             for (int g = 0; g < groups; g++)
             {
                 var acc = Vector512<float>.Zero;
@@ -207,5 +208,6 @@ internal static unsafe class BlockKernels
                 }
                 bias[r * groups + g] = Vector512.Sum(acc);
             }
+        }
     }
 }

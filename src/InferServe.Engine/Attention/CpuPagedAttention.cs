@@ -192,8 +192,11 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
             if (SplitParts(batch, i) == 1) (_itemTile[m], _itemPart[m++]) = (i, -1);
         _tiles = m;
         for (int i = 0; i < n; i++)
+        {
             if (SplitParts(batch, i) is int parts and > 1)
                 for (int p = 0; p < parts; p++) (_itemTile[m], _itemPart[m++]) = (i, p);
+        }
+
         _items = m;
         _stepParts.Ensure((_items - _tiles) * MaxGroupRows, _config.HeadDim);
     }
@@ -475,6 +478,7 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
         {
             float* o = outf + r0 * d;
             for (int c = 0; c < d; c += 16)
+            {
                 switch (nr)
                 {
                     case 1: BlockKernels.AccumulateChunk<TCodec, Rows1>(values, _paramOffset, _headBytes, blocks, lastCount, sc, stride, d, c, c / gs, scaled, o); break;
@@ -482,12 +486,16 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
                     case 3: BlockKernels.AccumulateChunk<TCodec, Rows3>(values, _paramOffset, _headBytes, blocks, lastCount, sc, stride, d, c, c / gs, scaled, o); break;
                     default: BlockKernels.AccumulateChunk<TCodec, Rows4>(values, _paramOffset, _headBytes, blocks, lastCount, sc, stride, d, c, c / gs, scaled, o); break;
                 }
+            }
+
             if (TCodec.Affine)
             {
                 BlockKernels.MinShares(values, _paramOffset, blocks, lastCount, sc, stride, nr, groups, bias);
                 for (int r = 0; r < nr; r++)
+                {
                     for (int gi = 0; gi < groups; gi++)
                         TensorPrimitives.Add(new ReadOnlySpan<float>(o + r * d + gi * gs, gs), bias[r * groups + gi], new Span<float>(o + r * d + gi * gs, gs));
+                }
             }
         }
     }
@@ -597,14 +605,18 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
     {
         int c = 0;
         if (Vector512.IsHardwareAccelerated)
+        {
             for (; c + 16 <= d; c += 16)
             {
                 var acc = Vector512.Load(o + c);
                 for (int j = 0; j < n; j++) acc = Vector512.FusedMultiplyAdd(Vector512.Create(weights[j]), Vector512.Load(values + j * d + c), acc);
                 acc.Store(o + c);
             }
+        }
+
         int w = Vector<float>.Count;
         if (Vector.IsHardwareAccelerated)
+        {
             for (; c + w <= d; c += w)
             {
                 var acc = Unsafe.ReadUnaligned<Vector<float>>(o + c);
@@ -612,6 +624,8 @@ public sealed unsafe class CpuPagedAttention : IAttentionBackend
                     acc = Vector.FusedMultiplyAdd(new Vector<float>(weights[j]), Unsafe.ReadUnaligned<Vector<float>>(values + j * d + c), acc);
                 Unsafe.WriteUnaligned(o + c, acc);
             }
+        }
+
         for (; c < d; c++)
         {
             float acc = o[c];

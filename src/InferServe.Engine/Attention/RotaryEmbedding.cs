@@ -25,12 +25,14 @@ public sealed class RotaryEmbedding
         _cos = new float[MaxPositions * _half];
         _sin = new float[MaxPositions * _half];
         for (int p = 0; p < MaxPositions; p++)
+        {
             for (int i = 0; i < _half; i++)
             {
                 double angle = p * invFreq[i];
                 _cos[p * _half + i] = (float)Math.Cos(angle);
                 _sin[p * _half + i] = (float)Math.Sin(angle);
             }
+        }
     }
 
     internal static double[] InverseFrequencies(int headDim, float theta, RopeScaling? scaling)
@@ -38,7 +40,9 @@ public sealed class RotaryEmbedding
         var inv = new double[headDim / 2];
         for (int i = 0; i < inv.Length; i++) inv[i] = 1.0 / Math.Pow(theta, 2.0 * i / headDim);
         if (scaling is { Type: "linear" })
+        {
             for (int i = 0; i < inv.Length; i++) inv[i] /= scaling.Factor;
+        }
         else if (scaling is { Type: "llama3" })
         {
             double lowWavelen = scaling.OriginalMaxPositionEmbeddings / scaling.LowFreqFactor;
@@ -47,7 +51,10 @@ public sealed class RotaryEmbedding
             {
                 double wavelen = 2 * Math.PI / inv[i];
                 if (wavelen < highWavelen) continue;
-                if (wavelen > lowWavelen) inv[i] /= scaling.Factor;
+                if (wavelen > lowWavelen)
+                {
+                    inv[i] /= scaling.Factor;
+                }
                 else
                 {
                     double smooth = (scaling.OriginalMaxPositionEmbeddings / wavelen - scaling.LowFreqFactor) / (scaling.HighFreqFactor - scaling.LowFreqFactor);
@@ -71,6 +78,7 @@ public sealed class RotaryEmbedding
             var x = vectors.Slice(h * d, d);
             int i = 0;
             if (Vector512.IsHardwareAccelerated)
+            {
                 for (; i + 16 <= _half; i += 16)
                 {
                     var (x0, x1) = (Vector512.Create(x.Slice(i, 16)), Vector512.Create(x.Slice(i + _half, 16)));
@@ -78,6 +86,8 @@ public sealed class RotaryEmbedding
                     (x0 * c - x1 * s).CopyTo(x.Slice(i, 16));
                     (x1 * c + x0 * s).CopyTo(x.Slice(i + _half, 16));
                 }
+            }
+
             for (; i < _half; i++)
             {
                 float x0 = x[i], x1 = x[i + _half];

@@ -1,3 +1,4 @@
+using InferServe.Contracts;
 using InferServe.Engine.Kv.Transfer;
 
 namespace InferServe.Engine.Core;

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using InferServe.Contracts;
 
 namespace InferServe.Engine.Core;
 

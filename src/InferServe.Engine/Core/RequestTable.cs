@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using InferServe.Contracts;
 using InferServe.Engine.Kv;
 using InferServe.Engine.Output;
 using InferServe.Engine.Sampling;
@@ -149,12 +150,16 @@ internal sealed class RequestTable(Scheduler scheduler, KvCacheManager kv, Gramm
     public void FailFirstWaiting()
     {
         foreach (var state in _live)
+        {
             foreach (var seq in state.Sequences)
+            {
                 if (seq.Status == SequenceStatus.Waiting)
                 {
                     End(seq, FinishReason.Error);
                     return;
                 }
+            }
+        }
     }
 
     /// <summary>Engine shutdown: every live request ends as aborted.</summary>

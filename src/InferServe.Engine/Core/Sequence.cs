@@ -1,4 +1,6 @@
+using InferServe.Contracts;
 using InferServe.Engine.Kv;
+using InferServe.Engine.Output;
 using InferServe.Engine.Sampling;
 using InferServe.Grammar.Matching;
 

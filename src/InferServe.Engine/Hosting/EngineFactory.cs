@@ -3,7 +3,6 @@ using InferServe.Contracts;
 using InferServe.Contracts.Hosting;
 using InferServe.Engine.Kv;
 using InferServe.Engine.Runner;
-using InferServe.Engine.Scheduling;
 using InferServe.Models;
 using InferServe.Onnx;
 using InferServe.Tokenization;

@@ -1,3 +1,4 @@
+using InferServe.Contracts;
 namespace InferServe.Engine.Kv;
 
 /// <summary>

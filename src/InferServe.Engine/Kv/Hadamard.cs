@@ -22,15 +22,22 @@ public static class Hadamard
             int len = 1;
             // Short butterflies within a vector's width stay scalar; wide ones pair whole vectors.
             for (; len < n && (len < 8 || !Vector256.IsHardwareAccelerated); len <<= 1)
+            {
                 for (int i = 0; i < n; i += len << 1)
+                {
                     for (int j = i; j < i + len; j++)
                     {
                         float a = p[j], b = p[j + len];
                         p[j] = a + b;
                         p[j + len] = a - b;
                     }
+                }
+            }
+
             for (; len < n; len <<= 1)
+            {
                 for (int i = 0; i < n; i += len << 1)
+                {
                     for (int j = i; j < i + len; j += 8)
                     {
                         var a = Vector256.Load(p + j);
@@ -38,6 +45,9 @@ public static class Hadamard
                         (a + b).Store(p + j);
                         (a - b).Store(p + j + len);
                     }
+                }
+            }
+
             var scale = Vector256.Create(1f / MathF.Sqrt(n));
             int k = 0;
             if (Vector256.IsHardwareAccelerated)
@@ -82,6 +92,7 @@ public static class Hadamard
             {
                 bool last = len << 1 == n;
                 for (int i = 0; i < n; i += len << 1)
+                {
                     for (int j = i; j < i + len; j += 16)
                     {
                         var a = Vector512.Load(p + j);
@@ -89,6 +100,7 @@ public static class Hadamard
                         (last ? (a + b) * scale : a + b).Store(p + j);
                         (last ? (a - b) * scale : a - b).Store(p + j + len);
                     }
+                }
             }
         }
     }

@@ -1,5 +1,5 @@
-using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -90,11 +90,14 @@ internal abstract unsafe class AffineKvStorage(KvCacheSpec spec, int numBlocks) 
             float scale = (float)hScale, offset = (float)hMin, inv = scale > 0 ? 1f / scale : 0f;
             int i = 0;
             if (Avx512F.IsSupported)
+            {
                 for (var (o, iv, top) = (Vector512.Create(offset), Vector512.Create(inv), Vector512.Create((float)Levels)); i + 16 <= gs; i += 16)
                 {
                     var codes = Vector512.Min(Vector512.Max(Vector512.Round((Vector512.Create(part.Slice(i, 16)) - o) * iv), Vector512<float>.Zero), top);
                     Avx512F.ConvertToVector128Byte(Vector512.ConvertToInt32(codes)).CopyTo(q.Slice(g * gs + i, 16));
                 }
+            }
+
             for (; i < gs; i++) q[g * gs + i] = (byte)Math.Clamp((int)MathF.Round((part[i] - offset) * inv), 0, Levels);
         }
         if (key) PackKey(blockHead, slot, q);
@@ -111,6 +114,7 @@ internal abstract unsafe class AffineKvStorage(KvCacheSpec spec, int numBlocks) 
         int bs = Spec.BlockSize, gs = GroupSize, w = System.Numerics.Vector<float>.Count;
         Span<float> scale = stackalloc float[bs], min = stackalloc float[bs];
         fixed (float* d = dst, sc = scale, mn = min)
+        {
             for (int g = 0; g < Groups; g++)
             {
                 TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(Scales(blockHead) + g * bs, bs), scale);
@@ -129,6 +133,7 @@ internal abstract unsafe class AffineKvStorage(KvCacheSpec spec, int numBlocks) 
                 for (int c = bs - bs % w; c < bs; c++)
                     for (int i = g * gs; i < (g + 1) * gs; i++) d[i * bs + c] = d[i * bs + c] * sc[c] + mn[c];
             }
+        }
     }
 
     /// <summary>Turns token-major codes into values in place, one broadcast FMA per vector of a row's group.</summary>
@@ -137,6 +142,7 @@ internal abstract unsafe class AffineKvStorage(KvCacheSpec spec, int numBlocks) 
     {
         int bs = Spec.BlockSize, gs = GroupSize, d = Spec.HeadDim, w = System.Numerics.Vector<float>.Count;
         fixed (float* p = dst)
+        {
             for (int g = 0; g < Groups; g++)
             {
                 var scales = Scales(blockHead) + g * bs;
@@ -151,12 +157,15 @@ internal abstract unsafe class AffineKvStorage(KvCacheSpec spec, int numBlocks) 
                         var vs = new System.Numerics.Vector<float>(sc);
                         var vm = new System.Numerics.Vector<float>(mn);
                         for (; c + w <= gs; c += w)
+                        {
                             System.Runtime.CompilerServices.Unsafe.WriteUnaligned(row + c,
                                 System.Numerics.Vector.FusedMultiplyAdd(System.Runtime.CompilerServices.Unsafe.ReadUnaligned<System.Numerics.Vector<float>>(row + c), vs, vm));
+                        }
                     }
                     for (; c < gs; c++) row[c] = row[c] * sc + mn;
                 }
             }
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+using InferServe.Contracts;
 namespace InferServe.Engine.Kv;
 
 /// <summary>One sequence's view of the KV cache: its block table and the hashes of its full blocks.</summary>

@@ -15,6 +15,7 @@ internal static unsafe class Widen
         fixed (float* d = dst)
         {
             if (Vector256.IsHardwareAccelerated)
+            {
                 for (; i + 32 <= n; i += 32)
                 {
                     var bytes = Vector256.Load(s + i);
@@ -22,6 +23,8 @@ internal static unsafe class Widen
                     Store(lo, d + i);
                     Store(hi, d + i + 16);
                 }
+            }
+
             for (; i < n; i++) d[i] = s[i];
         }
     }
@@ -43,6 +46,7 @@ internal static unsafe class Widen
                 float* lo = d + r * width, hi = lo + half;
                 int k = 0;
                 if (Vector128.IsHardwareAccelerated)
+                {
                     for (; k + 16 <= half; k += 16)
                     {
                         var b = Vector128.Load(row + k);
@@ -51,6 +55,8 @@ internal static unsafe class Widen
                         Store16(low, lo + k);
                         Store16(high, hi + k);
                     }
+                }
+
                 for (; k < half; k++)
                 {
                     lo[k] = row[k] & 0x0F;

@@ -1,3 +1,4 @@
+using InferServe.Contracts;
 using InferServe.Engine.Core;
 
 namespace InferServe.Engine.Output;

@@ -1,4 +1,7 @@
-namespace InferServe.Engine.Core;
+using InferServe.Contracts;
+using InferServe.Engine.Core;
+
+namespace InferServe.Engine.Output;
 
 /// <summary>
 /// Whether a sequence finishes with the token just appended, and the text it releases: a broken grammar, end of
@@ -33,7 +36,10 @@ internal static class FinishRules
         {
             (text, bool stopped) = seq.Output.Push(seq.Output.Decoder.Push(token), stopsAllowed);
             // A complete grammar with nothing left to add ends the output now rather than after one more step.
-            if (stopped) finish = FinishReason.Stop;
+            if (stopped)
+            {
+                finish = FinishReason.Stop;
+            }
             else if (grammar is { IsTerminated: true })
             {
                 finish = FinishReason.Stop;

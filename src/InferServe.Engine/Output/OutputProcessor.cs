@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using InferServe.Contracts;
 using InferServe.Engine.Core;
 using InferServe.Engine.Kv;
 using InferServe.Engine.Runner;
@@ -113,7 +114,11 @@ internal sealed class OutputProcessor(ModelRunner runner, Scheduler scheduler, K
             observer.FirstToken(Stopwatch.GetElapsedTime(request.ArrivalTicks, now), Stopwatch.GetElapsedTime(request.ArrivalTicks, seq.AdmittedTicks));
             requests.Dequeued();
         }
-        else observer.InterTokenLatency(Stopwatch.GetElapsedTime(request.LastTokenTicks, now));
+        else
+        {
+            observer.InterTokenLatency(Stopwatch.GetElapsedTime(request.LastTokenTicks, now));
+        }
+
         request.LastTokenTicks = now;
     }
 

@@ -1,7 +1,8 @@
 using System.Text;
+using InferServe.Contracts;
 using InferServe.Tokenization;
 
-namespace InferServe.Engine.Core;
+namespace InferServe.Engine.Output;
 
 /// <summary>
 /// Per-choice detokenization and stop-string matching. Text that might be the start of a stop
@@ -47,12 +48,17 @@ internal sealed class OutputState(IncrementalDecoder decoder, IReadOnlyList<stri
         }
         int keep = 0;
         foreach (var stop in stops)
+        {
             for (int k = Math.Min(stop.Length - 1, held.Length); k > keep; k--)
+            {
                 if (held.AsSpan(held.Length - k).SequenceEqual(stop.AsSpan(0, k)))
                 {
                     keep = k;
                     break;
                 }
+            }
+        }
+
         _held.Remove(0, held.Length - keep);
         return (held[..^keep], false);
     }

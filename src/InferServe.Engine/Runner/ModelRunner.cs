@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using InferServe.Backend;
 using InferServe.Engine.Attention;
-using InferServe.Engine.Kv;
 using InferServe.Models;
 using InferServe.Onnx;
 using Microsoft.ML.OnnxRuntime.Tensors;

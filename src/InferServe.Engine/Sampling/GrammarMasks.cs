@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using InferServe.Contracts;
 using InferServe.Engine.Core;
 using InferServe.Grammar;
 using InferServe.Grammar.Matching;

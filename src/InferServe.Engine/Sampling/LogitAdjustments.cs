@@ -1,4 +1,5 @@
 using System.Buffers;
+using InferServe.Contracts;
 
 namespace InferServe.Engine.Sampling;
 
@@ -15,12 +16,18 @@ internal static class LogitAdjustments
     {
         if (spec.Sampling.AllowedTokenIds is { Count: > 0 } allowed) KeepOnly(logits, allowed);
         if (spec.Sampling.LogitBias is { } bias)
+        {
             foreach (var (id, b) in bias)
                 if ((uint)id < (uint)logits.Length) logits[id] += b;
+        }
+
         if (generated >= spec.MinTokens) return;
         if (!spec.IgnoreEos)
+        {
             foreach (var id in eos)
                 if ((uint)id < (uint)logits.Length) logits[id] = float.NegativeInfinity;
+        }
+
         foreach (var id in spec.StopTokenIds)
             if ((uint)id < (uint)logits.Length) logits[id] = float.NegativeInfinity;
     }

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using InferServe.Contracts;
 using InferServe.Models;
 
 namespace InferServe.Engine.Sampling;
@@ -114,13 +115,19 @@ public sealed class Sampler
             foreach (var t in history.PromptTokens) _seen.Add(t);
             foreach (var t in history.OutputCounts.Keys) _seen.Add(t);
             foreach (var t in _seen)
+            {
                 if ((uint)t < (uint)logits.Length)
                     logits[t] = logits[t] > 0 ? logits[t] / p.RepetitionPenalty : logits[t] * p.RepetitionPenalty;
+            }
         }
         if (p.PresencePenalty != 0f || p.FrequencyPenalty != 0f)
+        {
             foreach (var (t, count) in history.OutputCounts)
+            {
                 if ((uint)t < (uint)logits.Length)
                     logits[t] -= p.PresencePenalty + p.FrequencyPenalty * count;
+            }
+        }
     }
 
     /// <summary>Log-probability of <paramref name="token"/> under the raw logits, plus the <paramref name="top"/> most likely tokens.</summary>

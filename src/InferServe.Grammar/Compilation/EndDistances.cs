@@ -20,11 +20,14 @@ internal static class EndDistances
         var starts = new List<int>();
         var ruleOfAlt = new List<int>();
         for (int r = 0; r < rules; r++)
+        {
             foreach (int a in g.RuleAlternatives[r])
             {
                 starts.Add(a);
                 ruleOfAlt.Add(r);
             }
+        }
+
         int alts = starts.Count;
         var partial = new int[alts];
         var pending = new int[alts];
@@ -34,7 +37,10 @@ internal static class EndDistances
         {
             for (int p = starts[i]; code[p] != GrammarProgram.End; p++)
             {
-                if (code[p] >= 0) partial[i]++;
+                if (code[p] >= 0)
+                {
+                    partial[i]++;
+                }
                 else
                 {
                     pending[i]++;

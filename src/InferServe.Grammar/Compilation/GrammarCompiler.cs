@@ -187,14 +187,17 @@ public sealed class GrammarCompiler
         {
             changed = false;
             for (int r = 0; r < n; r++)
+            {
                 if (!nullable[r] && _bodies[r].Any(alt => alt.All(e => e <= -2 && nullable[GrammarProgram.RuleOf(e)])))
                     changed = nullable[r] = true;
+            }
         }
         var edges = new List<int>[n];
         for (int r = 0; r < n; r++)
         {
             edges[r] = [];
             foreach (var alt in _bodies[r])
+            {
                 foreach (int e in alt)
                 {
                     if (e >= 0) break;
@@ -202,6 +205,7 @@ public sealed class GrammarCompiler
                     edges[r].Add(s);
                     if (!nullable[s]) break;
                 }
+            }
         }
         var color = new byte[n];
         for (int r = 0; r < n; r++) Visit(r);

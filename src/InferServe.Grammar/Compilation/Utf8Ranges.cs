@@ -17,12 +17,15 @@ internal static class Utf8Ranges
             return;
         }
         foreach (int max in (int[])[0x7F, 0x7FF, 0xFFFF])
+        {
             if (lo <= max && max < hi)
             {
                 Split(lo, max, output);
                 Split(max + 1, hi, output);
                 return;
             }
+        }
+
         if (hi <= 0x7F)
         {
             output.Add([((byte)lo, (byte)hi)]);

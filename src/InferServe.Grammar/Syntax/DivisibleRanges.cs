@@ -56,7 +56,10 @@ internal sealed class DivisibleRanges
             {
                 if (SameLength(x, y, i + 1, stillLow, stillHigh, next) is { } rest) options.Add(new SequenceNode([Digit(digit, digit), rest]));
             }
-            else (free.TryGetValue(next, out var digits) ? digits : free[next] = []).Add(('0' + digit, '0' + digit));
+            else
+            {
+                (free.TryGetValue(next, out var digits) ? digits : free[next] = []).Add(('0' + digit, '0' + digit));
+            }
         }
         foreach (var (next, digits) in free)
             if (Free(n - i - 1, next) is { } rest) options.Add(new SequenceNode([CharClassNode.Build(digits, negated: false), rest]));

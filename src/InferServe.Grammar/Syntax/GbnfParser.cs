@@ -38,6 +38,7 @@ public sealed class GbnfParser
     private static IEnumerable<string> ReferencedNames(IEnumerable<GrammarNode> nodes)
     {
         foreach (var n in nodes)
+        {
             switch (n)
             {
                 case RuleRefNode r: yield return r.Name; break;
@@ -45,6 +46,7 @@ public sealed class GbnfParser
                 case ChoiceNode c: foreach (var x in ReferencedNames(c.Options)) yield return x; break;
                 case RepeatNode r: foreach (var x in ReferencedNames([r.Item])) yield return x; break;
             }
+        }
     }
 
     private GrammarNode Alternatives(bool nested)
@@ -171,7 +173,10 @@ public sealed class GbnfParser
                 if (max != -1 && max < min) throw Error($"repetition {{{min},{max}}} has max below min");
                 item = new RepeatNode(item, min, max);
             }
-            else return item;
+            else
+            {
+                return item;
+            }
         }
     }
 
@@ -197,8 +202,19 @@ public sealed class GbnfParser
         char e = _s[_pos++];
         return e switch
         {
-            'n' => '\n', 't' => '\t', 'r' => '\r', '\\' => '\\', '"' => '"', '[' => '[', ']' => ']', '-' => '-', '^' => '^', '/' => '/',
-            'x' => Hex(2), 'u' => Hex(4), 'U' => Hex(8),
+            'n' => '\n',
+            't' => '\t',
+            'r' => '\r',
+            '\\' => '\\',
+            '"' => '"',
+            '[' => '[',
+            ']' => ']',
+            '-' => '-',
+            '^' => '^',
+            '/' => '/',
+            'x' => Hex(2),
+            'u' => Hex(4),
+            'U' => Hex(8),
             _ => throw Error($"unknown escape '\\{e}'"),
         };
     }
@@ -227,8 +243,14 @@ public sealed class GbnfParser
         {
             char c = _s[_pos];
             if (c == '#') { while (_pos < _s.Length && _s[_pos] != '\n') _pos++; }
-            else if (c is ' ' or '\t' || (newlines && c is '\n' or '\r')) _pos++;
-            else break;
+            else if (c is ' ' or '\t' || (newlines && c is '\n' or '\r'))
+            {
+                _pos++;
+            }
+            else
+            {
+                break;
+            }
         }
     }
 
@@ -247,7 +269,10 @@ public sealed class GbnfParser
         for (int i = 0; i < _pos && i < _s.Length; i++)
         {
             if (_s[i] == '\n') { line++; col = 1; }
-            else col++;
+            else
+            {
+                col++;
+            }
         }
         return new GrammarException($"Grammar: {what} at line {line}, column {col}.");
     }

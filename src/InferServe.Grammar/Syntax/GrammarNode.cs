@@ -51,11 +51,14 @@ public sealed record CharClassNode(IReadOnlyList<(int Lo, int Hi)> Ranges) : Gra
     {
         var result = new List<(int, int)>();
         foreach (var (alo, ahi) in a)
+        {
             foreach (var (blo, bhi) in b)
             {
                 int lo = Math.Max(alo, blo), hi = Math.Min(ahi, bhi);
                 if (lo <= hi) result.Add((lo, hi));
             }
+        }
+
         return result;
     }
 }

@@ -75,12 +75,15 @@ public sealed class JsonSchemaConverter
             return new ChoiceNode([.. e.EnumerateArray().Select(Literal)]);
         }
         foreach (var key in (string[])["anyOf", "oneOf"])
+        {
             if (s.TryGetProperty(key, out var any))
             {
                 if (any.ValueKind != JsonValueKind.Array || any.GetArrayLength() == 0) throw Fail($"'{key}' at {path} must be a non-empty array");
                 CheckKeys(s, path, []);
                 return new ChoiceNode([.. any.EnumerateArray().Select((x, i) => Schema(x, $"{path}/{key}/{i}"))]);
             }
+        }
+
         if (s.TryGetProperty("allOf", out var all))
         {
             if (all.ValueKind != JsonValueKind.Array || all.GetArrayLength() != 1) throw Fail($"'allOf' at {path} is only supported with exactly one schema");
@@ -96,8 +99,14 @@ public sealed class JsonSchemaConverter
                 types = [.. t.EnumerateArray().Select(x => x.GetString()!)];
             else throw Fail($"'type' at {path} must be a string or an array of strings");
         }
-        else if (s.TryGetProperty("properties", out _) || s.TryGetProperty("additionalProperties", out _)) types = ["object"];
-        else if (s.TryGetProperty("items", out _)) types = ["array"];
+        else if (s.TryGetProperty("properties", out _) || s.TryGetProperty("additionalProperties", out _))
+        {
+            types = ["object"];
+        }
+        else if (s.TryGetProperty("items", out _))
+        {
+            types = ["array"];
+        }
         else
         {
             CheckKeys(s, path, []);
@@ -106,6 +115,7 @@ public sealed class JsonSchemaConverter
 
         var allowed = new HashSet<string>();
         foreach (var type in types)
+        {
             allowed.UnionWith(type switch
             {
                 "object" => ObjectKeys,
@@ -115,6 +125,8 @@ public sealed class JsonSchemaConverter
                 "boolean" or "null" => [],
                 _ => throw Fail($"unknown type '{type}' at {path}"),
             });
+        }
+
         CheckKeys(s, path, allowed);
         var options = types.Select(type => type switch
         {
@@ -132,8 +144,10 @@ public sealed class JsonSchemaConverter
     private static void CheckKeys(JsonElement s, string path, HashSet<string> allowed)
     {
         foreach (var p in s.EnumerateObject())
+        {
             if (!Annotations.Contains(p.Name) && !Common.Contains(p.Name) && !allowed.Contains(p.Name))
                 throw Fail($"unsupported keyword '{p.Name}' at {path}");
+        }
     }
 
     private GrammarNode Ref(JsonElement r, string path)
@@ -182,12 +196,16 @@ public sealed class JsonSchemaConverter
         string prefix = $"obj{_next++}";
         string Name(int i, bool first) => $"{prefix}-{i}{(first ? "f" : "n")}";
         for (int i = props.Count; i >= 0; i--)
+        {
             foreach (bool first in (bool[])[true, false])
             {
                 GrammarNode body;
                 if (i == props.Count)
                 {
-                    if (extra is null) body = new SequenceNode([]);
+                    if (extra is null)
+                    {
+                        body = new SequenceNode([]);
+                    }
                     else
                     {
                         var more = new RepeatNode(new SequenceNode([LiteralNode.Of(","), extra]), 0, -1);
@@ -203,6 +221,8 @@ public sealed class JsonSchemaConverter
                 }
                 _rules[Name(i, first)] = body;
             }
+        }
+
         return new SequenceNode([LiteralNode.Of("{"), new RuleRefNode(Name(0, true)), LiteralNode.Of("}")]);
     }
 

@@ -79,10 +79,15 @@ internal static class NumberRanges
         void Add(long from, long to, bool lowTight, bool highTight)
         {
             foreach (var (length, integerPart) in NaturalsByLength(from, to))
+            {
                 if (fractions.Part(lowTight, highTight, Math.Max(0, MaxSignificantDigits - length)) is { } fraction)
                     options.Add(new SequenceNode([integerPart, fraction]));
+            }
         }
-        if (a == b) Add(a, a, lowTight: true, highTight: bFraction is not null);
+        if (a == b)
+        {
+            Add(a, a, lowTight: true, highTight: bFraction is not null);
+        }
         else
         {
             Add(a, a, lowTight: true, highTight: false);

@@ -24,7 +24,10 @@ internal static class NumberSchemas
         if (lo is null && hi is null && step is null or 1) return new RuleRefNode(integer ? JsonRules.Integer : JsonRules.Number);
 
         GrammarNode? node;
-        if (!integer) node = NumberRanges.Numbers(lo, hi);
+        if (!integer)
+        {
+            node = NumberRanges.Numbers(lo, hi);
+        }
         else
         {
             long? min = lo is { } l ? ToLong(l.Exclusive ? decimal.Floor(l.Value) + 1 : decimal.Ceiling(l.Value)) : null;
@@ -88,7 +91,11 @@ internal static class NumberSchemas
             var inclusive = new Bound(Value(i), draft4Exclusive);
             if (bound is not { } b || (lower ? inclusive.Value > b.Value : inclusive.Value < b.Value)) bound = inclusive;
         }
-        else if (draft4Exclusive) throw Fail($"'{exclusiveKey}': true at {path} needs '{inclusiveKey}'");
+        else if (draft4Exclusive)
+        {
+            throw Fail($"'{exclusiveKey}': true at {path} needs '{inclusiveKey}'");
+        }
+
         return bound;
     }
 

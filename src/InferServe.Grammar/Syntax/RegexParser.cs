@@ -66,7 +66,11 @@ public sealed class RegexParser
             else if (c == '+') { min = 1; max = -1; _pos++; }
             else if (c == '?') { min = 0; max = 1; _pos++; }
             else if (c == '{' && TryCounted(out min, out max)) { }
-            else return atom;
+            else
+            {
+                return atom;
+            }
+
             if (Peek() == '?') _pos++; // lazy: same language
             else if (Peek() == '+') throw Error("possessive quantifiers are not supported");
             atom = new RepeatNode(atom, min, max);
@@ -113,11 +117,20 @@ public sealed class RegexParser
                 {
                     _pos++;
                     char k = _pos < _s.Length ? _s[_pos] : '\0';
-                    if (k == ':') _pos++;
+                    if (k == ':')
+                    {
+                        _pos++;
+                    }
                     else if (k == 'P' && _pos + 1 < _s.Length && _s[_pos + 1] == '<') { _pos += 2; SkipGroupName(); }
                     else if (k == '<' && _pos + 1 < _s.Length && _s[_pos + 1] is not ('=' or '!')) { _pos++; SkipGroupName(); }
-                    else if (k is '=' or '!' or '<') throw Error("lookaround assertions are not supported");
-                    else throw Error($"group flag '(?{k}' is not supported");
+                    else if (k is '=' or '!' or '<')
+                    {
+                        throw Error("lookaround assertions are not supported");
+                    }
+                    else
+                    {
+                        throw Error($"group flag '(?{k}' is not supported");
+                    }
                 }
                 var inner = Alternation();
                 if (Peek() != ')') throw Error("missing ')'");

@@ -1,5 +1,3 @@
-using InferServe.Tokenization.Gguf;
-
 namespace InferServe.Models.Gguf;
 
 /// <summary>
@@ -170,8 +168,14 @@ public sealed class GgufCheckpoint : ICheckpoint
         {
             double freq = 1.0 / Math.Pow(theta, 2.0 * i / headDim);
             double wavelen = 2 * Math.PI / freq;
-            if (wavelen < highWavelen) result[i] = 1f;
-            else if (wavelen > lowWavelen) result[i] = s.Factor;
+            if (wavelen < highWavelen)
+            {
+                result[i] = 1f;
+            }
+            else if (wavelen > lowWavelen)
+            {
+                result[i] = s.Factor;
+            }
             else
             {
                 double smooth = (s.OriginalMaxPositionEmbeddings / wavelen - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor);

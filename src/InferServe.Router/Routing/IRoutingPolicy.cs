@@ -1,5 +1,4 @@
-using InferServe.Engine;
-using InferServe.Engine.Kv;
+using InferServe.Contracts;
 
 namespace InferServe.Router.Routing;
 

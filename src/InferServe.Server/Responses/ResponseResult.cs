@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using InferServe.Engine;
+using InferServe.Contracts;
 using InferServe.Server.Tools;
 
 namespace InferServe.Server.Responses;
@@ -112,14 +112,22 @@ internal sealed class ResponseResult(ResponseRequest request, string id, string 
             w.WriteString("message", "The engine failed while generating this response.");
             w.WriteEndObject();
         }
-        else w.WriteNull("error");
+        else
+        {
+            w.WriteNull("error");
+        }
+
         if (Status == "incomplete")
         {
             w.WriteStartObject("incomplete_details");
             w.WriteString("reason", "max_output_tokens");
             w.WriteEndObject();
         }
-        else w.WriteNull("incomplete_details");
+        else
+        {
+            w.WriteNull("incomplete_details");
+        }
+
         Echo(w, echo, "instructions", null);
         Echo(w, echo, "max_output_tokens", null);
         w.WriteNull("max_tool_calls");
@@ -183,7 +191,10 @@ internal sealed class ResponseResult(ResponseRequest request, string id, string 
     private static void EchoOrEmpty(Utf8JsonWriter w, JsonElement echo, string name, JsonValueKind kind)
     {
         w.WritePropertyName(name);
-        if (echo.TryGetProperty(name, out var v) && v.ValueKind == kind) v.WriteTo(w);
+        if (echo.TryGetProperty(name, out var v) && v.ValueKind == kind)
+        {
+            v.WriteTo(w);
+        }
         else if (kind == JsonValueKind.Array)
         {
             w.WriteStartArray();
@@ -200,7 +211,10 @@ internal sealed class ResponseResult(ResponseRequest request, string id, string 
     private static void Echo(Utf8JsonWriter w, JsonElement echo, string name, object? fallback)
     {
         w.WritePropertyName(name);
-        if (echo.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null) v.WriteTo(w);
+        if (echo.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null)
+        {
+            v.WriteTo(w);
+        }
         else
         {
             switch (fallback)

@@ -20,8 +20,11 @@ internal static class ResponseTools
             string p = $"tools[{i++}]";
             var (f, type) = ResponseInput.Typed(t, p);
             if (type != "function")
+            {
                 throw new ApiException(400, $"Unsupported tool type '{type}' in '{p}': built-in tools are not available on this server; only function tools are supported.",
                     p + ".type", "unsupported_value", "invalid_request_error");
+            }
+
             f.Bool("strict"); // strict or not, forced calls are held to the schema
             var function = new JsonObject();
             foreach (var name in (string[])["name", "description", "parameters", "strict"])
@@ -38,8 +41,11 @@ internal static class ResponseTools
         var f = new RequestFields(choice);
         string? type = f.String("type");
         if (type != "function")
+        {
             throw new ApiException(400, $"Unsupported 'tool_choice' type '{type}': use \"none\", \"auto\", \"required\" or {{\"type\":\"function\",\"name\":...}}.",
                 "tool_choice", "unsupported_value", "invalid_request_error");
+        }
+
         string name = f.String("name") ?? throw ApiException.BadRequest("A named 'tool_choice' needs 'name'.", "tool_choice");
         return new JsonObject { ["type"] = "function", ["function"] = new JsonObject { ["name"] = name } };
     }
@@ -49,8 +55,11 @@ internal static class ResponseTools
     {
         if (text.ValueKind != JsonValueKind.Object) throw RequestFields.TypeError("text", "an object");
         foreach (var p in text.EnumerateObject())
+        {
             if (p.Name != "format" && p.Value.ValueKind != JsonValueKind.Null)
                 throw new ApiException(400, $"Unsupported field 'text.{p.Name}': only 'text.format' is supported.", "text." + p.Name, "unsupported_field", "invalid_request_error");
+        }
+
         if (!new RequestFields(text).TryGet("format", out var format)) return null;
         if (format.ValueKind != JsonValueKind.Object) throw RequestFields.TypeError("text.format", "an object");
         var f = new RequestFields(format);

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using InferServe.Engine;
+using InferServe.Contracts;
 using InferServe.Contracts.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;

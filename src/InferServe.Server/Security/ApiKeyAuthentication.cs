@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 
-namespace InferServe.Server;
+namespace InferServe.Server.Security;
 
 /// <summary>
 /// Bearer API-key check for the HTTP routes and the public gRPC API, with an optional per-key limit on requests in

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace InferServe.Server;
+namespace InferServe.Server.Security;
 
 /// <summary>One accepted API key and how many requests it may have in flight at once (null: no limit).</summary>
 public sealed record ApiKeySpec(string Key, int? MaxConcurrent)

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 
-namespace InferServe.Server;
+namespace InferServe.Server.Security;
 
 /// <summary>A gRPC call refused before it reaches its handler, as a Trailers-Only response (what gRPC clients expect).</summary>
 internal static class GrpcStatusResponse

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace InferServe.Server;
+namespace InferServe.Server.Security;
 
 /// <summary>A certificate, key or CA file that cannot be used; the CLI prints the message as one line.</summary>
 public sealed class CredentialException(string message) : Exception(message);
@@ -62,6 +62,7 @@ public static class PemCredentials
     private static bool Readable(string keyText)
     {
         foreach (AsymmetricAlgorithm key in new AsymmetricAlgorithm[] { RSA.Create(), ECDsa.Create() })
+        {
             using (key)
             {
                 try
@@ -71,6 +72,8 @@ public static class PemCredentials
                 }
                 catch (Exception e) when (e is ArgumentException or CryptographicException) { }
             }
+        }
+
         return false;
     }
 

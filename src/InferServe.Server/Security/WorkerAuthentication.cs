@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace InferServe.Server;
+namespace InferServe.Server.Security;
 
 /// <summary>
 /// Guards the worker links on the gRPC port: on a worker every call (Prefill, PullKv, ReleaseKv, Decode, Watch,

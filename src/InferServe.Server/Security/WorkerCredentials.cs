@@ -5,7 +5,7 @@ using System.Text;
 using InferServe.Transport;
 using Microsoft.AspNetCore.Http;
 
-namespace InferServe.Server;
+namespace InferServe.Server.Security;
 
 /// <summary>
 /// Credentials of the worker links (gateway to worker, worker to worker for KV, worker to gateway for registration):
@@ -58,7 +58,10 @@ public sealed class WorkerCredentials
         var ca = PemCredentials.LoadCaBundle(s.WorkerCa, "--worker-ca");
         if (!CertificateTrust.IsTrustedServer(certificate.Certificate, ca, certificate.Intermediates)
             || !CertificateTrust.IsTrustedClient(certificate.Certificate, ca, certificate.Intermediates))
+        {
             throw new CredentialException($"--worker-tls-cert '{s.WorkerTlsCert}' is not signed by --worker-ca '{s.WorkerCa}' for both TLS server and client use; the other workers would refuse it.");
+        }
+
         return new WorkerCredentials(certificate, ca, token);
     }
 

@@ -35,7 +35,10 @@ internal static class ToolCallGrammar
                 }
                 arguments = prefix + "root";
             }
-            else arguments = "\"{}\""; // a function without parameters takes no arguments
+            else
+            {
+                arguments = "\"{}\""; // a function without parameters takes no arguments
+            }
             // Names are [a-zA-Z0-9_-]: nothing to escape inside a GBNF literal.
             sb.Append($"call{i} ::= \"{{\\\"name\\\": \\\"{fn.Name}\\\", \\\"{argumentsKey}\\\": \" {arguments} \"}}\"\n");
             calls.Add($"call{i}");

@@ -33,7 +33,10 @@ internal static class ToolCallParsers
         // Llama 3.1+: the ipython role and python tag, or the JSON function-calling instructions with "parameters".
         if (templateSource.Contains(Llama3JsonToolCallParser.PythonTag, StringComparison.Ordinal)
             || (templateSource.Contains("<|eot_id|>", StringComparison.Ordinal) && templateSource.Contains("\"parameters\"", StringComparison.Ordinal)))
+        {
             return new Llama3JsonToolCallParser();
+        }
+
         return null;
     }
 }

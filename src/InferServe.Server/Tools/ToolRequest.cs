@@ -93,7 +93,10 @@ internal sealed partial class ToolRequest
                 if (!choice.TryGetProperty("type", out var ct) || ct.GetString() != "function"
                     || !choice.TryGetProperty("function", out var cf) || cf.ValueKind != JsonValueKind.Object
                     || !cf.TryGetProperty("name", out var cn) || cn.ValueKind != JsonValueKind.String)
+                {
                     throw ApiException.BadRequest("A named 'tool_choice' must be {\"type\":\"function\",\"function\":{\"name\":...}}.", "tool_choice");
+                }
+
                 chosen = cn.GetString();
                 if (!functions.Any(x => x.Name == chosen))
                     throw ApiException.BadRequest($"'tool_choice' names the function '{chosen}', which is not in 'tools'.", "tool_choice");

@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using InferServe.Tokenization.Llama2c;
 using static InferServe.Tokenization.HuggingFace.HfJson;
 
 namespace InferServe.Tokenization.HuggingFace;
@@ -46,14 +45,14 @@ internal static class HfPipelineReader
             case "ByteLevel":
                 return new ByteLevelPreTokenizer(Optional(e, "add_prefix_space")?.GetBoolean() ?? true, Optional(e, "use_regex")?.GetBoolean() ?? true);
             case "Split":
-            {
-                var regex = ParsePattern(Required(e, "pattern", field + ".pattern"), field + ".pattern");
-                string behavior = RequiredString(e, "behavior", field);
-                return new SplitPreTokenizer(
-                    new CodePointRegex(regex),
-                    Enum.TryParse<SplitBehavior>(behavior, ignoreCase: true, out var b) ? b : throw Invalid($"{field}.behavior '{behavior}' is not supported"),
-                    Optional(e, "invert")?.GetBoolean() ?? false);
-            }
+                {
+                    var regex = ParsePattern(Required(e, "pattern", field + ".pattern"), field + ".pattern");
+                    string behavior = RequiredString(e, "behavior", field);
+                    return new SplitPreTokenizer(
+                        new CodePointRegex(regex),
+                        Enum.TryParse<SplitBehavior>(behavior, ignoreCase: true, out var b) ? b : throw Invalid($"{field}.behavior '{behavior}' is not supported"),
+                        Optional(e, "invert")?.GetBoolean() ?? false);
+                }
 
             case "Metaspace":
                 return new MetaspacePreTokenizer(ReplacementChar(e, field), ParsePrependScheme(e, field), Optional(e, "split")?.GetBoolean() ?? true);
@@ -85,26 +84,26 @@ internal static class HfPipelineReader
             case "ByteLevel":
                 break;
             case "TemplateProcessing":
-            {
-                var specials = Optional(e, "special_tokens");
-                bool seenSequence = false;
-                foreach (var item in Required(e, "single", field + ".single").EnumerateArray())
                 {
-                    if (item.TryGetProperty("Sequence", out _))
+                    var specials = Optional(e, "special_tokens");
+                    bool seenSequence = false;
+                    foreach (var item in Required(e, "single", field + ".single").EnumerateArray())
                     {
-                        seenSequence = true;
-                        continue;
+                        if (item.TryGetProperty("Sequence", out _))
+                        {
+                            seenSequence = true;
+                            continue;
+                        }
+
+                        string name = Required(Required(item, "SpecialToken", field + ".single[].SpecialToken"), "id", field + ".single[].SpecialToken.id").GetString()!;
+                        var ids = specials is JsonElement s && s.TryGetProperty(name, out var spec) && spec.TryGetProperty("ids", out var idArray)
+                            ? idArray.EnumerateArray().Select(x => x.GetInt32()).ToList()
+                            : tokenToId.TryGetValue(name, out int id) ? [id] : throw Invalid($"{field}: special token '{name}' is unknown");
+                        (seenSequence ? suffix : prefix).AddRange(ids);
                     }
 
-                    string name = Required(Required(item, "SpecialToken", field + ".single[].SpecialToken"), "id", field + ".single[].SpecialToken.id").GetString()!;
-                    var ids = specials is JsonElement s && s.TryGetProperty(name, out var spec) && spec.TryGetProperty("ids", out var idArray)
-                        ? idArray.EnumerateArray().Select(x => x.GetInt32()).ToList()
-                        : tokenToId.TryGetValue(name, out int id) ? [id] : throw Invalid($"{field}: special token '{name}' is unknown");
-                    (seenSequence ? suffix : prefix).AddRange(ids);
+                    break;
                 }
-
-                break;
-            }
 
             case "BertProcessing" or "RobertaProcessing":
                 prefix.Add(Required(e, "cls", field + ".cls")[1].GetInt32());

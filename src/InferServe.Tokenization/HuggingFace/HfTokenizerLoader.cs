@@ -1,7 +1,7 @@
 using System.Text.Json;
+using static InferServe.Tokenization.HuggingFace.HfDecoderBuilder;
 using static InferServe.Tokenization.HuggingFace.HfJson;
 using static InferServe.Tokenization.HuggingFace.HfPipelineReader;
-using static InferServe.Tokenization.HuggingFace.HfDecoderBuilder;
 
 namespace InferServe.Tokenization.HuggingFace;
 

@@ -1,4 +1,3 @@
-using InferServe.Tests.Support;
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Http.Headers;
@@ -6,8 +5,8 @@ using Google.Protobuf;
 using Grpc.Core;
 using InferServe.Api.Grpc.Tests.Infrastructure;
 using InferServe.Api.Grpc.V1;
-using InferServe.Tests.Fuzzing;
-using InferServe.Tests.Shared;
+using InferServe.TestSupport;
+using InferServe.TestSupport.Fuzzing;
 
 namespace InferServe.Api.Grpc.Tests.Fuzzing;
 

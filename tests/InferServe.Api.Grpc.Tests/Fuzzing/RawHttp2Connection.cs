@@ -40,7 +40,10 @@ internal sealed class RawHttp2Connection : IAsyncDisposable
         var headers = new MemoryStream();
         foreach (var (name, value) in new[] { (":method", "POST"), (":scheme", "http"), (":path", path), (":authority", "127.0.0.1"),
                      ("content-type", "application/grpc"), ("te", "trailers") })
+        {
             Literal(headers, name, value);
+        }
+
         await WriteFrameAsync(Headers, EndHeaders, 1, headers.ToArray(), ct);
 
         int scenario = r.Next(5);
@@ -56,15 +59,15 @@ internal sealed class RawHttp2Connection : IAsyncDisposable
         {
             case 0 when sent == 0: await WriteFrameAsync(Data, EndStream, 1, [], ct); break;
             case 1 or 3: // request trailers, sometimes malformed, sometimes followed by more DATA (a protocol error)
-            {
-                var trailers = new MemoryStream();
-                string[] names = ["x-fuzz", "grpc-status", "grpc-message", "content-length", ":path", "te", "x-" + r.Next(1000), "UPPER"];
-                int n = r.Next(4);
-                for (int k = 0; k < n; k++) Literal(trailers, names[r.Next(names.Length)], new string((char)r.Next(0x20, 0x7f), r.Next(0, 40)));
-                await WriteFrameAsync(Headers, EndHeaders | EndStream, 1, trailers.ToArray(), ct);
-                if (scenario == 3) await WriteFrameAsync(Data, EndStream, 1, [0, 0, 0, 0, 0], ct);
-                break;
-            }
+                {
+                    var trailers = new MemoryStream();
+                    string[] names = ["x-fuzz", "grpc-status", "grpc-message", "content-length", ":path", "te", "x-" + r.Next(1000), "UPPER"];
+                    int n = r.Next(4);
+                    for (int k = 0; k < n; k++) Literal(trailers, names[r.Next(names.Length)], new string((char)r.Next(0x20, 0x7f), r.Next(0, 40)));
+                    await WriteFrameAsync(Headers, EndHeaders | EndStream, 1, trailers.ToArray(), ct);
+                    if (scenario == 3) await WriteFrameAsync(Data, EndStream, 1, [0, 0, 0, 0, 0], ct);
+                    break;
+                }
             case 2: // the client gives up mid-body
                 await WriteFrameAsync(RstStream, 0, 1, [0, 0, 0, 8], ct);
                 return await PingAsync(ct) ? "client reset; connection alive" : "client reset; connection closed";
@@ -162,7 +165,10 @@ internal sealed class RawHttp2Connection : IAsyncDisposable
     {
         var bytes = Encoding.ASCII.GetBytes(s);
         int length = bytes.Length;
-        if (length < 127) into.WriteByte((byte)length);
+        if (length < 127)
+        {
+            into.WriteByte((byte)length);
+        }
         else
         {
             into.WriteByte(127);

@@ -1,8 +1,8 @@
 using System.Net;
-using InferServe.Contracts.Hosting;
 using Grpc.Net.Client;
 using InferServe.Api.Grpc.V1;
-using InferServe.Tests.Shared;
+using InferServe.Contracts.Hosting;
+using InferServe.TestSupport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;

@@ -1,8 +1,6 @@
-using System.Diagnostics;
 using System.Text.Json;
 using InferServe.Api.Grpc.V1;
-using InferServe.Tests.Shared;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 
 namespace InferServe.Api.Grpc.Tests.Infrastructure;
 

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace InferServe.Disaggregation.Tests.Support;
@@ -27,6 +26,7 @@ public static class OpenAiCalls
     {
         var choices = new JsonArray();
         foreach (var c in doc["choices"]!.AsArray())
+        {
             choices.Add(new JsonObject
             {
                 ["index"] = c!["index"]!.GetValue<int>(),
@@ -34,6 +34,8 @@ public static class OpenAiCalls
                 ["finish"] = c["finish_reason"]!.GetValue<string>(),
                 ["logprobs"] = c["logprobs"]?.DeepClone(),
             });
+        }
+
         return new JsonObject { ["choices"] = choices, ["usage"] = Usage(doc["usage"]) }.ToJsonString();
     }
 
@@ -82,11 +84,14 @@ public static class OpenAiCalls
         }
         var choices = new JsonArray();
         foreach (var (i, sb) in text)
+        {
             choices.Add(new JsonObject
             {
                 ["index"] = i, ["text"] = sb.ToString(), ["finish"] = finish.GetValueOrDefault(i),
                 ["logprobs"] = logprobs.TryGetValue(i, out var l) ? l : null,
             });
+        }
+
         return new JsonObject { ["choices"] = choices, ["usage"] = usage, ["done"] = done, ["errors"] = new JsonArray([.. errors.Select(e => (JsonNode)e)]) }.ToJsonString();
     }
 

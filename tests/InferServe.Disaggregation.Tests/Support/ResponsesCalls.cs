@@ -52,6 +52,7 @@ public static class ResponsesCalls
     {
         var output = new JsonArray();
         foreach (var item in response["output"]!.AsArray())
+        {
             output.Add(new JsonObject
             {
                 ["type"] = item!["type"]!.DeepClone(),
@@ -60,6 +61,8 @@ public static class ResponsesCalls
                 ["name"] = item["name"]?.DeepClone(),
                 ["arguments"] = item["arguments"]?.DeepClone(),
             });
+        }
+
         var usage = response["usage"]!;
         return new JsonObject
         {

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
-using InferServe.Server.Tests.Support;
+using InferServe.TestSupport.Server;
 
 namespace InferServe.Disaggregation.Tests.Support;
 

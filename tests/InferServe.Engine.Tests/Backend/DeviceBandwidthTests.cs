@@ -1,7 +1,7 @@
 using InferServe.Backend;
 using InferServe.Onnx;
 
-namespace InferServe.Tests.Backend;
+namespace InferServe.Engine.Tests.Backend;
 
 /// <summary>The roofline's device bandwidth probe: a copy graph over buffers ORT allocates on the backend's device.</summary>
 [Collection(OrtPoolAlone.Name)]

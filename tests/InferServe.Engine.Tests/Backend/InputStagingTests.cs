@@ -3,7 +3,7 @@ using InferServe.Backend;
 using InferServe.Onnx;
 using InferServe.Onnx.Proto;
 
-namespace InferServe.Tests.Backend;
+namespace InferServe.Engine.Tests.Backend;
 
 /// <summary>
 /// The binding rule for devices that copy a host input into their own memory when it is bound (CUDA and every other

@@ -1,6 +1,6 @@
 using InferServe.Models;
 
-namespace InferServe.Tests.Support;
+namespace InferServe.Engine.Tests.Support;
 
 /// <summary>
 /// A plain, obviously-correct Llama forward pass in fp32 with full recompute and no cache,
@@ -102,6 +102,7 @@ public sealed class ReferenceForward
     {
         int d = _c.HeadDim, half = d / 2;
         for (int h = 0; h < heads; h++)
+        {
             for (int i = 0; i < half; i++)
             {
                 double freq = 1.0 / Math.Pow(_c.RopeTheta, 2.0 * i / d);
@@ -110,5 +111,6 @@ public sealed class ReferenceForward
                 vec[h * d + i] = (float)(a * cos - b * sin);
                 vec[h * d + i + half] = (float)(b * cos + a * sin);
             }
+        }
     }
 }

@@ -1,11 +1,10 @@
+using InferServe.Contracts;
 using InferServe.Engine;
-using InferServe.Engine.Sampling;
 using InferServe.ModelGen;
-using InferServe.Models;
-using InferServe.Tests.Gguf;
-using InferServe.Tests.Support;
+using InferServe.Models.Tests.Gguf;
+using InferServe.TestSupport;
 
-namespace InferServe.Tests.Conversion;
+namespace InferServe.Models.Tests.Conversion;
 
 /// <summary>The embedded stories260K (llama2.c .bin) converted to a Hugging Face directory is the same model.</summary>
 public class Llama2cToHuggingFaceTests

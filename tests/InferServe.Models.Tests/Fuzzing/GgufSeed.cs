@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace InferServe.Tests.Fuzzing;
+namespace InferServe.Models.Tests.Fuzzing;
 
 /// <summary>
 /// A complete, tiny llama GGUF v3 file (F32 tensors: hidden 8, 2 heads, 1 KV head, 1 layer, vocab 32) and the offsets

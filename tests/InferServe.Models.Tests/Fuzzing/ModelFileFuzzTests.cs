@@ -1,11 +1,11 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json.Nodes;
-using InferServe.Models;
 using InferServe.Models.Gguf;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
+using InferServe.TestSupport.Fuzzing;
 
-namespace InferServe.Tests.Fuzzing;
+namespace InferServe.Models.Tests.Fuzzing;
 
 /// <summary>
 /// Mutated model files (safetensors headers, config.json, llama2.c and GGUF headers): every one either loads and reads
@@ -32,7 +32,10 @@ public sealed class ModelFileFuzzTests
         run.Run((i, r) =>
         {
             byte[] bytes;
-            if (r.Next(3) == 0) bytes = ByteMutator.Mutate(r, seed, fieldOffsets: [0, 1, 4, 7]);
+            if (r.Next(3) == 0)
+            {
+                bytes = ByteMutator.Mutate(r, seed, fieldOffsets: [0, 1, 4, 7]);
+            }
             else
             {
                 var json = Encoding.UTF8.GetBytes(mutator.Mutate(r, header));

@@ -1,8 +1,9 @@
 using System.Text.Json.Nodes;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
+using InferServe.TestSupport.Fuzzing;
 using InferServe.Tokenization;
 
-namespace InferServe.Tests.Fuzzing;
+namespace InferServe.Models.Tests.Fuzzing;
 
 /// <summary>
 /// Mutated tokenizer files (tokenizer.json with its config, llama2.c tokenizer.bin): each loads and then encodes and

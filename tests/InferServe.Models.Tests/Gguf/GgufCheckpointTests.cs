@@ -1,10 +1,9 @@
+using InferServe.Contracts;
 using InferServe.Engine;
-using InferServe.Engine.Sampling;
-using InferServe.Models;
 using InferServe.Models.Gguf;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 
-namespace InferServe.Tests.Gguf;
+namespace InferServe.Models.Tests.Gguf;
 
 /// <summary>GGUF files written by llama.cpp's gguf-py: metadata, tensor mapping, q/k un-permutation and errors.</summary>
 public class GgufCheckpointTests

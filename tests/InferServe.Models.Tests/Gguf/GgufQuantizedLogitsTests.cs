@@ -1,11 +1,10 @@
 using InferServe.Engine.Runner;
 using InferServe.Engine.Sampling;
-using InferServe.Models;
 using InferServe.Onnx;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 using InferServe.Tokenization;
 
-namespace InferServe.Tests.Gguf;
+namespace InferServe.Models.Tests.Gguf;
 
 /// <summary>
 /// A random llama (all row lengths multiples of 256) written by gguf-py in F32, then quantized by gguf-py

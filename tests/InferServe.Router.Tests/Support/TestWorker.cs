@@ -1,11 +1,10 @@
-using Microsoft.Extensions.DependencyInjection;
 using InferServe.Contracts.Hosting;
 using InferServe.Engine.Hosting;
 using InferServe.Metrics;
-using InferServe.Tests.Shared;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 using InferServe.Workers;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace InferServe.Router.Tests.Support;
 

@@ -1,10 +1,9 @@
 using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using InferServe.Server.Tests.Support;
+using InferServe.TestSupport.Fuzzing;
+using InferServe.TestSupport.Server;
 using Microsoft.Extensions.Logging;
-using InferServe.Tests.Fuzzing;
 
 namespace InferServe.Server.Tests.Fuzzing;
 
@@ -99,7 +98,10 @@ public sealed class RequestBodyFuzzTests(RequestBodyFuzzTests.Fixture fixture) :
             || !error.TryGetProperty("type", out var t) || t.ValueKind != JsonValueKind.String
             || !error.TryGetProperty("param", out var p) || p.ValueKind is not (JsonValueKind.String or JsonValueKind.Null)
             || !error.TryGetProperty("code", out var c) || c.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+        {
             return $"status {status} with a malformed error body: {Shorten(text)}";
+        }
+
         return null;
     }
 

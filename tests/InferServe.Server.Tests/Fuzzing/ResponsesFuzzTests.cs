@@ -1,8 +1,8 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using InferServe.Server.Tests.Support;
-using InferServe.Tests.Fuzzing;
+using InferServe.TestSupport.Fuzzing;
+using InferServe.TestSupport.Server;
 
 namespace InferServe.Server.Tests.Fuzzing;
 

@@ -13,7 +13,10 @@ public static class ResponseStream
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
         while (await reader.ReadLineAsync(ct) is { } line)
         {
-            if (line.StartsWith("event: ", StringComparison.Ordinal)) name = line[7..];
+            if (line.StartsWith("event: ", StringComparison.Ordinal))
+            {
+                name = line[7..];
+            }
             else if (line.StartsWith("data: ", StringComparison.Ordinal))
             {
                 var data = JsonDocument.Parse(line[6..]).RootElement.Clone();

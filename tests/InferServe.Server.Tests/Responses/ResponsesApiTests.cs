@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using InferServe.Server.Tests.Support;
+using InferServe.TestSupport.Server;
 
 namespace InferServe.Server.Tests.Responses;
 

@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
-using InferServe.Server.Tests.Support;
-using InferServe.Tests.Shared;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
+using InferServe.TestSupport.Server;
 
 namespace InferServe.Server.Tests.Responses;
 

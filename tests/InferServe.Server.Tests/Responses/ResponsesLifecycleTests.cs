@@ -1,6 +1,6 @@
 using System.Net;
-using InferServe.Server.Tests.Support;
-using InferServe.Tests.Shared;
+using InferServe.TestSupport;
+using InferServe.TestSupport.Server;
 
 namespace InferServe.Server.Tests.Responses;
 

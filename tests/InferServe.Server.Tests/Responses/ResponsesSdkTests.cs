@@ -1,4 +1,4 @@
-using InferServe.Server.Tests.Support;
+using InferServe.TestSupport.Server;
 using OpenAI.Responses;
 
 namespace InferServe.Server.Tests.Responses;

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace InferServe.Tests.Fuzzing;
+namespace InferServe.TestSupport.Fuzzing;
 
 /// <summary>Mutations of binary inputs: bit flips, interesting integers at any offset or at a field's offset, splices, truncation.</summary>
 public static class ByteMutator
@@ -30,24 +30,24 @@ public static class ByteMutator
                 case 4 when data.Count > 1: data.RemoveRange(r.Next(data.Count), 1); break;
                 case 5 when data.Count > 0: data.RemoveRange(pos, r.Next(Math.Min(64, data.Count - pos) + 1)); break;
                 case 6:
-                {
-                    int len = Math.Min(r.Next(1, 32), data.Count - pos);
-                    if (len > 0) data.InsertRange(Math.Min(data.Count, r.Next(data.Count + 1)), data.GetRange(pos, len));
-                    break;
-                }
+                    {
+                        int len = Math.Min(r.Next(1, 32), data.Count - pos);
+                        if (len > 0) data.InsertRange(Math.Min(data.Count, r.Next(data.Count + 1)), data.GetRange(pos, len));
+                        break;
+                    }
                 case 7 when data.Count > 0: // truncate
-                {
-                    int cut = r.Next(data.Count);
-                    data.RemoveRange(cut, data.Count - cut);
-                    break;
-                }
+                    {
+                        int cut = r.Next(data.Count);
+                        data.RemoveRange(cut, data.Count - cut);
+                        break;
+                    }
                 default:
-                {
-                    var junk = new byte[r.Next(1, 16)];
-                    r.NextBytes(junk);
-                    data.InsertRange(Math.Min(pos, data.Count), junk);
-                    break;
-                }
+                    {
+                        var junk = new byte[r.Next(1, 16)];
+                        r.NextBytes(junk);
+                        data.InsertRange(Math.Min(pos, data.Count), junk);
+                        break;
+                    }
             }
         }
         return data.ToArray();

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace InferServe.Tests.Fuzzing;
+namespace InferServe.TestSupport.Fuzzing;
 
 /// <summary>
 /// One fuzz target's run: fixed seed, a case count, and the distinct failures found. Each case gets its own
@@ -146,7 +146,10 @@ public sealed class FuzzRun(string target, int defaultCases)
         foreach (char c in s.AsSpan(0, Math.Min(s.Length, 160)))
         {
             if (char.IsAsciiDigit(c)) { if (sb.Length == 0 || sb[^1] != '#') sb.Append('#'); }
-            else sb.Append(c);
+            else
+            {
+                sb.Append(c);
+            }
         }
         return sb.ToString();
     }

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace InferServe.Tests.Fuzzing;
+namespace InferServe.TestSupport.Fuzzing;
 
 /// <summary>
 /// Structure-aware JSON mutations: values replaced by values of other types (boundary and huge numbers, unicode,
@@ -53,7 +53,10 @@ public sealed class JsonMutator(IReadOnlyList<string> fieldNames)
                 o[Pick(r)] = RandomValue(r, 0);
                 return root;
             case 4 when target is JsonArray a && a.Count > 0: // duplicate or remove elements
-                if (r.Next(2) == 0) a.RemoveAt(r.Next(a.Count));
+                if (r.Next(2) == 0)
+                {
+                    a.RemoveAt(r.Next(a.Count));
+                }
                 else
                 {
                     int copies = r.Next(4) == 0 ? r.Next(50, 200) : r.Next(1, 4);
@@ -84,27 +87,27 @@ public sealed class JsonMutator(IReadOnlyList<string> fieldNames)
             case 4: return JsonValue.Create(RawMarker + RawNumbers[r.Next(RawNumbers.Length)]);
             case 5 or 6: return JsonValue.Create(RandomString(r));
             case 7:
-            {
-                var a = new JsonArray();
-                int count = r.Next(5);
-                for (int i = 0; i < count; i++) a.Add(RandomValue(r, depth + 1));
-                return a;
-            }
+                {
+                    var a = new JsonArray();
+                    int count = r.Next(5);
+                    for (int i = 0; i < count; i++) a.Add(RandomValue(r, depth + 1));
+                    return a;
+                }
             case 8:
-            {
-                var o = new JsonObject();
-                int count = r.Next(4);
-                for (int i = 0; i < count; i++) o[Pick(r)] = RandomValue(r, depth + 1);
-                return o;
-            }
+                {
+                    var o = new JsonObject();
+                    int count = r.Next(4);
+                    for (int i = 0; i < count; i++) o[Pick(r)] = RandomValue(r, depth + 1);
+                    return o;
+                }
             default:
-            {
-                // Deep nesting: arrays or objects dozens of levels down (System.Text.Json's default limit is 64).
-                int levels = r.Next(10, 80);
-                JsonNode node = JsonValue.Create(1);
-                for (int i = 0; i < levels; i++) node = r.Next(2) == 0 ? new JsonArray(node) : new JsonObject { ["x"] = node };
-                return node;
-            }
+                {
+                    // Deep nesting: arrays or objects dozens of levels down (System.Text.Json's default limit is 64).
+                    int levels = r.Next(10, 80);
+                    JsonNode node = JsonValue.Create(1);
+                    for (int i = 0; i < levels; i++) node = r.Next(2) == 0 ? new JsonArray(node) : new JsonObject { ["x"] = node };
+                    return node;
+                }
         }
     }
 
@@ -114,12 +117,12 @@ public sealed class JsonMutator(IReadOnlyList<string> fieldNames)
         {
             case 0: return new string((char)r.Next(0x20, 0x7f), r.Next(1, 3) == 1 ? r.Next(200, 5000) : r.Next(1, 20));
             case 1:
-            {
-                var sb = new StringBuilder();
-                int len = r.Next(1, 12);
-                for (int i = 0; i < len; i++) sb.Append((char)r.Next(0, 0x10000));
-                return sb.ToString();
-            }
+                {
+                    var sb = new StringBuilder();
+                    int len = r.Next(1, 12);
+                    for (int i = 0; i < len; i++) sb.Append((char)r.Next(0, 0x10000));
+                    return sb.ToString();
+                }
             default: return Strings[r.Next(Strings.Length)];
         }
     }

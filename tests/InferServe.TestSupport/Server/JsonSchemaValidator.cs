@@ -1,9 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using InferServe.Tests.Support;
 
-namespace InferServe.Server.Tests.Support;
+namespace InferServe.TestSupport.Server;
 
 /// <summary>Validates outputs against JSON schemas with a real, independent peer: /usr/bin/python3 with python3-jsonschema.</summary>
 public static class JsonSchemaValidator

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 
-namespace InferServe.Server.Tests.Support;
+namespace InferServe.TestSupport.Server;
 
 /// <summary>Reads server-sent events as the OpenAI endpoints write them: one <c>data: </c> line per event, <c>[DONE]</c> last.</summary>
 public static class Sse

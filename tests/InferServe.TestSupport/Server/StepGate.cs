@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
-using InferServe.Engine;
+using InferServe.Contracts;
 
-namespace InferServe.Server.Tests.Support;
+namespace InferServe.TestSupport.Server;
 
 /// <summary>
 /// An engine observer in front of another (the server's own, or none): forwards every event, records how each request
@@ -31,7 +31,7 @@ public sealed class StepGate(IEngineObserver? inner = null) : IEngineObserver
 
     /// <summary>How <paramref name="requestId"/> finished, waiting at most <paramref name="within"/> (default <see cref="Eventually.Generous"/>).</summary>
     public Task<FinishReason> FinishedAsync(string requestId, TimeSpan? within = null) =>
-        Slot(requestId).Task.WaitAsync(within ?? InferServe.Tests.Shared.Eventually.Generous);
+        Slot(requestId).Task.WaitAsync(within ?? InferServe.TestSupport.Eventually.Generous);
 
     public void TokensComputed(int promptTokens, int generationTokens)
     {

@@ -1,4 +1,4 @@
-namespace InferServe.Server.Tests;
+namespace InferServe.TestSupport.Server;
 
 /// <summary>The schemas, regexes and grammars the structured-output tests run, with what each exercises.</summary>
 public static class StructuredOutputCases

@@ -4,12 +4,11 @@ using System.Text;
 using System.Text.Json;
 using InferServe.Contracts.Hosting;
 using InferServe.Engine.Hosting;
+using InferServe.Server;
 using Microsoft.Extensions.Logging;
 using OpenAI;
 
-using InferServe.Tests.Support;
-
-namespace InferServe.Server.Tests.Support;
+namespace InferServe.TestSupport.Server;
 
 /// <summary>A real gateway on Kestrel at 127.0.0.1:&lt;free port&gt; over a real engine (the generated tiny model by default).</summary>
 public sealed class TestServer : IAsyncDisposable
@@ -45,7 +44,7 @@ public sealed class TestServer : IAsyncDisposable
         {
             try
             {
-                return await StartOnceAsync(configure, loadModel, servedName, hooks, stepGate, grpc ? InferServe.Tests.Shared.FreePorts.Next() : 0);
+                return await StartOnceAsync(configure, loadModel, servedName, hooks, stepGate, grpc ? InferServe.TestSupport.FreePorts.Next() : 0);
             }
             catch (IOException e) when (grpc && attempt < 5 && e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException) { }
         }

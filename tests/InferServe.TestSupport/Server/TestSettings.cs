@@ -1,6 +1,8 @@
 using InferServe.Engine.Hosting;
 
-namespace InferServe.Server.Tests.Support;
+using InferServe.Server;
+
+namespace InferServe.TestSupport.Server;
 
 /// <summary>A test server's settings: the server's, plus the local engine it loads (the CLI composes the same two).</summary>
 public sealed class TestSettings : ServerSettings

@@ -32,6 +32,7 @@ public sealed class KvBlockSpans(KvStorage storage, int[] blocks)
     {
         int offset = 0;
         for (int i = first; i < first + count; i++)
+        {
             for (int l = 0; l < Layers; l++)
             {
                 Region(i, l, false).AsHostSpan().CopyTo(destination[offset..]);
@@ -39,6 +40,7 @@ public sealed class KvBlockSpans(KvStorage storage, int[] blocks)
                 Region(i, l, true).AsHostSpan().CopyTo(destination[offset..]);
                 offset += RegionBytes;
             }
+        }
     }
 
     /// <summary>Fills blocks starting at <paramref name="first"/> from wire-order bytes (whole blocks only).</summary>
@@ -49,6 +51,7 @@ public sealed class KvBlockSpans(KvStorage storage, int[] blocks)
         if (first < 0 || first + count > BlockCount) throw new InvalidDataException($"KV blocks [{first}, {first + count}) fall outside the {BlockCount} reserved.");
         int offset = 0;
         for (int i = first; i < first + count; i++)
+        {
             for (int l = 0; l < Layers; l++)
             {
                 source.Slice(offset, RegionBytes).CopyTo(Region(i, l, false).AsHostSpan());
@@ -56,6 +59,7 @@ public sealed class KvBlockSpans(KvStorage storage, int[] blocks)
                 source.Slice(offset, RegionBytes).CopyTo(Region(i, l, true).AsHostSpan());
                 offset += RegionBytes;
             }
+        }
     }
 
     /// <summary>Stores one token's K and V (all heads) at a slot of the i-th block, encoding it in this cache's dtype.</summary>

@@ -1,3 +1,4 @@
+using InferServe.Contracts;
 using InferServe.Engine.Core;
 using InferServe.Engine.Scheduling;
 using Microsoft.Extensions.Logging;
@@ -56,11 +57,13 @@ internal sealed class LeaseKvConnector : IKvConnector
     {
         // Noted before sampling: a first token that finishes the request must still reach the export's result.
         foreach (var seq in sampling)
+        {
             if (seq.Request is { Export: not null, ExportTaken: false } request)
             {
                 request.ExportTaken = true;
                 _exports.Add(request);
             }
+        }
     }
 
     public void CompleteExports()

@@ -1,11 +1,10 @@
-using InferServe.Engine;
+using InferServe.Contracts;
 using InferServe.Engine.Attention;
 using InferServe.Engine.Kv;
-using InferServe.Engine.Sampling;
 using InferServe.ModelGen;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 
-namespace InferServe.Tests.Engine;
+namespace InferServe.Engine.Tests;
 
 /// <summary>What a request gets does not depend on what else runs beside it, nor on what the prefix cache holds.</summary>
 public sealed class EngineInvarianceTests(ITestOutputHelper log)

@@ -1,6 +1,6 @@
 using InferServe.Engine.Kv;
 
-namespace InferServe.Tests.Engine;
+namespace InferServe.Engine.Tests;
 
 /// <summary>Quantized KV blocks must pay for themselves: bytes per token come from the storage's own allocation.</summary>
 public class KvCacheMemoryTests

@@ -1,7 +1,7 @@
-using InferServe.Engine;
+using InferServe.Contracts;
 using InferServe.Engine.Kv;
 
-namespace InferServe.Tests.Engine;
+namespace InferServe.Engine.Tests;
 
 /// <summary>The block pool: reference counts, LRU reuse of freed blocks, and the prefix cache they keep until evicted.</summary>
 public sealed class BlockPoolTests

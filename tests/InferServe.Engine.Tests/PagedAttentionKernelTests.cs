@@ -1,9 +1,9 @@
-using InferServe.Tests.Shared;
 using InferServe.Engine.Attention;
 using InferServe.Engine.Kv;
 using InferServe.Models;
+using InferServe.TestSupport;
 
-namespace InferServe.Tests.Engine;
+namespace InferServe.Engine.Tests;
 
 /// <summary>
 /// The block kernels (AVX-512, codes read in place, affine parameters applied after the dot products)
@@ -67,8 +67,10 @@ public class PagedAttentionKernelTests
                 generic.Forward(layer, batch, qkvCopy, expected);
                 block.Forward(layer, batch, qkv, actual);
                 for (int i = 0; i < expected.Length; i++)
+                {
                     Assert.True(Math.Abs(expected[i] - actual[i]) <= 2e-5 + 1e-4 * Math.Abs(expected[i]),
                         $"{dtype} d={headDim}: output {i} (token {i / config.QDim}) is {actual[i]}, generic kernel gives {expected[i]}");
+                }
             }
         }
     }
@@ -145,8 +147,10 @@ public class PagedAttentionKernelTests
             var expected = Step(generic, config, table, start, count, (int)dtype);
             var actual = Step(block, config, table, start, count, (int)dtype);
             for (int i = 0; i < expected.Length; i++)
+            {
                 Assert.True(Math.Abs(expected[i] - actual[i]) <= 2e-5 + 1e-4 * Math.Abs(expected[i]),
                     $"{dtype}, tokens {start}..{start + count}: output {i} is {actual[i]}, generic kernel gives {expected[i]}");
+            }
         }
     }
 

@@ -1,10 +1,9 @@
 using System.Diagnostics;
-using InferServe.Engine;
+using InferServe.Contracts;
 using InferServe.Engine.Core;
 using InferServe.Engine.Kv.Transfer;
-using InferServe.Engine.Sampling;
 
-namespace InferServe.Tests.Engine.Stages;
+namespace InferServe.Engine.Tests.Stages;
 
 /// <summary>
 /// The lease connector between two rigs (a prefill side and a decode side): export leases a prompt's blocks after the

@@ -1,7 +1,7 @@
 using InferServe.Engine.Kv;
 using InferServe.Engine.Kv.Transfer;
 
-namespace InferServe.Tests.Engine;
+namespace InferServe.Engine.Tests;
 
 /// <summary>
 /// KV that crosses between workers of different --kv-dtype is re-encoded once on import: the decode side ends up
@@ -17,8 +17,11 @@ public class KvConversionTests
     {
         var data = new TheoryData<KvDType, KvDType>();
         foreach (var s in All)
+        {
             foreach (var t in All)
                 if (s != t) data.Add(s, t);
+        }
+
         return data;
     }
 
@@ -48,7 +51,9 @@ public class KvConversionTests
 
         double tolerance = Step(from) + Step(to) + 1e-5;
         for (int block = 0; block < Blocks; block++)
+        {
             for (int layer = 0; layer < Layers; layer++)
+            {
                 for (int slot = 0; slot < BlockSize; slot++)
                 {
                     var (k, v) = Decoded(converted, layer, block, slot);
@@ -59,6 +64,8 @@ public class KvConversionTests
                         Assert.InRange(v[i], ev[i] - tolerance, ev[i] + tolerance);
                     }
                 }
+            }
+        }
     }
 
     [Fact(Timeout = 30_000)]
@@ -97,8 +104,11 @@ public class KvConversionTests
     {
         var storage = KvStorage.Create(Spec(dtype), Blocks);
         for (int t = 0; t < tokens.Length; t++)
+        {
             for (int layer = 0; layer < Layers; layer++)
                 storage.Write(layer, t / BlockSize, t % BlockSize, tokens[t][layer].K, tokens[t][layer].V);
+        }
+
         return storage;
     }
 

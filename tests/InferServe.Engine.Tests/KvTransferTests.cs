@@ -1,10 +1,9 @@
-using InferServe.Engine;
+using InferServe.Contracts;
 using InferServe.Engine.Kv;
 using InferServe.Engine.Kv.Transfer;
-using InferServe.Engine.Sampling;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 
-namespace InferServe.Tests.Engine;
+namespace InferServe.Engine.Tests;
 
 /// <summary>
 /// The engine's KV connector seam: a prefill engine exports a request's prompt KV under a lease, a decode engine

@@ -1,6 +1,6 @@
 using InferServe.Engine.Kv;
 
-namespace InferServe.Tests.Engine;
+namespace InferServe.Engine.Tests;
 
 /// <summary>What goes into a KV block comes back out within the dtype's quantization step.</summary>
 public class KvCodecTests
@@ -32,6 +32,7 @@ public class KvCodecTests
             storage.DequantizeKeys(1, 2, head, keys);
             storage.DequantizeValues(1, 2, head, 16, values);
             for (int slot = 0; slot < 16; slot++)
+            {
                 for (int i = 0; i < headDim; i++)
                 {
                     // Rotated storage keeps dot products, not coordinates: compare in the rotated basis.
@@ -39,6 +40,7 @@ public class KvCodecTests
                     Assert.InRange(keys[i * 16 + slot], Expected(k[slot], head, i) - tolerance, Expected(k[slot], head, i) + tolerance);
                     Assert.InRange(values[slot * headDim + i], Expected(v[slot], head, i) - tolerance, Expected(v[slot], head, i) + tolerance);
                 }
+            }
         }
 
         double Expected(float[] row, int head, int i)

@@ -1,10 +1,8 @@
 using System.Globalization;
-using InferServe.Grammar;
 using InferServe.Grammar.Matching;
-using InferServe.Server.Tests;
-using InferServe.Server.Tests.Support;
+using InferServe.TestSupport.Server;
 
-namespace InferServe.Tests.Grammar;
+namespace InferServe.Grammar.Tests;
 
 /// <summary>
 /// minimum, maximum, exclusiveMinimum, exclusiveMaximum and multipleOf are enforced by the grammar: a value's
@@ -92,7 +90,9 @@ public sealed class NumericBoundsTests
         bool Within(decimal v) => (min is null || (loExclusive ? v > min : v >= min)) && (max is null || (hiExclusive ? v < max : v <= max));
         string[] fractions = ["", ".0", ".00", ".001", ".1", ".14159", ".141589999", ".1416", ".14160000001", ".2", ".25", ".2500", ".249999", ".250001", ".49", ".5", ".5000001", ".75", ".9", ".999999999"];
         foreach (long whole in (long[])[0, 1, 2, 3, 9, 10, 11, 99, 100, 101, 272, 273, 274, 5000])
+        {
             foreach (string fraction in fractions)
+            {
                 foreach (string sign in (string[])["", "-"])
                 {
                     string text = sign + whole.ToString(CultureInfo.InvariantCulture) + fraction;
@@ -101,6 +101,9 @@ public sealed class NumericBoundsTests
                     bool writable = !(sign == "-" && v == 0) && (fraction.Length == 0 || text.Count(char.IsAsciiDigit) <= 15);
                     Assert.True(Accepts(grammar, text) == (writable && Within(v)), text);
                 }
+            }
+        }
+
         foreach (string bad in (string[])["1.", ".5", "01.5", "1e0", "-", "0.5e-1"])
             Assert.False(Accepts(grammar, bad), bad);
     }

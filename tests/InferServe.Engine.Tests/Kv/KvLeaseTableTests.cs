@@ -1,7 +1,7 @@
 using InferServe.Engine.Kv;
 using InferServe.Engine.Kv.Transfer;
 
-namespace InferServe.Tests.Engine.Kv;
+namespace InferServe.Engine.Tests.Kv;
 
 /// <summary>
 /// The blocks a prefill worker keeps for a decode worker: a lease holds its own reference on every block, ends on

@@ -1,9 +1,8 @@
-using InferServe.Engine;
+using InferServe.Contracts;
 using InferServe.Engine.Core;
-using InferServe.Engine.Sampling;
 using InferServe.Grammar;
 
-namespace InferServe.Tests.Engine.Stages;
+namespace InferServe.Engine.Tests.Stages;
 
 /// <summary>
 /// The output processor: what a step's logits become. Steered steps lift one token far above the model's own row, so

@@ -1,6 +1,7 @@
+using InferServe.Contracts;
 using InferServe.Engine.Sampling;
 
-namespace InferServe.Tests.Engine;
+namespace InferServe.Engine.Tests;
 
 /// <summary>The sampler's rules, one at a time, on small hand-made logits.</summary>
 public sealed class SamplerTests

@@ -1,10 +1,10 @@
-using InferServe.Engine;
+using InferServe.Contracts;
 using InferServe.Engine.Core;
 using InferServe.Engine.Kv;
 using InferServe.Engine.Runner;
 using InferServe.Engine.Scheduling;
 
-namespace InferServe.Tests.Engine.Stages;
+namespace InferServe.Engine.Tests.Stages;
 
 /// <summary>The batch builder alone, over the real scheduler and KV cache manager: how a plan becomes one flattened step.</summary>
 public sealed class BatchBuilderTests

@@ -1,8 +1,7 @@
-using InferServe.Engine;
-using InferServe.Engine.Sampling;
-using InferServe.Tests.Support;
+using InferServe.Contracts;
+using InferServe.TestSupport;
 
-namespace InferServe.Tests.Engine;
+namespace InferServe.Engine.Tests;
 
 public class ContinuousBatchingTests
 {

@@ -1,13 +1,12 @@
-using InferServe.Engine;
+using InferServe.Contracts;
 using InferServe.Engine.Evaluation;
 using InferServe.Engine.Kv;
 using InferServe.Engine.Runner;
-using InferServe.Engine.Sampling;
 using InferServe.Models;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 using InferServe.Tokenization;
 
-namespace InferServe.Tests.Engine;
+namespace InferServe.Engine.Tests;
 
 /// <summary>End-to-end behaviour on the real stories260K checkpoint (skipped when ../shared is absent).</summary>
 public class Stories260KEngineTests

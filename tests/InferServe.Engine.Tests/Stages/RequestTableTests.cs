@@ -1,9 +1,8 @@
-using InferServe.Engine;
+using InferServe.Contracts;
 using InferServe.Engine.Core;
-using InferServe.Engine.Sampling;
 using InferServe.Grammar;
 
-namespace InferServe.Tests.Engine.Stages;
+namespace InferServe.Engine.Tests.Stages;
 
 /// <summary>The request table: the queue limit, admission into the scheduler, and finishing (blocks back, stream complete).</summary>
 public sealed class RequestTableTests

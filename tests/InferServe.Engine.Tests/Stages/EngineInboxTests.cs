@@ -1,6 +1,6 @@
 using InferServe.Engine.Core;
 
-namespace InferServe.Tests.Engine.Stages;
+namespace InferServe.Engine.Tests.Stages;
 
 /// <summary>The engine's inbox: work posted from any thread runs on the thread that drains it, in order.</summary>
 public sealed class EngineInboxTests

@@ -1,9 +1,9 @@
-using InferServe.Engine;
+using InferServe.Contracts;
 using InferServe.Engine.Core;
 using InferServe.Engine.Kv;
 using InferServe.Engine.Scheduling;
 
-namespace InferServe.Tests.Engine;
+namespace InferServe.Engine.Tests;
 
 /// <summary>The scheduler alone, over a real KV cache manager: token budget, chunked prefill, the sequence cap, priorities, preemption.</summary>
 public sealed class SchedulerTests

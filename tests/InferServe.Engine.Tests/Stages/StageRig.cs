@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using InferServe.Engine;
+using InferServe.Contracts;
 using InferServe.Engine.Core;
 using InferServe.Engine.Kv;
 using InferServe.Engine.Kv.Transfer;
@@ -9,11 +9,11 @@ using InferServe.Engine.Sampling;
 using InferServe.Engine.Scheduling;
 using InferServe.ModelGen;
 using InferServe.Models;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 using InferServe.Tokenization;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace InferServe.Tests.Engine.Stages;
+namespace InferServe.Engine.Tests.Stages;
 
 /// <summary>
 /// The engine's stages wired as <see cref="LlmEngine"/> wires them, over the generated tiny model (byte-level tokenizer:

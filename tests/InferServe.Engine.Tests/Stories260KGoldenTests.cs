@@ -2,9 +2,9 @@ using InferServe.Engine.Runner;
 using InferServe.Engine.Sampling;
 using InferServe.Models;
 using InferServe.Onnx;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 
-namespace InferServe.Tests.Engine;
+namespace InferServe.Engine.Tests;
 
 /// <summary>Reference outputs from stories260K's SOURCE.md (pure-Python llama2.c forward pass).</summary>
 public class Stories260KGoldenTests

@@ -1,12 +1,10 @@
 using System.Text;
 using System.Text.Json;
-using InferServe.Grammar;
 using InferServe.Grammar.Compilation;
 using InferServe.Grammar.Matching;
-using InferServe.Server.Tests;
-using InferServe.Server.Tests.Support;
+using InferServe.TestSupport.Server;
 
-namespace InferServe.Tests.Grammar;
+namespace InferServe.Grammar.Tests;
 
 /// <summary>
 /// Budget-aware closing: each grammar state knows the fewest bytes to its end, and a mask given the tokens left

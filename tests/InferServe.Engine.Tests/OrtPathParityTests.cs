@@ -1,10 +1,10 @@
 using InferServe.Engine.Runner;
+using InferServe.Engine.Tests.Support;
 using InferServe.ModelGen;
 using InferServe.Models;
-using InferServe.Onnx;
-using InferServe.Tests.Support;
+using InferServe.TestSupport;
 
-namespace InferServe.Tests.Engine;
+namespace InferServe.Engine.Tests;
 
 /// <summary>The ORT graphs + paged attention must compute the same logits as the plain reference forward pass.</summary>
 public class OrtPathParityTests
