@@ -30,8 +30,11 @@ public sealed class FailureTests(ITestOutputHelper log)
         await Task.WhenAll(streams.Select(s => s.FirstChunk));
         var victim = t.Decode[0];
         var survivor = t.Decode[1];
-        // The first chunk comes from the prefill worker; wait until the victim is decoding some of the streams.
-        await victim.WaitForMetricAsync("streams decoding on the victim", async p => await p.MetricAsync("inferserve_num_requests_running", ct: ct) > 0, TimeSpan.FromSeconds(30), ct);
+        // The first chunk comes from the prefill worker. A request the victim holds but has not streamed from yet is
+        // retried elsewhere when it dies, so wait until it has streamed tokens and still has requests running.
+        await victim.WaitForMetricAsync("streams decoding on the victim", async p =>
+            await p.MetricAsync("inferserve_generation_tokens_total", ct: ct) > 0
+            && await p.MetricAsync("inferserve_num_requests_running", ct: ct) > 0, TimeSpan.FromSeconds(30), ct);
 
         long killedAt = Stopwatch.GetTimestamp();
         victim.Kill();
