@@ -24,7 +24,7 @@ public sealed class ThreadPoolParallelFor : IParallelFor
 /// whose custom kernel (this class, through C function pointers) calls KernelContext_ParallelFor
 /// hands the work to those same workers: no contention, no wake-ups.
 /// </summary>
-public sealed unsafe class OrtHostParallelFor : IParallelFor, IDisposable
+public sealed unsafe class OrtHostParallelFor : HostOpInstance, IParallelFor
 {
     /// <summary>Custom-op domain and type the host graph's one node uses.</summary>
     public const string Domain = OrtCustomOps.Domain;
@@ -36,20 +36,15 @@ public sealed unsafe class OrtHostParallelFor : IParallelFor, IDisposable
     private readonly InferenceSession _session;
     private readonly OrtIoBinding _binding;
     private readonly RunOptions _runOptions = new();
-    private readonly NativeTensor _input = new(1, 1, TensorElementType.Int64);
     private readonly NativeTensor _output = new(1, 1, TensorElementType.Int64);
-    private GCHandle _self;
     private Action<int>? _body;
     private int _count;
-    private Exception? _error;
 
     private OrtHostParallelFor(byte[] model, SessionOptions options)
     {
         _session = new InferenceSession(model, options);
-        _self = GCHandle.Alloc(this);
-        _input.Rows<long>(1)[0] = GCHandle.ToIntPtr(_self);
         _binding = _session.CreateIoBinding();
-        _binding.BindInput(InputName, _input.View(1, vector: true));
+        _binding.BindInput(InputName, Instance.View(1, vector: true));
         _binding.BindOutput(OutputName, _output.View(1, vector: true));
     }
 
@@ -79,7 +74,8 @@ public sealed unsafe class OrtHostParallelFor : IParallelFor, IDisposable
     public void For(int count, Action<int> body)
     {
         if (count <= 0) return;
-        (_body, _count, _error) = (body, count, null);
+        (_body, _count) = (body, count);
+        ResetError();
         _output.Rows<long>(1)[0] = -1;
         try
         {
@@ -89,30 +85,17 @@ public sealed unsafe class OrtHostParallelFor : IParallelFor, IDisposable
         {
             _body = null;
         }
-        if (_error is { } e) throw new AggregateException("Host work on the ORT thread pool failed.", e);
+        ThrowIfFailed("Host work on the ORT thread pool failed.");
         if (_output.Rows<long>(1)[0] != count) throw new BackendException("The host parallel-for kernel did not run.");
     }
 
-    public void Dispose()
+    public override void Dispose()
     {
         _binding.Dispose();
         _runOptions.Dispose();
         _session.Dispose();
-        _input.Dispose();
         _output.Dispose();
-        if (_self.IsAllocated) _self.Free();
-    }
-
-    private void Item(int i)
-    {
-        try
-        {
-            _body!(i);
-        }
-        catch (Exception e)
-        {
-            Interlocked.CompareExchange(ref _error, e, null);
-        }
+        base.Dispose();
     }
 
     /// <summary>One int64 input (the instance handle) and one int64 output (the item count, proof the kernel ran).</summary>
@@ -125,19 +108,15 @@ public sealed unsafe class OrtHostParallelFor : IParallelFor, IDisposable
         OrtHostParallelFor? self = null;
         try
         {
-            var handle = (nint)(*(long*)OrtCustomOps.Input(context, 0));
-            self = (OrtHostParallelFor)GCHandle.FromIntPtr(handle).Target!;
+            self = FromKernel<OrtHostParallelFor>(context);
             long dim = 1;
             *(long*)OrtCustomOps.Output(context, 0, &dim, 1) = self._count;
-            OrtCustomOps.ParallelFor(context, &Work, self._count, handle);
+            self.ParallelFor(context, self._count, self._body!);
         }
         catch (Exception e)
         {
             // Nothing may unwind into native code: the error surfaces from For() on the caller's thread.
-            if (self is not null) Interlocked.CompareExchange(ref self._error, e, null);
+            self?.Fail(e);
         }
     }
-
-    [UnmanagedCallersOnly]
-    private static void Work(nint handle, nuint index) => ((OrtHostParallelFor)GCHandle.FromIntPtr(handle).Target!).Item((int)index);
 }

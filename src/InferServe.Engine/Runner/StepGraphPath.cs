@@ -69,14 +69,14 @@ internal sealed class StepGraphPath : IStepPath, IHostAttention
         }
         catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
         {
-            _host.ThrowIfFailed(); // a host kernel's failure is the cause worth reporting
+            _host.End(); // a host kernel's failure is the cause worth reporting
             throw;
         }
         finally
         {
             (_batch, _attention) = (null, null);
         }
-        _host.ThrowIfFailed();
+        _host.End();
         // Attention is timed inside its kernels; the rest of the run (embedding, dense layers, final norm and head: one
         // ORT run, not separable) is reported as dense.
         return (Stopwatch.GetTimestamp() - start - _attentionTicks, _attentionTicks);
