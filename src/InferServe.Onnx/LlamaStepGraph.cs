@@ -25,6 +25,10 @@ public static class LlamaStepGraph
     /// <summary>float[T, H]: the final residual stream (before the final norm), for more logits later (prompt logprobs).</summary>
     public const string HiddenFinal = "hidden_final";
 
+    /// <summary>Below protobuf's 2 GB message limit, with room for the graph itself.</summary>
+    public const long MaxWeightBytes = 2000L << 20;
+
+    /// <exception cref="NotSupportedException">The weights are too large for one ONNX file.</exception>
     public static ModelProto Build(ICheckpoint ckpt, GraphOptions options, HostAttentionOp attention)
     {
         var c = ckpt.Config;
@@ -49,6 +53,11 @@ public static class LlamaStepGraph
         var head = new LlamaGraphs.Scope(g, "head.");
         g.Node("Gather", [hidden, LogitRows], [head["rows"]], attributes: ("axis", 0L));
         LlamaGraphs.HeadNodes(head, ckpt, options, head["rows"], LlamaGraphs.Logits);
-        return g.Build(extraDomains: attention.Domain);
+        var model = g.Build(extraDomains: attention.Domain);
+        // One protobuf message holds every weight; past 2 GB it cannot be written (the per-layer graphs stay far below).
+        long bytes = model.Graph.Initializer.Sum(t => (long)t.RawData.Length + t.Int64Data.Count * 8L);
+        if (bytes > MaxWeightBytes)
+            throw new NotSupportedException($"The step graph would hold {bytes >> 20} MiB of weights in one ONNX file (at most {MaxWeightBytes >> 20} MiB); use the per-layer graphs.");
+        return model;
     }
 }
