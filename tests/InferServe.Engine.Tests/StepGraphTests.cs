@@ -16,11 +16,15 @@ public class StepGraphTests
 {
     private const int BlockSize = 16;
 
-    public static TheoryData<string> Models => ["stories260K", "tiny"];
+    /// <summary>The real stories260K, the generated tiny Llama, and a tiny Qwen2 (QKV bias, untied head).</summary>
+    public static TheoryData<string> Models => ["stories260K", "tiny", "tiny-qwen2"];
 
-    private static string ModelPath(string model) => model == "stories260K"
-        ? Path.Combine(TestPaths.RequireStories260K(), "stories260K.bin")
-        : TinyModels.Path(ModelSpec.Tiny);
+    private static string ModelPath(string model) => model switch
+    {
+        "stories260K" => Path.Combine(TestPaths.RequireStories260K(), "stories260K.bin"),
+        "tiny-qwen2" => TinyModels.Path(ModelSpec.TinyQwen2),
+        _ => TinyModels.Path(ModelSpec.Tiny),
+    };
 
     private static ModelInstance Load(string model, bool stepGraph)
     {
