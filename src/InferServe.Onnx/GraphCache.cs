@@ -35,7 +35,9 @@ public static class GraphCache
             log?.Invoke($"Building ONNX {(stepAttention is null ? "graphs" : "step graph")} ({options.Precision}) for {c.NumLayers} layers into {dir}");
             if (stepAttention is not null)
             {
-                Save(staging, LlamaStepGraph.Name, LlamaStepGraph.Build(checkpoint, options, stepAttention));
+                // Every weight in one graph: they go to a data file beside it (one protobuf message stops at 2 GB).
+                using var weights = File.Create(Path.Combine(staging, LlamaStepGraph.DataFile));
+                Save(staging, LlamaStepGraph.Name, LlamaStepGraph.Build(checkpoint, options, stepAttention, weights));
             }
             else
             {

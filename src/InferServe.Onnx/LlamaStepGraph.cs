@@ -25,11 +25,11 @@ public static class LlamaStepGraph
     /// <summary>float[T, H]: the final residual stream (before the final norm), for more logits later (prompt logprobs).</summary>
     public const string HiddenFinal = "hidden_final";
 
-    /// <summary>Below protobuf's 2 GB message limit, with room for the graph itself.</summary>
-    public const long MaxWeightBytes = 2000L << 20;
+    /// <summary>The step graph's weights, beside it (ONNX external data).</summary>
+    public const string DataFile = Name + ".onnx.data";
 
-    /// <exception cref="NotSupportedException">The weights are too large for one ONNX file.</exception>
-    public static ModelProto Build(ICheckpoint ckpt, GraphOptions options, HostAttentionOp attention)
+    /// <param name="weights">Where large initializers are written (the <see cref="DataFile"/> beside the model); null keeps them inline.</param>
+    public static ModelProto Build(ICheckpoint ckpt, GraphOptions options, HostAttentionOp attention, Stream? weights = null)
     {
         var c = ckpt.Config;
         var g = new OnnxGraphBuilder(Name)
@@ -38,6 +38,7 @@ public static class LlamaStepGraph
             .Input(LogitRows, DT.Int64, "R")
             .Output(LlamaGraphs.Logits, DT.Float, "R", c.VocabSize)
             .Output(HiddenFinal, DT.Float, "T", c.HiddenSize);
+        if (weights is not null) g.WithExternalData(weights, DataFile);
         string hidden = "embedded";
         LlamaGraphs.EmbeddingNodes(g, ckpt, LlamaGraphs.InputIds, hidden);
         for (int l = 0; l < c.NumLayers; l++)
@@ -53,11 +54,6 @@ public static class LlamaStepGraph
         var head = new LlamaGraphs.Scope(g, "head.");
         g.Node("Gather", [hidden, LogitRows], [head["rows"]], attributes: ("axis", 0L));
         LlamaGraphs.HeadNodes(head, ckpt, options, head["rows"], LlamaGraphs.Logits);
-        var model = g.Build(extraDomains: attention.Domain);
-        // One protobuf message holds every weight; past 2 GB it cannot be written (the per-layer graphs stay far below).
-        long bytes = model.Graph.Initializer.Sum(t => (long)t.RawData.Length + t.Int64Data.Count * 8L);
-        if (bytes > MaxWeightBytes)
-            throw new NotSupportedException($"The step graph would hold {bytes >> 20} MiB of weights in one ONNX file (at most {MaxWeightBytes >> 20} MiB); use the per-layer graphs.");
-        return model;
+        return g.Build(extraDomains: attention.Domain);
     }
 }

@@ -56,9 +56,7 @@ public sealed class ModelRunner : IDisposable
         UsesStepGraph = options.StepGraph && _backend.Device.Kind == "cpu";
         if (options.StepGraph && !UsesStepGraph)
             log?.Invoke($"The step graph is CPU-only (its host attention would copy across the bus per layer): {_backend.Device} runs per-layer graphs.");
-        var stepDir = UsesStepGraph ? StepGraphOrNull(checkpoint, options, log) : null;
-        UsesStepGraph = stepDir is not null;
-        GraphDirectory = stepDir ?? GraphCache.Ensure(checkpoint, options.Graphs, options.CacheDir, log);
+        GraphDirectory = GraphCache.Ensure(checkpoint, options.Graphs, options.CacheDir, log, UsesStepGraph ? StepGraphPath.Op : null);
 
         int T = options.MaxBatchTokens, R = options.MaxSeqs;
         _ids = new NativeTensor(T, 1, TensorElementType.Int64);
@@ -73,19 +71,6 @@ public sealed class ModelRunner : IDisposable
         {
             _path = new LayerGraphPath(_backend, GraphDirectory, c, T, _ids, options.HostWorkOnOrtThreads, log);
             _head = LoadHead();
-        }
-    }
-
-    private static string? StepGraphOrNull(ICheckpoint checkpoint, RunnerOptions options, Action<string>? log)
-    {
-        try
-        {
-            return GraphCache.Ensure(checkpoint, options.Graphs, options.CacheDir, log, StepGraphPath.Op);
-        }
-        catch (NotSupportedException e)
-        {
-            log?.Invoke($"Per-layer graphs instead of the step graph: {e.Message}");
-            return null;
         }
     }
 
