@@ -88,8 +88,11 @@ public sealed class OrtBackend : IDisposable
     /// <summary>Loads a graph with an explicit input rule (tests pin a device's rule on the CPU).</summary>
     public OrtGraph Load(string name, string onnxPath, InputStaging staging) => new(name, CreateSession(name, onnxPath), staging);
 
+    /// <summary>Loads a graph whose nodes include host custom ops (<see cref="OrtHostAttention"/>).</summary>
+    public OrtGraph LoadWithHostOps(string name, string onnxPath) => new(name, CreateSession(name, onnxPath, hostOps: true), InputStagingRules.For(Device));
+
     /// <summary>An ORT session on this backend's provider and thread pool.</summary>
-    internal InferenceSession CreateSession(string name, string onnxPath)
+    internal InferenceSession CreateSession(string name, string onnxPath, bool hostOps = false)
     {
         using var so = new SessionOptions
         {
@@ -106,6 +109,7 @@ public sealed class OrtBackend : IDisposable
             so.InterOpNumThreads = 1;
         }
         AppendProvider(so);
+        if (hostOps) OrtCustomOps.AddDomain(so);
         try
         {
             return new InferenceSession(onnxPath, so);

@@ -2,6 +2,9 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace InferServe.Backend;
 
+/// <summary>Which row count of a run a bound tensor takes: the batch's, the selected rows' (logits), or all of its own.</summary>
+public enum BoundRows { Batch, Selected, Whole }
+
 /// <summary>
 /// One ONNX graph in an ORT session, with inputs and outputs bound to <see cref="NativeTensor"/>s.
 /// On the CPU a run only rebinds when the row count changes, so steady-state decode costs one native call; a device
@@ -13,8 +16,8 @@ public sealed class OrtGraph : IDisposable
     private readonly InferenceSession _session;
     private readonly OrtIoBinding _binding;
     private readonly RunOptions _runOptions = new();
-    private readonly List<(string Name, NativeTensor Tensor, bool IsInput, bool Vector)> _bound = [];
-    private int _boundRows = -1;
+    private readonly List<(string Name, NativeTensor Tensor, bool IsInput, bool Vector, BoundRows Rows)> _bound = [];
+    private (int Batch, int Selected) _boundRows = (-1, -1);
 
     public string Name { get; }
     public InputStaging Staging { get; }
@@ -33,38 +36,49 @@ public sealed class OrtGraph : IDisposable
     public IReadOnlyList<string> InputNames => _session.InputNames;
     public IReadOnlyList<string> OutputNames => _session.OutputNames;
 
-    public OrtGraph BindInput(string name, NativeTensor tensor, bool vector = false) => Bind(name, tensor, true, vector);
-    public OrtGraph BindOutput(string name, NativeTensor tensor) => Bind(name, tensor, false, false);
+    public OrtGraph BindInput(string name, NativeTensor tensor, bool vector = false, BoundRows rows = BoundRows.Batch) => Bind(name, tensor, true, vector, rows);
+    public OrtGraph BindOutput(string name, NativeTensor tensor, BoundRows rows = BoundRows.Batch) => Bind(name, tensor, false, false, rows);
 
-    private OrtGraph Bind(string name, NativeTensor tensor, bool isInput, bool vector)
+    private OrtGraph Bind(string name, NativeTensor tensor, bool isInput, bool vector, BoundRows rows)
     {
         var names = isInput ? _session.InputNames : _session.OutputNames;
         if (!names.Contains(name)) throw new BackendException($"Graph '{Name}' has no {(isInput ? "input" : "output")} '{name}'.");
-        _bound.Add((name, tensor, isInput, vector));
-        _boundRows = -1;
+        _bound.Add((name, tensor, isInput, vector, rows));
+        _boundRows = (-1, -1);
         return this;
     }
 
     /// <summary>Runs the graph over the first <paramref name="rows"/> rows of every bound tensor.</summary>
-    public void Run(int rows)
+    public void Run(int rows) => Run(rows, rows);
+
+    /// <summary>Runs the graph over the first <paramref name="rows"/> rows of batch tensors and <paramref name="selected"/> of selected-row tensors.</summary>
+    public void Run(int rows, int selected)
     {
-        if (rows != _boundRows)
+        if ((rows, selected) != _boundRows)
         {
-            foreach (var (name, tensor, isInput, vector) in _bound)
+            foreach (var (name, tensor, isInput, vector, which) in _bound)
             {
-                if (isInput) BindInputView(name, tensor, rows, vector);
-                else _binding.BindOutput(name, tensor.View(rows));
+                int n = RowsOf(which, tensor, rows, selected);
+                if (isInput) BindInputView(name, tensor, n, vector);
+                else _binding.BindOutput(name, tensor.View(n));
             }
-            _boundRows = rows;
+            _boundRows = (rows, selected);
         }
         else if (Staging == InputStaging.CopyAtBind)
         {
             // The device holds a copy taken at the last bind: hand it this step's host data.
-            foreach (var (name, tensor, isInput, vector) in _bound)
-                if (isInput) BindInputView(name, tensor, rows, vector);
+            foreach (var (name, tensor, isInput, vector, which) in _bound)
+                if (isInput) BindInputView(name, tensor, RowsOf(which, tensor, rows, selected), vector);
         }
         _session.RunWithBinding(_runOptions, _binding);
     }
+
+    private static int RowsOf(BoundRows which, NativeTensor tensor, int rows, int selected) => which switch
+    {
+        BoundRows.Selected => selected,
+        BoundRows.Whole => tensor.MaxRows,
+        _ => rows,
+    };
 
     private void BindInputView(string name, NativeTensor tensor, int rows, bool vector)
     {

@@ -14,11 +14,16 @@ public static class GraphCache
             ? dir
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "inferserve");
 
-    /// <summary>Returns the directory holding every graph for this checkpoint and options, building it if absent.</summary>
-    public static string Ensure(ICheckpoint checkpoint, GraphOptions options, string? root = null, Action<string>? log = null)
+    /// <summary>
+    /// Returns the directory holding every graph for this checkpoint and options, building it if absent: the per-part
+    /// graphs (embedding, two per layer, head), or with <paramref name="stepAttention"/> the whole-step graph and the head
+    /// (a separate set, so neither mode builds or loads the other's weights).
+    /// </summary>
+    public static string Ensure(ICheckpoint checkpoint, GraphOptions options, string? root = null, Action<string>? log = null, HostAttentionOp? stepAttention = null)
     {
         root ??= DefaultRoot;
-        var key = ContentHash.OfString($"{checkpoint.Fingerprint}|{options.CacheKey}|v{LlamaGraphs.BuilderVersion}")[..24];
+        var set = stepAttention is null ? "" : $"|step:{stepAttention.Domain}/{stepAttention.OpType}";
+        var key = ContentHash.OfString($"{checkpoint.Fingerprint}|{options.CacheKey}|v{LlamaGraphs.BuilderVersion}{set}")[..24];
         var dir = Path.Combine(root, "graphs", key);
         if (File.Exists(Path.Combine(dir, "complete"))) return dir;
 
@@ -27,12 +32,21 @@ public static class GraphCache
         try
         {
             var c = checkpoint.Config;
-            log?.Invoke($"Building ONNX graphs ({options.Precision}) for {c.NumLayers} layers into {dir}");
-            Save(staging, LlamaGraphs.EmbedName, LlamaGraphs.BuildEmbedding(checkpoint));
-            for (int l = 0; l < c.NumLayers; l++)
+            log?.Invoke($"Building ONNX {(stepAttention is null ? "graphs" : "step graph")} ({options.Precision}) for {c.NumLayers} layers into {dir}");
+            if (stepAttention is not null)
             {
-                Save(staging, LlamaGraphs.AttnInName(l), LlamaGraphs.BuildAttentionInput(checkpoint, l, options));
-                Save(staging, LlamaGraphs.AttnOutName(l), LlamaGraphs.BuildAttentionOutput(checkpoint, l, options));
+                // Every weight in one graph: they go to a data file beside it (one protobuf message stops at 2 GB).
+                using var weights = File.Create(Path.Combine(staging, LlamaStepGraph.DataFile));
+                Save(staging, LlamaStepGraph.Name, LlamaStepGraph.Build(checkpoint, options, stepAttention, weights));
+            }
+            else
+            {
+                Save(staging, LlamaGraphs.EmbedName, LlamaGraphs.BuildEmbedding(checkpoint));
+                for (int l = 0; l < c.NumLayers; l++)
+                {
+                    Save(staging, LlamaGraphs.AttnInName(l), LlamaGraphs.BuildAttentionInput(checkpoint, l, options));
+                    Save(staging, LlamaGraphs.AttnOutName(l), LlamaGraphs.BuildAttentionOutput(checkpoint, l, options));
+                }
             }
             Save(staging, LlamaGraphs.HeadName, LlamaGraphs.BuildHead(checkpoint, options));
             File.WriteAllText(Path.Combine(staging, "complete"), $"{checkpoint.Fingerprint}\n{options.CacheKey}\n");

@@ -11,6 +11,22 @@ public sealed class OnnxGraphBuilder(string name)
     public const string MicrosoftDomain = "com.microsoft";
     private readonly GraphProto _graph = new() { Name = name };
     private int _nodeCounter;
+    private Stream? _externalData;
+    private string? _externalLocation;
+
+    /// <summary>Initializers of at least this many bytes go to the external data file, when there is one.</summary>
+    public const int ExternalMinBytes = 1024;
+
+    /// <summary>
+    /// Writes large initializers to <paramref name="data"/> as they are added (ONNX external data, found by ORT at
+    /// <paramref name="location"/> beside the model file) instead of into the model: a whole-model graph stays under
+    /// protobuf's 2 GB limit, and the builder never holds every weight at once.
+    /// </summary>
+    public OnnxGraphBuilder WithExternalData(Stream data, string location)
+    {
+        (_externalData, _externalLocation) = (data, location);
+        return this;
+    }
 
     public OnnxGraphBuilder Input(string inputName, TensorProto.Types.DataType type, params object[] dims)
     {
@@ -32,7 +48,22 @@ public sealed class OnnxGraphBuilder(string name)
 
     public string Initializer(string tensorName, TensorProto.Types.DataType type, ReadOnlySpan<byte> raw, params long[] dims)
     {
-        var t = new TensorProto { Name = tensorName, DataType = (int)type, RawData = ByteString.CopyFrom(raw) };
+        var t = new TensorProto { Name = tensorName, DataType = (int)type };
+        if (_externalData is not null && raw.Length >= ExternalMinBytes)
+        {
+            // 64-byte aligned offsets: ORT may map the file and hand the bytes to kernels as they lie.
+            long offset = (_externalData.Position + 63) & ~63L;
+            while (_externalData.Position < offset) _externalData.WriteByte(0);
+            _externalData.Write(raw);
+            t.DataLocation = TensorProto.Types.DataLocation.External;
+            t.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = _externalLocation });
+            t.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            t.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = raw.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        }
+        else
+        {
+            t.RawData = ByteString.CopyFrom(raw);
+        }
         t.Dims.AddRange(dims);
         _graph.Initializer.Add(t);
         return tensorName;

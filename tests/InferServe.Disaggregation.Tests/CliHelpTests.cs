@@ -11,7 +11,7 @@ public sealed class CliHelpTests
     private static readonly string[] Model = ["--model", "--shape", "--tokenizer", "--cache-dir"];
     private static readonly string[] Engine = [.. Model, "--device", "--threads", "--weights", "--kv-dtype", "--weight-block-size", "--accuracy-level",
         "--kv-cache-memory", "--block-size", "--max-seqs", "--max-batched-tokens", "--max-queue", "--no-prefix-caching", "--no-ort-spinning",
-        "--attention-threads", "--priority-aging-seconds"];
+        "--attention-threads", "--step-graph", "--priority-aging-seconds"];
 
     /// <summary>Every command and every option it declares (README "Commands" and the sections after it).</summary>
     public static TheoryData<string, string[]> Commands => new()
@@ -71,6 +71,7 @@ public sealed class CliHelpTests
     [InlineData(new[] { "serve", "--port", "http" }, "--port must be an integer in [0, 65535], got 'http'.")]
     [InlineData(new[] { "generate", "--top-p", "2" }, "--top-p must be a number in [1E-06, 1], got '2'.")]
     [InlineData(new[] { "serve", "--log-format", "xml" }, "Unknown --log-format 'xml'; use simple or json.")]
+    [InlineData(new[] { "serve", "--step-graph", "yes" }, "Unknown --step-graph 'yes'; use on or off.")]
     [InlineData(new[] { "bench", "--weights", "int4,int3" }, "--weights: Unknown weight precision 'int3'; use fp32, int8 or int4.")]
     [InlineData(new[] { "bench-attention", "--kernel", "fast" }, "Unknown --kernel 'fast'; use block or generic.")]
     [InlineData(new[] { "make-model", "--shape", "huge" }, "--shape: Unknown model shape 'huge'; use tiny,")]

@@ -21,7 +21,8 @@ public static class Engines
         int MaxSeqs = 48,
         int MaxQueue = 1024,
         WeightPrecision Weights = WeightPrecision.Fp32,
-        double LeaseSeconds = 30);
+        double LeaseSeconds = 30,
+        bool StepGraph = false);
 
     public static LlmEngine Create(Setup setup)
     {
@@ -34,6 +35,7 @@ public static class Engines
                 MaxBatchTokens = setup.MaxBatchedTokens,
                 MaxSeqs = setup.MaxSeqs,
                 CacheDir = TestPaths.GraphCacheDir,
+                StepGraph = setup.StepGraph,
             },
             new KvCacheOptions { DType = setup.KvDType, MemoryBytes = setup.KvBytes });
         var tokenizer = TokenizerLoader.Load(ckpt.TokenizerPath ?? throw new InvalidOperationException("model has no tokenizer"));

@@ -29,6 +29,8 @@ public sealed class EngineOptionSet : List<Option>
     public Option<bool> NoPrefixCaching { get; } = Opt.Flag("--no-prefix-caching", "Do not reuse the KV blocks of shared prompt prefixes");
     public Option<bool> NoOrtSpinning { get; } = Opt.Flag("--no-ort-spinning", "ONNX Runtime threads sleep instead of spinning between steps");
     public Option<string?> AttentionThreads { get; }
+    public Option<string?> StepGraph { get; } = Opt.Choice("--step-graph",
+        $"CPU: one ONNX Runtime run per step (a whole-step graph, attention as a host op) instead of per-layer graphs (default {(Defaults.StepGraph ? "on" : "off")})", ["on", "off"]);
     public Option<double?> PriorityAgingSeconds { get; } = Opt.Float("--priority-aging-seconds", $"a waiting request gains one priority level per this many seconds (default {Defaults.PriorityAgingSeconds})", 0, 1e6);
 
     /// <param name="sweep">bench: --weights, --kv-dtype and --attention-threads take comma-separated lists, one run each.</param>
@@ -43,7 +45,7 @@ public sealed class EngineOptionSet : List<Option>
         });
         AddRange(Model);
         AddRange([Device, Threads, Weights, KvDtype, WeightBlockSize, AccuracyLevel, KvCacheMemory, BlockSize, MaxSeqs, MaxBatchedTokens, MaxQueue,
-            NoPrefixCaching, NoOrtSpinning, AttentionThreads, PriorityAgingSeconds]);
+            NoPrefixCaching, NoOrtSpinning, AttentionThreads, StepGraph, PriorityAgingSeconds]);
     }
 
     /// <summary>A sweep shows (and gets) its default at parse time; otherwise the default is the settings' own.</summary>
@@ -72,6 +74,7 @@ public sealed class EngineOptionSet : List<Option>
         if (p.GetValue(NoPrefixCaching)) s.PrefixCaching = false;
         if (p.GetValue(NoOrtSpinning)) s.OrtSpinning = false;
         s.AttentionThreads = p.GetValue(AttentionThreads) ?? s.AttentionThreads;
+        if (p.GetValue(StepGraph) is { } stepGraph) s.StepGraph = stepGraph.Equals("on", StringComparison.OrdinalIgnoreCase);
         s.PriorityAgingSeconds = p.GetValue(PriorityAgingSeconds) ?? s.PriorityAgingSeconds;
         return s;
     }

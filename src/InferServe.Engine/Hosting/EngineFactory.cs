@@ -44,6 +44,7 @@ public static class EngineFactory
                 MaxSeqs = s.MaxSeqs,
                 CacheDir = s.CacheDir,
                 HostWorkOnOrtThreads = attentionOnOrt,
+                StepGraph = s.StepGraph,
             },
             new KvCacheOptions { DType = kvDtype, BlockSize = s.BlockSize, MemoryBytes = kvBytes, PrefixCaching = s.PrefixCaching },
             log);

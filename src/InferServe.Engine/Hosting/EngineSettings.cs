@@ -19,6 +19,8 @@ public sealed class EngineSettings
     public bool OrtSpinning { get; set; } = true;
     /// <summary>Where attention's parallel work runs on CPU: "ort" (ONNX Runtime's intra-op pool) or "dotnet" (the .NET thread pool).</summary>
     public string AttentionThreads { get; set; } = "ort";
+    /// <summary>CPU: run each step as one ONNX Runtime run of a whole-step graph (attention as a host custom op) instead of per-layer graphs.</summary>
+    public bool StepGraph { get; set; }
     /// <summary>Dense weight precision: fp32, int8 or int4.</summary>
     public string Weights { get; set; } = "fp32";
     /// <summary>int8/int4 weights: quantization block along the input dimension (16..256, power of two).</summary>

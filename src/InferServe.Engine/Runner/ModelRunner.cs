@@ -18,30 +18,34 @@ public sealed record RunnerOptions
     public string? CacheDir { get; init; }
     /// <summary>Run attention's work items on ORT's intra-op threads (CPU device) instead of the .NET thread pool.</summary>
     public bool HostWorkOnOrtThreads { get; init; } = true;
+    /// <summary>
+    /// Run a step as ONE ORT run of a whole-step graph, attention inside it as a host custom op (CPU only: elsewhere the
+    /// per-layer graphs run, since the host op would copy activations between device and host for every layer).
+    /// </summary>
+    public bool StepGraph { get; init; }
 }
 
 /// <summary>
-/// Executes one forward step over a flattened batch: embedding graph, then per layer the
-/// attention-input graph, paged attention in the engine, the attention-output graph; finally the
-/// head graph over only the rows that need logits. All buffers are allocated once.
+/// Executes one forward step over a flattened batch and returns the logits of only the rows that need them. On the CPU
+/// with <see cref="RunnerOptions.StepGraph"/> the step is one ORT run of the whole-step graph (<see cref="StepGraphPath"/>);
+/// otherwise embedding graph, per layer attention-input graph, paged attention in the engine, attention-output graph,
+/// and the head graph (<see cref="LayerGraphPath"/>). All buffers are allocated once.
 /// </summary>
 public sealed class ModelRunner : IDisposable
 {
     private readonly OrtBackend _backend;
-    private readonly OrtGraph _embed;
-    private readonly OrtGraph[] _attnIn;
-    private readonly OrtGraph[] _attnOut;
-    private readonly OrtGraph _head;
+    private readonly IStepPath _path;
     private readonly NativeTensor _ids;
-    private readonly NativeTensor[] _hidden;
-    private readonly NativeTensor _qkv;
-    private readonly NativeTensor _attn;
     private readonly NativeTensor _headIn;
     private readonly NativeTensor _logits;
+    private OrtGraph? _head;
 
     public ModelConfig Config { get; }
     public RunnerOptions Options { get; }
     public string GraphDirectory { get; }
+
+    /// <summary>Whether steps run as one whole-step graph (asked for, and on the CPU).</summary>
+    public bool UsesStepGraph { get; }
 
     public ModelRunner(ICheckpoint checkpoint, RunnerOptions options, Action<string>? log = null)
     {
@@ -49,42 +53,32 @@ public sealed class ModelRunner : IDisposable
         Options = options;
         var c = Config;
         _backend = new OrtBackend(options.Backend);
-        GraphDirectory = GraphCache.Ensure(checkpoint, options.Graphs, options.CacheDir, log);
+        UsesStepGraph = options.StepGraph && _backend.Device.Kind == "cpu";
+        if (options.StepGraph && !UsesStepGraph)
+            log?.Invoke($"The step graph is CPU-only (its host attention would copy across the bus per layer): {_backend.Device} runs per-layer graphs.");
+        GraphDirectory = GraphCache.Ensure(checkpoint, options.Graphs, options.CacheDir, log, UsesStepGraph ? StepGraphPath.Op : null);
 
         int T = options.MaxBatchTokens, R = options.MaxSeqs;
         _ids = new NativeTensor(T, 1, TensorElementType.Int64);
-        _hidden = [new NativeTensor(T, c.HiddenSize), new NativeTensor(T, c.HiddenSize)];
-        _qkv = new NativeTensor(T, c.QDim + 2 * c.KvDim);
-        _attn = new NativeTensor(T, c.QDim);
         _headIn = new NativeTensor(R, c.HiddenSize);
         _logits = new NativeTensor(R, c.VocabSize);
-
-        OrtGraph Load(string name) => _backend.Load(name, GraphCache.PathOf(GraphDirectory, name));
-        _embed = Load(LlamaGraphs.EmbedName).BindInput(LlamaGraphs.InputIds, _ids, vector: true).BindOutput(LlamaGraphs.Hidden, _hidden[0]);
-        _attnIn = new OrtGraph[c.NumLayers];
-        _attnOut = new OrtGraph[c.NumLayers];
-        for (int l = 0; l < c.NumLayers; l++)
+        if (UsesStepGraph)
         {
-            // Residual stream ping-pongs between two buffers, so every binding is fixed at load time.
-            var input = _hidden[l % 2];
-            var output = _hidden[(l + 1) % 2];
-            _attnIn[l] = Load(LlamaGraphs.AttnInName(l)).BindInput(LlamaGraphs.Hidden, input).BindOutput(LlamaGraphs.Qkv, _qkv);
-            _attnOut[l] = Load(LlamaGraphs.AttnOutName(l)).BindInput(LlamaGraphs.Hidden, input).BindInput(LlamaGraphs.Attn, _attn).BindOutput(LlamaGraphs.HiddenOut, output);
+            // The head graph loads on the first HeadLogits (prompt logprobs): most servers never hold its weights twice.
+            _path = new StepGraphPath(_backend, GraphDirectory, c, T, R, _ids, _logits, options.HostWorkOnOrtThreads);
         }
-        _head = Load(LlamaGraphs.HeadName).BindInput(LlamaGraphs.Hidden, _headIn).BindOutput(LlamaGraphs.Logits, _logits);
-
-        if (options.HostWorkOnOrtThreads && _backend.Device.Kind == "cpu")
+        else
         {
-            var model = HostGraphs.SingleOp(OrtHostParallelFor.Domain, OrtHostParallelFor.OpType, OrtHostParallelFor.InputName, OrtHostParallelFor.OutputName);
-            _hostParallel = OrtHostParallelFor.TryCreate(_backend, model, out var whyNot);
-            if (_hostParallel is null) log?.Invoke($"Attention runs on the .NET thread pool: {whyNot}");
+            _path = new LayerGraphPath(_backend, GraphDirectory, c, T, _ids, options.HostWorkOnOrtThreads, log);
+            _head = LoadHead();
         }
     }
 
-    private readonly OrtHostParallelFor? _hostParallel;
+    private OrtGraph LoadHead() => _backend.Load(LlamaGraphs.HeadName, GraphCache.PathOf(GraphDirectory, LlamaGraphs.HeadName))
+        .BindInput(LlamaGraphs.Hidden, _headIn).BindOutput(LlamaGraphs.Logits, _logits);
 
-    /// <summary>Where host work between graphs (attention) should fan out: ORT's intra-op pool when available.</summary>
-    public IParallelFor HostParallel => (IParallelFor?)_hostParallel ?? ThreadPoolParallelFor.Instance;
+    /// <summary>Where host work of a step (attention) should fan out: ORT's intra-op pool when available.</summary>
+    public IParallelFor HostParallel => _path.Parallel ?? ThreadPoolParallelFor.Instance;
 
     public string Device => _backend.Device.ToString();
 
@@ -102,6 +96,8 @@ public sealed class ModelRunner : IDisposable
         if (T == 0 || T > Options.MaxBatchTokens) throw new ArgumentOutOfRangeException(nameof(tokens), $"A step holds 1..{Options.MaxBatchTokens} tokens, got {T}.");
         if (logitRows.Length > Options.MaxSeqs) throw new ArgumentOutOfRangeException(nameof(logitRows));
         if (batch.NumTokens != T) throw new ArgumentException("Attention batch and token count disagree.");
+        foreach (int row in logitRows)
+            if ((uint)row >= (uint)T) throw new ArgumentOutOfRangeException(nameof(logitRows), $"Logit row {row} is outside the step's {T} tokens.");
 
         var ids = _ids.Rows<long>(T);
         for (int i = 0; i < T; i++)
@@ -109,27 +105,12 @@ public sealed class ModelRunner : IDisposable
             if ((uint)tokens[i] >= (uint)Config.VocabSize) throw new ArgumentOutOfRangeException(nameof(tokens), $"Token id {tokens[i]} is outside the vocabulary of {Config.VocabSize}.");
             ids[i] = tokens[i];
         }
-        long t0 = Stopwatch.GetTimestamp(), dense = 0, attn = 0;
-        _embed.Run(T);
-        for (int l = 0; l < Config.NumLayers; l++)
-        {
-            long a = Stopwatch.GetTimestamp();
-            _attnIn[l].Run(T);
-            long b = Stopwatch.GetTimestamp();
-            attention.Forward(l, batch, _qkv.Floats(T), _attn.Floats(T));
-            long c = Stopwatch.GetTimestamp();
-            _attnOut[l].Run(T);
-            dense += (b - a) + (Stopwatch.GetTimestamp() - c);
-            attn += c - b;
-        }
-        var final = _hidden[Config.NumLayers % 2];
+        long t0 = Stopwatch.GetTimestamp();
+        var (dense, attn) = _path.Run(T, batch, attention, logitRows);
         int R = logitRows.Length;
         long h = Stopwatch.GetTimestamp();
-        if (R > 0)
-        {
-            for (int r = 0; r < R; r++) final.Row(logitRows[r]).CopyTo(_headIn.Row(r));
-            _head.Run(R);
-        }
+        if (R > 0 && !_path.ComputesLogits) RunHead(logitRows);
+        // In step-graph mode the head is inside the one run: its time is part of dense, and head reads 0.
         Timings.Add(T, batch.NumSeqs == T, dense, attn, Stopwatch.GetTimestamp() - h, Stopwatch.GetTimestamp() - t0);
         return R == 0 ? [] : _logits.Floats(R);
     }
@@ -142,23 +123,22 @@ public sealed class ModelRunner : IDisposable
     {
         if (rows.Length == 0) return [];
         if (rows.Length > Options.MaxSeqs) throw new ArgumentOutOfRangeException(nameof(rows));
-        var final = _hidden[Config.NumLayers % 2];
-        for (int r = 0; r < rows.Length; r++) final.Row(rows[r]).CopyTo(_headIn.Row(r));
-        _head.Run(rows.Length);
+        RunHead(rows);
         return _logits.Floats(rows.Length);
+    }
+
+    private void RunHead(ReadOnlySpan<int> rows)
+    {
+        var final = _path.FinalHidden;
+        for (int r = 0; r < rows.Length; r++) final.Row(rows[r]).CopyTo(_headIn.Row(r));
+        (_head ??= LoadHead()).Run(rows.Length);
     }
 
     public void Dispose()
     {
-        _hostParallel?.Dispose();
-        _embed.Dispose();
-        foreach (var g in _attnIn) g.Dispose();
-        foreach (var g in _attnOut) g.Dispose();
-        _head.Dispose();
+        _path.Dispose();
+        _head?.Dispose();
         _ids.Dispose();
-        foreach (var h in _hidden) h.Dispose();
-        _qkv.Dispose();
-        _attn.Dispose();
         _headIn.Dispose();
         _logits.Dispose();
         _backend.Dispose();

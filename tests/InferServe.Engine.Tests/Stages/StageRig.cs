@@ -36,12 +36,12 @@ internal sealed class StageRig : IDisposable
     public KvCacheManager Kv => Model.Kv;
     public int Vocab => Model.Config.VocabSize;
 
-    public StageRig(int maxBatchedTokens = 64, int maxSeqs = 8, long kvBytes = 1 << 20, int maxQueue = 16)
+    public StageRig(int maxBatchedTokens = 64, int maxSeqs = 8, long kvBytes = 1 << 20, int maxQueue = 16, bool stepGraph = false)
     {
         var path = TinyModels.Path(ModelSpec.Tiny);
         using (var ckpt = CheckpointLoader.Open(path))
         {
-            Model = new ModelInstance(ckpt, new RunnerOptions { MaxBatchTokens = maxBatchedTokens, MaxSeqs = maxSeqs, CacheDir = TestPaths.GraphCacheDir },
+            Model = new ModelInstance(ckpt, new RunnerOptions { MaxBatchTokens = maxBatchedTokens, MaxSeqs = maxSeqs, CacheDir = TestPaths.GraphCacheDir, StepGraph = stepGraph },
                 new KvCacheOptions { MemoryBytes = kvBytes });
             Tokenizer = TokenizerLoader.Load(ckpt.TokenizerPath!);
         }
