@@ -38,6 +38,11 @@ status=${PIPESTATUS[0]}
 read -r passed failed skipped < <(grep -E '(Passed|Failed)! +- Failed: ' "$log" | sed -E 's/.*Failed: +([0-9]+), Passed: +([0-9]+), Skipped: +([0-9]+).*/\2 \1 \3/' \
   | awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}')
 if [[ $status -ne 0 && $failed -eq 0 ]]; then failed=1; echo "test run failed before reporting results (exit $status)"; fi
+# Repeat each failure (name and error message, not the stack) at the end, where a CI log's tail shows it.
+if [[ $failed -gt 0 ]]; then
+  echo "== failed tests"
+  awk '/^  Failed [^!]/ {show=1; n=0} /^  Stack Trace:/ {show=0} show && n++ < 25 {print}' "$log"
+fi
 optional=$(grep -c . "$INFERSERVE_SKIP_LEDGER" || true)
 if [[ -s "$INFERSERVE_SKIP_LEDGER" ]]; then sed 's/^/optional skip: /' "$INFERSERVE_SKIP_LEDGER"; fi
 if [[ $ci == 1 && $skipped -gt $optional ]]; then
